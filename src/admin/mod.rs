@@ -1,0 +1,23 @@
+//! The `/admin` command tree. One parent command whose developer check guards
+//! every subcommand; one file per view.
+
+pub mod stats;
+
+use crate::access::developer_check;
+use crate::error::Error;
+use crate::panel::HasAdminPanel;
+
+pub type Context<'a, U> = poise::Context<'a, U, Error>;
+
+/// Developer-only administration of this bot.
+#[poise::command(
+    slash_command,
+    check = "developer_check",
+    subcommands("stats::stats"),
+    subcommand_required,
+    ephemeral
+)]
+pub async fn admin<U: HasAdminPanel>(_ctx: Context<'_, U>) -> Result<(), Error> {
+    // Never runs: `subcommand_required` makes poise dispatch to a subcommand.
+    Ok(())
+}

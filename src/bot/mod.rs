@@ -1,0 +1,92 @@
+//! The reference bot: the panel hosted in a complete poise bot. `main.rs` only
+//! reads the configuration and calls [`run`]; tests call [`run`] in-process
+//! against a fake Discord.
+
+pub mod commands;
+pub mod database;
+pub mod registration;
+
+use std::future::Future;
+
+use anyhow::Context as _;
+use serenity::all::{ClientBuilder, GatewayIntents, HttpBuilder};
+
+use crate::config::{Config, Sharding};
+use crate::panel::{AdminPanel, PanelOptions};
+
+/// Installs the log subscriber (stderr, filtered by `RUST_LOG`).
+pub fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs the bot until `shutdown` resolves or the gateway fails, then stops in
+/// order: shards (no new commands), background tasks (flush what they hold),
+/// the database pool, and the self-managed PostgreSQL if one was started.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    let database = database::connect(config.database_url.as_deref()).await?;
+    let result = run_with_pool(&config, database.pool.clone(), shutdown).await;
+    database.close().await;
+    result
+}
+
+async fn run_with_pool(
+    config: &Config,
+    pool: sqlx::PgPool,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let options = PanelOptions {
+        primary_developer: config.developer_user_id,
+        admin_guild_ids: config.admin_guild_ids.clone(),
+    };
+    let (panel, background) = AdminPanel::start(pool, options).await?;
+
+    let mut framework_options = crate::framework_options::<AdminPanel>();
+    framework_options.commands.push(commands::ping());
+    let registration = registration::plan(&framework_options.commands, &config.admin_guild_ids);
+    let framework = poise::Framework::builder()
+        .options(framework_options)
+        .setup(move |ctx, ready, _framework| {
+            Box::pin(async move {
+                tracing::info!(bot = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
+                registration::spawn_apply(ctx.http.clone(), registration);
+                Ok(panel)
+            })
+        })
+        .build();
+
+    let mut http = HttpBuilder::new(config.discord_token.expose());
+    if let Some(proxy) = &config.discord_proxy_url {
+        // serenity applies a proxy only with its own rate limiter off: the proxy
+        // (nirn-proxy, twilight-http-proxy) is expected to handle rate limits.
+        http = http.proxy(proxy.as_str()).ratelimiter_disabled(true);
+        tracing::info!(proxy = %proxy, "sending Discord REST calls through a proxy");
+    }
+    let mut client = ClientBuilder::new_with_http(http.build(), GatewayIntents::GUILDS)
+        .framework(framework)
+        .await
+        .context("Failed to create the Discord client")?;
+
+    let shard_manager = client.shard_manager.clone();
+    let gateway = async {
+        match &config.sharding {
+            Sharding::Recommended => client.start_autosharded().await,
+            Sharding::All { count } => client.start_shards(*count).await,
+            Sharding::Range { ids, count } => client.start_shard_range(ids.clone(), *count).await,
+        }
+    };
+    let outcome = tokio::select! {
+        result = gateway => result.context("The Discord gateway connection failed"),
+        () = shutdown => {
+            tracing::info!("shutting down");
+            shard_manager.shutdown_all().await;
+            Ok(())
+        }
+    };
+    background.shutdown().await;
+    outcome
+}

@@ -1,0 +1,351 @@
+//! Typed configuration from the environment (and `.env`), validated before the
+//! bot connects anywhere: a bad value stops start-up with one line naming the
+//! variable, so a misconfigured deploy fails loudly instead of half-working.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::Range;
+
+use serenity::all::{GuildId, UserId};
+
+/// The bot token. Kept out of `Debug`/`Display` so it can never reach a log line.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The real value, for the one place that needs it (serenity's HTTP client).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Which shards this process runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sharding {
+    /// As many shards as Discord recommends (`GET /gateway/bot`), all in this process.
+    Recommended,
+    /// `SHARD_COUNT` shards, all in this process.
+    All { count: u32 },
+    /// Shards `ids` of `count`, so several processes can split one bot.
+    Range { ids: Range<u32>, count: u32 },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub discord_token: Secret,
+    pub developer_user_id: UserId,
+    pub database_url: Option<String>,
+    pub admin_guild_ids: Vec<GuildId>,
+    pub discord_proxy_url: Option<String>,
+    pub health_addr: SocketAddr,
+    pub sharding: Sharding,
+    pub rust_log: String,
+}
+
+/// A configuration problem: which variable, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            variable,
+            problem: problem.into(),
+        }
+    }
+}
+
+const DEFAULT_HEALTH_ADDR: &str = "0.0.0.0:8080";
+const DEFAULT_RUST_LOG: &str = "info,serenity=warn,poise=warn,sqlx=warn";
+
+impl Config {
+    /// Reads `.env` (if present) and the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal (variables may come from the service manager);
+        // a malformed one is not.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(error) if error.not_found() => {}
+            Err(error) => return Err(ConfigError::new(".env", error.to_string())),
+        }
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any variable source (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let discord_token = parse_token(get("DISCORD_TOKEN"))?;
+        let developer_user_id = match get("DEVELOPER_USER_ID") {
+            None => {
+                return Err(ConfigError::new(
+                    "DEVELOPER_USER_ID",
+                    "is not set (the Discord user id of the primary developer, e.g. 123456789012345678)",
+                ));
+            }
+            Some(raw) => UserId::new(parse_snowflake("DEVELOPER_USER_ID", &raw)?),
+        };
+        let database_url = get("DATABASE_URL")
+            .map(|url| parse_database_url(&url).map(|()| url))
+            .transpose()?;
+        let admin_guild_ids = parse_guild_list(get("ADMIN_GUILD_IDS").as_deref())?;
+        let discord_proxy_url = get("DISCORD_PROXY_URL")
+            .map(|url| parse_http_url("DISCORD_PROXY_URL", &url))
+            .transpose()?;
+        let health_addr = get("HEALTH_ADDR")
+            .unwrap_or_else(|| DEFAULT_HEALTH_ADDR.to_owned())
+            .parse::<SocketAddr>()
+            .map_err(|_| {
+                ConfigError::new(
+                    "HEALTH_ADDR",
+                    "is not an address with a port (expected e.g. 0.0.0.0:8080)",
+                )
+            })?;
+        let sharding = parse_sharding(get("SHARD_COUNT").as_deref(), get("SHARD_IDS").as_deref())?;
+        let rust_log = get("RUST_LOG").unwrap_or_else(|| DEFAULT_RUST_LOG.to_owned());
+        tracing_subscriber::EnvFilter::try_new(&rust_log).map_err(|error| {
+            ConfigError::new("RUST_LOG", format!("is not a valid log filter ({error})"))
+        })?;
+
+        Ok(Self {
+            discord_token,
+            developer_user_id,
+            database_url,
+            admin_guild_ids,
+            discord_proxy_url,
+            health_addr,
+            sharding,
+            rust_log,
+        })
+    }
+}
+
+fn parse_token(raw: Option<String>) -> Result<Secret, ConfigError> {
+    let Some(token) = raw else {
+        return Err(ConfigError::new(
+            "DISCORD_TOKEN",
+            "is not set (the bot token from the Discord developer portal)",
+        ));
+    };
+    let token = token.strip_prefix("Bot ").unwrap_or(&token);
+    if token.chars().any(char::is_whitespace) || token.len() < 20 {
+        // Never echo the value: it may be a real, slightly mangled token.
+        return Err(ConfigError::new(
+            "DISCORD_TOKEN",
+            "does not look like a bot token (too short or contains spaces)",
+        ));
+    }
+    Ok(Secret::new(token))
+}
+
+/// Discord ids are positive 64-bit numbers that fit in PostgreSQL's BIGINT.
+pub fn parse_snowflake(variable: &'static str, raw: &str) -> Result<u64, ConfigError> {
+    match raw.parse::<u64>() {
+        Ok(id) if id > 0 && id <= i64::MAX as u64 => Ok(id),
+        _ => Err(ConfigError::new(
+            variable,
+            format!("{raw:?} is not a Discord id (expected a number like 123456789012345678)"),
+        )),
+    }
+}
+
+fn parse_guild_list(raw: Option<&str>) -> Result<Vec<GuildId>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| parse_snowflake("ADMIN_GUILD_IDS", part).map(GuildId::new))
+        .collect()
+}
+
+fn parse_database_url(url: &str) -> Result<(), ConfigError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            "DATABASE_URL",
+            "must start with postgres:// or postgresql:// (or be unset to use the built-in database)",
+        ))
+    }
+}
+
+fn parse_http_url(variable: &'static str, url: &str) -> Result<String, ConfigError> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
+            Ok(url.trim_end_matches('/').to_owned())
+        }
+        _ => Err(ConfigError::new(
+            variable,
+            format!("{url:?} is not an http:// or https:// URL"),
+        )),
+    }
+}
+
+fn parse_sharding(count: Option<&str>, ids: Option<&str>) -> Result<Sharding, ConfigError> {
+    let count = count
+        .map(|raw| match raw.parse::<u32>() {
+            Ok(n) if (1..=65_535).contains(&n) => Ok(n),
+            _ => Err(ConfigError::new(
+                "SHARD_COUNT",
+                format!("{raw:?} is not a shard count (a number from 1 to 65535)"),
+            )),
+        })
+        .transpose()?;
+    match (count, ids) {
+        (None, None) => Ok(Sharding::Recommended),
+        (Some(count), None) => Ok(Sharding::All { count }),
+        (None, Some(_)) => Err(ConfigError::new(
+            "SHARD_IDS",
+            "needs SHARD_COUNT too (the total number of shards across all processes)",
+        )),
+        (Some(count), Some(raw)) => {
+            let ids = parse_shard_range(raw)?;
+            if ids.end > count {
+                return Err(ConfigError::new(
+                    "SHARD_IDS",
+                    format!(
+                        "{raw:?} goes past SHARD_COUNT={count} (shard ids run from 0 to {})",
+                        count - 1
+                    ),
+                ));
+            }
+            Ok(Sharding::Range { ids, count })
+        }
+    }
+}
+
+/// `"0-3"` (inclusive) or a single `"5"`, as a half-open range.
+fn parse_shard_range(raw: &str) -> Result<Range<u32>, ConfigError> {
+    let invalid = || {
+        ConfigError::new(
+            "SHARD_IDS",
+            format!("{raw:?} is not a shard range (expected e.g. 0-3 or 5)"),
+        )
+    };
+    let (first, last) = match raw.split_once('-') {
+        Some((first, last)) => (first.trim(), last.trim()),
+        None => (raw, raw),
+    };
+    let first: u32 = first.parse().map_err(|_| invalid())?;
+    let last: u32 = last.parse().map_err(|_| invalid())?;
+    if first > last {
+        return Err(invalid());
+    }
+    Ok(first..last + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.fake.token-for-tests";
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    fn minimal() -> Vec<(&'static str, &'static str)> {
+        vec![("DISCORD_TOKEN", TOKEN), ("DEVELOPER_USER_ID", "42")]
+    }
+
+    #[test]
+    fn minimal_config_uses_documented_defaults() {
+        let config = config(&minimal()).expect("valid");
+        assert_eq!(config.developer_user_id, UserId::new(42));
+        assert_eq!(config.health_addr.to_string(), DEFAULT_HEALTH_ADDR);
+        assert_eq!(config.sharding, Sharding::Recommended);
+        assert!(config.admin_guild_ids.is_empty());
+        assert!(config.database_url.is_none());
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug_output() {
+        let config = config(&minimal()).expect("valid");
+        assert!(!format!("{config:?}").contains(TOKEN));
+    }
+
+    #[test]
+    fn missing_required_variables_are_named() {
+        let error = config(&[("DEVELOPER_USER_ID", "42")]).unwrap_err();
+        assert_eq!(error.variable, "DISCORD_TOKEN");
+        let error = config(&[("DISCORD_TOKEN", TOKEN)]).unwrap_err();
+        assert_eq!(error.variable, "DEVELOPER_USER_ID");
+    }
+
+    #[test]
+    fn malformed_values_are_named() {
+        for (name, value) in [
+            ("DEVELOPER_USER_ID", "abc"),
+            ("ADMIN_GUILD_IDS", "1,x"),
+            ("DISCORD_PROXY_URL", "ftp://x"),
+            ("HEALTH_ADDR", "8080"),
+            ("SHARD_COUNT", "0"),
+            ("DATABASE_URL", "mysql://x"),
+            ("RUST_LOG", "info,[[["),
+        ] {
+            let mut vars = minimal();
+            vars.push((name, value));
+            assert_eq!(config(&vars).unwrap_err().variable, name, "{name}={value}");
+        }
+    }
+
+    #[test]
+    fn shard_ranges_are_parsed_and_bounded() {
+        let mut vars = minimal();
+        vars.extend([("SHARD_COUNT", "8"), ("SHARD_IDS", "4-7")]);
+        assert_eq!(
+            config(&vars).unwrap().sharding,
+            Sharding::Range {
+                ids: 4..8,
+                count: 8
+            }
+        );
+        vars.push(("SHARD_IDS", "6-8"));
+        let vars: Vec<_> = vars
+            .into_iter()
+            .filter(|(k, v)| *k != "SHARD_IDS" || *v == "6-8")
+            .collect();
+        assert_eq!(config(&vars).unwrap_err().variable, "SHARD_IDS");
+        let mut vars = minimal();
+        vars.push(("SHARD_IDS", "0-1"));
+        assert_eq!(config(&vars).unwrap_err().variable, "SHARD_IDS");
+    }
+
+    #[test]
+    fn admin_guild_ids_accept_spaces_and_trailing_commas() {
+        let mut vars = minimal();
+        vars.push(("ADMIN_GUILD_IDS", " 1, 2 ,"));
+        assert_eq!(
+            config(&vars).unwrap().admin_guild_ids,
+            vec![GuildId::new(1), GuildId::new(2)]
+        );
+    }
+}

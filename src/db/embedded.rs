@@ -1,0 +1,1359 @@
+//! A PostgreSQL cluster that the bot runs itself when no `DATABASE_URL` is given.
+//!
+//! The cluster lives in a directory of the bot's choosing (normally
+//! `./data/postgres`) and is run with the PostgreSQL programs already installed
+//! on the machine: nothing is downloaded. [`EmbeddedPostgres::start`] finds the
+//! programs, creates the cluster on first use, starts the server on a free
+//! loopback port and waits until it answers; [`EmbeddedPostgres::stop`] (or, as
+//! a fallback, dropping the handle) shuts it down again.
+//!
+//! Two facts of PostgreSQL shape this module:
+//! - `initdb` and `postgres` refuse to run as root. A bot started as root (as in
+//!   many containers) therefore runs them as an unprivileged account (the
+//!   `postgres` system user, else `nobody`) that owns the data directory.
+//! - `pg_ctl start` builds a shell command line from the data directory and the
+//!   server options, so paths with shell-active characters are refused up front
+//!   rather than quoted imperfectly.
+//!
+//! The server accepts `trust` authentication on 127.0.0.1 only: any process on
+//! this machine can connect as the superuser `postgres`, nothing from outside
+//! can. That suits a developer-only panel on a single host; a shared machine
+//! should use `DATABASE_URL` with a properly secured server instead.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::net::TcpListener;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
+use sqlx::{AssertSqlSafe, Connection};
+
+/// The programs a cluster needs. They are always taken from one directory so
+/// their versions agree.
+const SERVER_PROGRAMS: [&str; 3] = ["initdb", "pg_ctl", "postgres"];
+
+/// Superuser created by `initdb`; also the role the bot connects as.
+const SUPERUSER: &str = "postgres";
+
+/// The server never listens on anything but loopback, because it trusts every
+/// connection.
+const LISTEN_ADDRESS: &str = "127.0.0.1";
+
+/// Database that every cluster has, used for administrative connections.
+const MAINTENANCE_DATABASE: &str = "postgres";
+
+/// The server's lock file in the data directory; see [`PostmasterPid`].
+const LOCK_FILE_NAME: &str = "postmaster.pid";
+
+/// SQLSTATE `duplicate_database`.
+const DUPLICATE_DATABASE: &str = "42P04";
+
+/// Directory inside the data directory for the server's Unix socket, so the
+/// cluster never needs write access to `/var/run/postgresql`.
+const SOCKET_DIR_NAME: &str = "sockets";
+
+/// Server log inside the data directory; quoted in errors when a start fails.
+const LOG_FILE_NAME: &str = "server.log";
+
+/// A log this large is moved aside to `server.log.old` before a start, so a
+/// long-lived bot does not fill the disk with server logs.
+const LOG_ROTATE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Lines of the server log quoted in a start error.
+const LOG_TAIL_LINES: usize = 20;
+
+/// A free port is picked by binding port 0 and releasing it, so another
+/// process may grab it before the server binds it; this many ports are tried.
+const PORT_ATTEMPTS: u32 = 5;
+
+/// How long `pg_ctl` waits for the server to start (crash recovery included)
+/// and to stop.
+const PG_CTL_TIMEOUT_SECS: u64 = 60;
+
+/// How long a server left running by an earlier run may take to answer before
+/// it is reported as unusable, when its lock file says it is ready.
+const RUNNING_SERVER_GRACE: Duration = Duration::from_secs(5);
+
+/// Bound on a single connection attempt to our own server.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest Unix socket path the server can bind (`sun_path` is 104 bytes on
+/// macOS and 108 on Linux, both including the terminating NUL).
+const MAX_SOCKET_PATH_BYTES: usize = 103;
+
+/// Accounts that run the server when the bot runs as root, in order of
+/// preference: `postgres` is what packages create for exactly this purpose.
+const UNPRIVILEGED_ACCOUNTS: [&str; 2] = ["postgres", "nobody"];
+
+/// Where PostgreSQL installations live when they are not on PATH, as
+/// (parent directory, prefix of the versioned entry); each entry's `bin`
+/// subdirectory is a candidate. Debian/Ubuntu come first, as the most common
+/// host for a bot.
+const VERSIONED_INSTALL_ROOTS: [(&str, &str); 4] = [
+    ("/usr/lib/postgresql", ""), // Debian, Ubuntu: /usr/lib/postgresql/16/bin
+    ("/usr", "pgsql-"),          // RHEL, Fedora (PGDG): /usr/pgsql-16/bin
+    ("/opt/homebrew/opt", "postgresql@"), // Homebrew on Apple silicon
+    ("/usr/local/opt", "postgresql@"), // Homebrew on Intel macOS
+];
+
+/// What a user without PostgreSQL can do about it; part of a one-line error.
+const INSTALL_HINT: &str = "install PostgreSQL (e.g. `apt install postgresql` or `brew install postgresql@16`) or set DATABASE_URL to an existing database";
+
+/// Why the self-managed cluster could not be started, used or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedPostgresError {
+    /// No directory holds all of `initdb`, `pg_ctl` and `postgres`.
+    #[error(
+        "PostgreSQL server programs (initdb, pg_ctl, postgres) were not found (searched {searched}); {hint}",
+        hint = INSTALL_HINT
+    )]
+    BinariesNotFound { searched: String },
+
+    /// The cluster was created by a PostgreSQL major version that is not
+    /// installed; its files cannot be read by another major version.
+    #[error(
+        "the cluster in {data_dir} was created by PostgreSQL {cluster_version}, but only PostgreSQL {installed} is installed ({bin_dir}); install PostgreSQL {cluster_version}, upgrade the cluster with pg_upgrade, or move the directory away to start afresh"
+    )]
+    VersionMismatch {
+        data_dir: PathBuf,
+        cluster_version: String,
+        installed: String,
+        bin_dir: PathBuf,
+    },
+
+    /// The data directory holds something other than a cluster; `initdb` only
+    /// fills empty directories and the bot must not delete anyone's files.
+    #[error(
+        "{data_dir} is not empty and holds no PostgreSQL cluster; point the bot at an empty or missing directory"
+    )]
+    NotACluster { data_dir: PathBuf },
+
+    /// The path would break `pg_ctl`, which passes it through `/bin/sh`
+    /// inside double quotes.
+    #[error(
+        "the data directory path {data_dir} is not usable with pg_ctl: it must be UTF-8 and free of the characters \" \\ $ `"
+    )]
+    UnsupportedPath { data_dir: PathBuf },
+
+    /// Running as root, but no unprivileged account exists to run the server.
+    #[error(
+        "running as root, and neither a `postgres` nor a `nobody` account exists in /etc/passwd to run PostgreSQL as (it refuses to run as root); create a `postgres` system user or run the bot as an ordinary user"
+    )]
+    NoUnprivilegedAccount,
+
+    /// The account that runs the server cannot reach the data directory.
+    #[error(
+        "PostgreSQL runs as `{account}`, which cannot reach {data_dir}: {obstacle}; choose a data directory outside it or grant access (e.g. `chmod o+x` on the directory named)"
+    )]
+    DataDirNotReachable {
+        account: String,
+        data_dir: PathBuf,
+        obstacle: String,
+    },
+
+    /// A file-system operation failed.
+    #[error("could not {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// A PostgreSQL program could not be run or reported failure.
+    #[error("`{command}` failed: {details}")]
+    CommandFailed { command: String, details: String },
+
+    /// `pg_ctl start` failed for a reason other than a port taken by someone else.
+    #[error("PostgreSQL did not start in {data_dir}: {details}\nlast lines of {}:\n{log_tail}", log_file.display())]
+    StartFailed {
+        data_dir: PathBuf,
+        details: String,
+        log_file: PathBuf,
+        log_tail: String,
+    },
+
+    /// A server from an earlier run holds the data directory but does not answer.
+    #[error(
+        "a PostgreSQL server (pid {pid}) already runs on {data_dir} but does not answer on {LISTEN_ADDRESS}:{port}; stop it with `pg_ctl stop -D {data_dir}` and retry"
+    )]
+    ExistingServerNotAnswering {
+        pid: i32,
+        port: String,
+        data_dir: PathBuf,
+    },
+
+    /// The server started but a connection to it failed.
+    #[error(
+        "PostgreSQL started in {data_dir} but does not accept connections on port {port}: {source}"
+    )]
+    NotAcceptingConnections {
+        data_dir: PathBuf,
+        port: u16,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// Only plain identifiers are accepted, so names need no quoting in SQL or URLs.
+    #[error("invalid database name {name:?}: use 1 to 63 ASCII letters, digits or underscores")]
+    InvalidDatabaseName { name: String },
+
+    /// A query on the running server failed.
+    #[error("could not {action}: {source}")]
+    Database {
+        action: String,
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+type Result<T, E = EmbeddedPostgresError> = std::result::Result<T, E>;
+
+/// A running PostgreSQL server over a data directory that the bot manages.
+///
+/// Call [`stop`](Self::stop) on shutdown. If the handle is dropped instead
+/// (early return, panic), the server is stopped synchronously, blocking the
+/// current thread briefly. If the process dies without either, the server
+/// keeps running and the next [`start`](Self::start) on the same directory
+/// adopts it.
+#[derive(Debug)]
+pub struct EmbeddedPostgres {
+    data_dir: PathBuf,
+    bin_dir: PathBuf,
+    port: u16,
+    account: Option<ServerAccount>,
+    /// Cleared once the server has been stopped, so `Drop` does not stop it twice.
+    running: bool,
+}
+
+impl EmbeddedPostgres {
+    /// Finds the PostgreSQL programs, creates a cluster in `data_dir` if it
+    /// holds none, starts the server and waits until it accepts connections.
+    ///
+    /// The programs are looked for on PATH, then in `pg_config --bindir`, then
+    /// in the usual installation directories (newest version first).
+    pub async fn start(data_dir: &Path) -> Result<Self> {
+        Self::start_with_bindir(data_dir, None).await
+    }
+
+    /// Like [`start`](Self::start), but `Some(dir)` uses the programs in `dir`
+    /// only, without searching anywhere else.
+    pub async fn start_with_bindir(data_dir: &Path, bin_dir: Option<&Path>) -> Result<Self> {
+        let started_at = Instant::now();
+        let candidates = match bin_dir {
+            Some(dir) => explicit_bin_dir(dir)?,
+            None => discover_bin_dirs()?,
+        };
+
+        let data_dir = std::path::absolute(data_dir).map_err(io_error("resolve", data_dir))?;
+        ensure_shell_safe(&data_dir)?;
+        let cluster_version = existing_cluster_version(&data_dir)?;
+        let bin_dir = choose_bin_dir(&candidates, &data_dir, cluster_version.as_deref())?;
+        let account = server_account(&data_dir, cluster_version.is_some())?;
+        prepare_data_dir(&data_dir, account.as_ref())?;
+        let data_dir = fs::canonicalize(&data_dir).map_err(io_error("resolve", &data_dir))?;
+        if let Some(account) = &account {
+            ensure_reachable(&data_dir, &bin_dir, account)?;
+        }
+
+        let mut server = EmbeddedPostgres {
+            data_dir,
+            bin_dir,
+            port: 0,
+            account,
+            running: false,
+        };
+
+        if let Some(port) = server.adopt_running_server().await? {
+            server.port = port;
+            server.running = true;
+            tracing::info!(
+                data_dir = %server.data_dir.display(),
+                port,
+                "adopted the embedded PostgreSQL server left running by an earlier run"
+            );
+            return Ok(server);
+        }
+
+        if cluster_version.is_none() {
+            server.initdb().await?;
+        }
+        server.prepare_runtime_files()?;
+        server.port = server.start_server().await?;
+        server.running = true;
+        server.connect().await?.close().await.ok();
+        tracing::info!(
+            data_dir = %server.data_dir.display(),
+            port = server.port,
+            elapsed_ms = started_at.elapsed().as_millis() as u64,
+            "embedded PostgreSQL is ready"
+        );
+        Ok(server)
+    }
+
+    /// URL of the cluster's `postgres` database, e.g.
+    /// `postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable`.
+    pub fn database_url(&self) -> String {
+        self.database_url_for(MAINTENANCE_DATABASE)
+    }
+
+    /// URL of `database` on this cluster (which need not exist yet). TLS is
+    /// disabled explicitly so a `PGSSLMODE=require` in the environment cannot
+    /// break connections to a server that has no certificate.
+    pub fn database_url_for(&self, database: &str) -> String {
+        format!(
+            "postgres://{SUPERUSER}@{LISTEN_ADDRESS}:{}/{database}?sslmode=disable",
+            self.port
+        )
+    }
+
+    /// Creates database `name` unless it exists, and returns its URL. Names
+    /// are limited to ASCII letters, digits and `_` (at most 63 bytes,
+    /// PostgreSQL's limit), so they need no quoting in SQL or URLs.
+    pub async fn ensure_database(&self, name: &str) -> Result<String> {
+        if !is_plain_identifier(name) {
+            return Err(EmbeddedPostgresError::InvalidDatabaseName {
+                name: name.to_owned(),
+            });
+        }
+        let mut connection = self.connect().await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(name)
+                .fetch_one(&mut connection)
+                .await
+                .map_err(database_error(format!("look up database {name}")))?;
+        if !exists {
+            let created = sqlx::query(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                .execute(&mut connection)
+                .await;
+            match created {
+                Ok(_) => {
+                    tracing::info!(database = name, "created a database in embedded PostgreSQL")
+                }
+                // Another process created it between our check and our CREATE.
+                Err(error) if sqlstate(&error).as_deref() == Some(DUPLICATE_DATABASE) => {}
+                Err(error) => return Err(database_error(format!("create database {name}"))(error)),
+            }
+        }
+        connection.close().await.ok();
+        Ok(self.database_url_for(name))
+    }
+
+    /// Port the server listens on at 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Absolute path of the cluster's data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Directory of the PostgreSQL programs in use.
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin_dir
+    }
+
+    /// Stops the server with `pg_ctl stop -m fast` (open sessions are
+    /// disconnected and their transactions rolled back; everything committed
+    /// is kept) and waits until it has exited.
+    pub async fn stop(mut self) -> Result<()> {
+        // Whatever happens now, dropping `self` must not try a second time.
+        self.running = false;
+        if !self.data_dir.join(LOCK_FILE_NAME).exists() {
+            return Ok(()); // already stopped by someone else
+        }
+        run(self.stop_command()).await?;
+        tracing::info!(data_dir = %self.data_dir.display(), "embedded PostgreSQL stopped");
+        Ok(())
+    }
+
+    /// Stops the server without an async runtime, for `Drop`.
+    fn stop_blocking(&mut self) -> Result<()> {
+        self.running = false;
+        if !self.data_dir.join(LOCK_FILE_NAME).exists() {
+            return Ok(());
+        }
+        run_blocking(self.stop_command())
+    }
+
+    fn stop_command(&self) -> Command {
+        let mut command = self.pg_command("pg_ctl");
+        command
+            .args(["stop", "--mode=fast", "--wait", "--silent"])
+            .arg(format!("--timeout={PG_CTL_TIMEOUT_SECS}"))
+            .arg("--pgdata")
+            .arg(&self.data_dir);
+        command
+    }
+
+    /// Returns the port of a server that an earlier run left running on this
+    /// data directory, once it answers; `None` if there is none. A stale
+    /// `postmaster.pid` of a dead server is left to `pg_ctl start`, which
+    /// removes it.
+    async fn adopt_running_server(&self) -> Result<Option<u16>> {
+        let lock_file = self.data_dir.join(LOCK_FILE_NAME);
+        let first_seen = Instant::now();
+        loop {
+            let contents = match fs::read_to_string(&lock_file) {
+                Ok(contents) => contents,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(error) => return Err(io_error("read", &lock_file)(error)),
+            };
+            let lock = PostmasterPid::parse(&contents);
+            let Some(pid) = lock.pid else {
+                // The server writes its lock file in steps; re-read a partial one.
+                if first_seen.elapsed() > RUNNING_SERVER_GRACE {
+                    return Ok(None);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            };
+            if !process_is_alive(pid) {
+                return Ok(None);
+            }
+            if let Some(port) = lock.port
+                && self.serves_our_data_dir(port).await
+            {
+                return Ok(Some(port));
+            }
+            // Crash recovery may keep a server "starting" for a long time; one
+            // that claims to be ready must answer promptly.
+            let patience = if lock.is_ready() {
+                RUNNING_SERVER_GRACE
+            } else {
+                Duration::from_secs(PG_CTL_TIMEOUT_SECS)
+            };
+            if first_seen.elapsed() > patience {
+                return Err(EmbeddedPostgresError::ExistingServerNotAnswering {
+                    pid,
+                    port: lock
+                        .port
+                        .map_or_else(|| "?".to_owned(), |port| port.to_string()),
+                    data_dir: self.data_dir.clone(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Whether the server on `port` is really ours: after a crash, the port in
+    /// `postmaster.pid` may belong to some other server by now.
+    async fn serves_our_data_dir(&self, port: u16) -> bool {
+        let Ok(mut connection) = connect_to(port).await else {
+            return false;
+        };
+        let shown: Result<String, _> = sqlx::query_scalar("SHOW data_directory")
+            .fetch_one(&mut connection)
+            .await;
+        connection.close().await.ok();
+        shown.is_ok_and(|shown| fs::canonicalize(shown).is_ok_and(|dir| dir == self.data_dir))
+    }
+
+    /// Creates the cluster. The locale is `C` so the cluster behaves the same
+    /// on every host and needs no locale installed.
+    async fn initdb(&self) -> Result<()> {
+        let started_at = Instant::now();
+        let mut command = self.pg_command("initdb");
+        command
+            .arg("--pgdata")
+            .arg(&self.data_dir)
+            .arg(format!("--username={SUPERUSER}"))
+            .args(["--auth=trust", "--encoding=UTF8", "--locale=C"]);
+        run(command).await?;
+        tracing::info!(
+            data_dir = %self.data_dir.display(),
+            elapsed_ms = started_at.elapsed().as_millis() as u64,
+            "created a new PostgreSQL cluster"
+        );
+        Ok(())
+    }
+
+    /// Creates the socket directory (after initdb, which insists on an empty
+    /// data directory) and moves an oversized log aside.
+    fn prepare_runtime_files(&self) -> Result<()> {
+        let socket_dir = self.data_dir.join(SOCKET_DIR_NAME);
+        if !socket_dir.is_dir() {
+            fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&socket_dir)
+                .map_err(io_error("create", &socket_dir))?;
+            if let Some(account) = &self.account {
+                account.chown(&socket_dir)?;
+            }
+        }
+        let log_file = self.log_file();
+        if fs::metadata(&log_file).is_ok_and(|meta| meta.len() > LOG_ROTATE_BYTES) {
+            let old_log = self.data_dir.join(format!("{LOG_FILE_NAME}.old"));
+            fs::rename(&log_file, &old_log).map_err(io_error("rotate", &log_file))?;
+        }
+        Ok(())
+    }
+
+    /// Starts the server on a free port and returns that port, trying other
+    /// ports while the chosen one turns out to be taken.
+    async fn start_server(&self) -> Result<u16> {
+        let log_file = self.log_file();
+        let mut last_failure = String::new();
+        for attempt in 1..=PORT_ATTEMPTS {
+            let port = free_loopback_port()
+                .map_err(io_error("find a free port on", Path::new(LISTEN_ADDRESS)))?;
+            let log_start = fs::metadata(&log_file).map_or(0, |meta| meta.len());
+            let mut command = self.pg_command("pg_ctl");
+            command
+                .args(["start", "--wait", "--silent"])
+                .arg(format!("--timeout={PG_CTL_TIMEOUT_SECS}"))
+                .arg("--pgdata")
+                .arg(&self.data_dir)
+                .arg("--log")
+                .arg(&log_file)
+                .arg("-o")
+                .arg(self.server_options(port));
+            let details = match run(command).await {
+                Ok(()) => return Ok(port),
+                Err(EmbeddedPostgresError::CommandFailed { details, .. }) => details,
+                Err(other) => return Err(other),
+            };
+            let new_log = read_log_from(&log_file, log_start);
+            if !port_was_taken(&new_log) {
+                return Err(self.start_failed(details, &new_log));
+            }
+            tracing::debug!(
+                port,
+                attempt,
+                "port taken before PostgreSQL could bind it; retrying"
+            );
+            last_failure = details;
+        }
+        Err(self.start_failed(
+            format!("{PORT_ATTEMPTS} free ports were taken before the server could bind them ({last_failure})"),
+            &read_log_from(&log_file, 0),
+        ))
+    }
+
+    /// The `-o` options for `pg_ctl start`. pg_ctl passes them through
+    /// `/bin/sh`, so the socket path is double-quoted exactly as pg_ctl quotes
+    /// the data directory, which [`ensure_shell_safe`] has vetted.
+    fn server_options(&self, port: u16) -> String {
+        let socket_dir = self.data_dir.join(SOCKET_DIR_NAME);
+        let socket_path_len = socket_dir.as_os_str().len() + format!("/.s.PGSQL.{port}").len();
+        // A socket path that is too long would keep the server from starting.
+        // Every client of this cluster uses TCP, so go without the socket then.
+        let socket_dir = if socket_path_len > MAX_SOCKET_PATH_BYTES {
+            tracing::debug!(
+                "data directory path too long for a Unix socket; listening on TCP only"
+            );
+            String::new()
+        } else {
+            socket_dir.to_string_lossy().into_owned()
+        };
+        format!("-p {port} -h {LISTEN_ADDRESS} -k \"{socket_dir}\"")
+    }
+
+    async fn connect(&self) -> Result<PgConnection> {
+        connect_to(self.port).await.map_err(|source| {
+            EmbeddedPostgresError::NotAcceptingConnections {
+                data_dir: self.data_dir.clone(),
+                port: self.port,
+                source,
+            }
+        })
+    }
+
+    fn start_failed(&self, details: String, new_log: &str) -> EmbeddedPostgresError {
+        EmbeddedPostgresError::StartFailed {
+            data_dir: self.data_dir.clone(),
+            details,
+            log_file: self.log_file(),
+            log_tail: last_lines(new_log, LOG_TAIL_LINES),
+        }
+    }
+
+    fn log_file(&self) -> PathBuf {
+        self.data_dir.join(LOG_FILE_NAME)
+    }
+
+    fn pg_command(&self, program: &str) -> Command {
+        pg_command(&self.bin_dir, program, self.account.as_ref())
+    }
+}
+
+impl Drop for EmbeddedPostgres {
+    fn drop(&mut self) {
+        if !self.running {
+            return;
+        }
+        match self.stop_blocking() {
+            Ok(()) => {
+                tracing::info!(data_dir = %self.data_dir.display(), "embedded PostgreSQL stopped on drop");
+            }
+            Err(error) => tracing::warn!(%error, "could not stop embedded PostgreSQL on drop"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Finding the PostgreSQL programs
+// ---------------------------------------------------------------------------
+
+/// The only candidate when the caller names the directory.
+fn explicit_bin_dir(dir: &Path) -> Result<Vec<PathBuf>> {
+    if has_server_programs(dir, is_executable) {
+        Ok(vec![dir.to_path_buf()])
+    } else {
+        Err(EmbeddedPostgresError::BinariesNotFound {
+            searched: dir.display().to_string(),
+        })
+    }
+}
+
+/// Every directory on this machine that holds all the server programs, in
+/// order of preference.
+fn discover_bin_dirs() -> Result<Vec<PathBuf>> {
+    let path_var = std::env::var_os("PATH");
+    let installed = VERSIONED_INSTALL_ROOTS
+        .iter()
+        .flat_map(|(root, prefix)| versioned_bin_dirs(Path::new(root), prefix))
+        .collect();
+    let candidates = candidate_bin_dirs(path_var.as_deref(), pg_config_bindir(), installed);
+    let complete: Vec<PathBuf> = candidates
+        .into_iter()
+        .filter(|dir| has_server_programs(dir, is_executable))
+        .collect();
+    if complete.is_empty() {
+        let roots: Vec<String> = VERSIONED_INSTALL_ROOTS
+            .iter()
+            .map(|(root, prefix)| format!("{root}/{prefix}*/bin"))
+            .collect();
+        return Err(EmbeddedPostgresError::BinariesNotFound {
+            searched: format!("PATH, `pg_config --bindir`, {}", roots.join(", ")),
+        });
+    }
+    Ok(complete)
+}
+
+/// Orders the places to look: PATH first (the user's explicit choice), then
+/// what `pg_config` reports, then installation directories, newest first.
+/// Relative PATH entries are skipped (they depend on the working directory)
+/// and each directory appears once.
+fn candidate_bin_dirs(
+    path_var: Option<&OsStr>,
+    pg_config_bindir: Option<PathBuf>,
+    installed: Vec<PathBuf>,
+) -> Vec<PathBuf> {
+    let on_path = path_var
+        .map(|path| std::env::split_paths(path).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    for dir in on_path.into_iter().chain(pg_config_bindir).chain(installed) {
+        if dir.is_absolute() && !candidates.contains(&dir) {
+            candidates.push(dir);
+        }
+    }
+    candidates
+}
+
+/// Whether `dir` holds every server program; they must come from one
+/// installation, so a directory with only some of them does not count.
+fn has_server_programs(dir: &Path, is_program: impl Fn(&Path) -> bool) -> bool {
+    SERVER_PROGRAMS
+        .iter()
+        .all(|program| is_program(&dir.join(program)))
+}
+
+fn is_executable(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+}
+
+/// `pg_config --bindir`, when a `pg_config` is on PATH (it may belong to a
+/// client-only package, hence only a candidate).
+fn pg_config_bindir() -> Option<PathBuf> {
+    let output = std::process::Command::new("pg_config")
+        .arg("--bindir")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let dir = String::from_utf8(output.stdout).ok()?;
+    let dir = PathBuf::from(dir.trim());
+    (output.status.success() && dir.is_absolute()).then_some(dir)
+}
+
+/// `root/<prefix><version>/bin` for every versioned installation under
+/// `root`, newest version first.
+fn versioned_bin_dirs(root: &Path, prefix: &str) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let names: Vec<String> = entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .collect();
+    newest_first(&names, prefix)
+        .into_iter()
+        .map(|name| root.join(name).join("bin"))
+        .collect()
+}
+
+/// The names that are `prefix` followed by a version (`16`, `9.6`), sorted
+/// by version, newest first; other names are dropped.
+fn newest_first<'a>(names: &'a [String], prefix: &str) -> Vec<&'a str> {
+    let mut versioned: Vec<(Vec<u32>, &str)> = names
+        .iter()
+        .filter_map(|name| Some((parse_version(name.strip_prefix(prefix)?)?, name.as_str())))
+        .collect();
+    versioned.sort_by(|a, b| b.0.cmp(&a.0));
+    versioned.into_iter().map(|(_, name)| name).collect()
+}
+
+/// `"9.6"` -> `[9, 6]`; `None` unless the text is dot-separated numbers.
+fn parse_version(text: &str) -> Option<Vec<u32>> {
+    text.split('.').map(|part| part.parse().ok()).collect()
+}
+
+/// Picks the programs for this data directory: for an existing cluster, the
+/// first installation of the cluster's major version (another major version
+/// cannot open it); for a new one, simply the first.
+fn choose_bin_dir(
+    candidates: &[PathBuf],
+    data_dir: &Path,
+    cluster_version: Option<&str>,
+) -> Result<PathBuf> {
+    let Some(cluster_version) = cluster_version else {
+        return Ok(candidates[0].clone());
+    };
+    for dir in candidates {
+        if installed_major_version(dir).as_deref() == Some(cluster_version) {
+            return Ok(dir.clone());
+        }
+    }
+    Err(EmbeddedPostgresError::VersionMismatch {
+        data_dir: data_dir.to_path_buf(),
+        cluster_version: cluster_version.to_owned(),
+        installed: installed_major_version(&candidates[0])
+            .unwrap_or_else(|| "(unknown)".to_owned()),
+        bin_dir: candidates[0].clone(),
+    })
+}
+
+/// Major version of the `postgres` in `dir` (`--version` works even as root).
+fn installed_major_version(dir: &Path) -> Option<String> {
+    let output = std::process::Command::new(dir.join("postgres"))
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    major_version(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// The major version in `postgres --version` output, spelled like the
+/// cluster's `PG_VERSION` file: `16` from 16.4, `9.6` from 9.6.24.
+fn major_version(version_output: &str) -> Option<String> {
+    let (_, after) = version_output.split_once("(PostgreSQL) ")?;
+    let number: String = after
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let mut parts = number.split('.').filter(|part| !part.is_empty());
+    let first = parts.next()?;
+    if first.parse::<u32>().ok()? >= 10 {
+        Some(first.to_owned())
+    } else {
+        Some(format!("{first}.{}", parts.next()?))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The data directory and the account that runs the server
+// ---------------------------------------------------------------------------
+
+/// pg_ctl embeds the data directory (and so the log and socket paths inside
+/// it) in a `/bin/sh` command line within double quotes, where these
+/// characters would be interpreted.
+fn ensure_shell_safe(data_dir: &Path) -> Result<()> {
+    match data_dir.to_str() {
+        Some(path) if !path.contains(['"', '\\', '$', '`']) => Ok(()),
+        _ => Err(EmbeddedPostgresError::UnsupportedPath {
+            data_dir: data_dir.to_path_buf(),
+        }),
+    }
+}
+
+/// The major version of the cluster in `data_dir`, or `None` when there is
+/// no cluster yet (missing or empty directory).
+fn existing_cluster_version(data_dir: &Path) -> Result<Option<String>> {
+    let mut entries = match fs::read_dir(data_dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(io_error("read", data_dir)(error)),
+    };
+    let version_file = data_dir.join("PG_VERSION");
+    match fs::read_to_string(&version_file) {
+        Ok(version) => Ok(Some(version.trim().to_owned())),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            if entries.next().is_some() {
+                Err(EmbeddedPostgresError::NotACluster {
+                    data_dir: data_dir.to_path_buf(),
+                })
+            } else {
+                Ok(None)
+            }
+        }
+        Err(error) => Err(io_error("read", &version_file)(error)),
+    }
+}
+
+/// The Unix account that runs the server processes when the bot is root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ServerAccount {
+    name: String,
+    uid: u32,
+    gid: u32,
+}
+
+impl ServerAccount {
+    fn chown(&self, path: &Path) -> Result<()> {
+        std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid))
+            .map_err(io_error("change the owner of", path))
+    }
+}
+
+/// `None` when not root: the server then simply runs as the bot's own user.
+/// As root: the owner of an existing cluster (the account that created it),
+/// else the first of [`UNPRIVILEGED_ACCOUNTS`] that exists.
+fn server_account(data_dir: &Path, cluster_exists: bool) -> Result<Option<ServerAccount>> {
+    if !running_as_root() {
+        return Ok(None);
+    }
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    if cluster_exists {
+        let meta = fs::metadata(data_dir).map_err(io_error("inspect", data_dir))?;
+        if meta.uid() != 0 {
+            let name = passwd_name_of(&passwd, meta.uid())
+                .unwrap_or_else(|| format!("uid {}", meta.uid()));
+            return Ok(Some(ServerAccount {
+                name,
+                uid: meta.uid(),
+                gid: meta.gid(),
+            }));
+        }
+    }
+    UNPRIVILEGED_ACCOUNTS
+        .iter()
+        .find_map(|name| passwd_account(&passwd, name))
+        .map(Some)
+        .ok_or(EmbeddedPostgresError::NoUnprivilegedAccount)
+}
+
+/// The account `name` in `/etc/passwd` format (`name:x:uid:gid:...`).
+fn passwd_account(passwd: &str, name: &str) -> Option<ServerAccount> {
+    passwd_entries(passwd).find(|account| account.name == name)
+}
+
+/// The name of the account with `uid` in `/etc/passwd` format.
+fn passwd_name_of(passwd: &str, uid: u32) -> Option<String> {
+    passwd_entries(passwd)
+        .find(|account| account.uid == uid)
+        .map(|account| account.name)
+}
+
+/// Well-formed entries; comments, blank lines and NIS `+`/`-` lines are skipped.
+fn passwd_entries(passwd: &str) -> impl Iterator<Item = ServerAccount> + '_ {
+    passwd.lines().filter_map(|line| {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with(['#', '+', '-']) {
+            return None;
+        }
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let _password = fields.next()?;
+        let uid = fields.next()?.parse().ok()?;
+        let gid = fields.next()?.parse().ok()?;
+        Some(ServerAccount {
+            name: name.to_owned(),
+            uid,
+            gid,
+        })
+    })
+}
+
+/// Creates the data directory (mode 0700, as PostgreSQL requires) and any
+/// missing parents. As root, everything created here, and an existing but
+/// empty data directory, is handed to the server account, which must own the
+/// data directory.
+fn prepare_data_dir(data_dir: &Path, account: Option<&ServerAccount>) -> Result<()> {
+    let missing: Vec<&Path> = data_dir
+        .ancestors()
+        .take_while(|dir| !dir.exists())
+        .collect();
+    for dir in missing.iter().rev() {
+        let mode = if *dir == data_dir { 0o700 } else { 0o755 };
+        match fs::DirBuilder::new().mode(mode).create(dir) {
+            Ok(()) => {}
+            // Created concurrently by someone else: fine.
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(io_error("create", dir)(error)),
+        }
+        if let Some(account) = account {
+            account.chown(dir)?;
+        }
+    }
+    let is_empty = fs::read_dir(data_dir)
+        .map_err(io_error("read", data_dir))?
+        .next()
+        .is_none();
+    if is_empty {
+        if let Some(account) = account {
+            account.chown(data_dir)?;
+        }
+        fs::set_permissions(data_dir, fs::Permissions::from_mode(0o700))
+            .map_err(io_error("restrict access to", data_dir))?;
+    }
+    Ok(())
+}
+
+/// Proves, by running `pg_ctl --version` as the account, that it can run the
+/// programs and enter the data directory, and names the obstacle if not:
+/// otherwise initdb fails with a message that does not say which directory
+/// is the problem.
+fn ensure_reachable(data_dir: &Path, bin_dir: &Path, account: &ServerAccount) -> Result<()> {
+    let attempt = |working_dir: &Path| {
+        std::process::Command::new(bin_dir.join("pg_ctl"))
+            .arg("--version")
+            .current_dir(working_dir)
+            .uid(account.uid)
+            .gid(account.gid)
+            .stdin(Stdio::null())
+            .output()
+    };
+    if let Err(error) = attempt(Path::new("/")) {
+        return Err(EmbeddedPostgresError::DataDirNotReachable {
+            account: account.name.clone(),
+            data_dir: data_dir.to_path_buf(),
+            obstacle: format!(
+                "it cannot run {}: {error}",
+                bin_dir.join("pg_ctl").display()
+            ),
+        });
+    }
+    match attempt(data_dir) {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            let blocked = data_dir
+                .ancestors()
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .find(|dir| !fs::metadata(dir).is_ok_and(|meta| may_enter(&meta, account)));
+            let obstacle = match blocked {
+                Some(dir) => {
+                    let mode = fs::metadata(dir).map_or(0, |meta| meta.mode() & 0o7777);
+                    format!("{} (mode {mode:o}) does not let it in", dir.display())
+                }
+                None => format!("entering it fails: {error}"),
+            };
+            Err(EmbeddedPostgresError::DataDirNotReachable {
+                account: account.name.clone(),
+                data_dir: data_dir.to_path_buf(),
+                obstacle,
+            })
+        }
+    }
+}
+
+/// Whether the mode bits let `account` search (enter) a directory. Only a
+/// hint for the error message: ACLs and supplementary groups are ignored.
+fn may_enter(meta: &fs::Metadata, account: &ServerAccount) -> bool {
+    let mode = meta.mode();
+    if meta.uid() == account.uid {
+        mode & 0o100 != 0
+    } else if meta.gid() == account.gid {
+        mode & 0o010 != 0
+    } else {
+        mode & 0o001 != 0
+    }
+}
+
+fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Whether a process with `pid` exists. EPERM means it exists but belongs to
+/// someone else, which for a postmaster of our data directory still counts.
+fn process_is_alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks whether the process exists; nothing is sent.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// What a server's `postmaster.pid` says about it. The file is written in
+/// steps while the server starts, so later fields may be missing.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct PostmasterPid {
+    pid: Option<i32>,
+    port: Option<u16>,
+    /// `starting`, `ready`, `stopping` or `standby` (the last line).
+    status: Option<String>,
+}
+
+impl PostmasterPid {
+    /// Lines: 1 pid, 2 data directory, 3 start time, 4 port, 5 socket
+    /// directory, 6 listen address, 7 shared memory key, 8 status.
+    fn parse(contents: &str) -> PostmasterPid {
+        let lines: Vec<&str> = contents.lines().map(str::trim).collect();
+        let field = |index: usize| lines.get(index).copied().filter(|line| !line.is_empty());
+        PostmasterPid {
+            pid: field(0).and_then(|pid| pid.parse().ok()),
+            port: field(3).and_then(|port| port.parse().ok()),
+            status: field(7).map(str::to_owned),
+        }
+    }
+
+    fn is_ready(&self) -> bool {
+        self.status.as_deref() == Some("ready")
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Running programs, connecting, small helpers
+// ---------------------------------------------------------------------------
+
+/// A command for one of the PostgreSQL programs, run as the server account
+/// (if any) and from `/`, so a working directory that account cannot enter
+/// (such as root's home) does not matter.
+fn pg_command(bin_dir: &Path, program: &str, account: Option<&ServerAccount>) -> Command {
+    let mut command = Command::new(bin_dir.join(program));
+    command.current_dir("/").stdin(Stdio::null());
+    if let Some(account) = account {
+        command.uid(account.uid).gid(account.gid);
+    }
+    command
+}
+
+async fn run(command: Command) -> Result<()> {
+    let description = describe(&command);
+    let output = tokio::process::Command::from(command).output().await;
+    check_output(description, output)
+}
+
+fn run_blocking(mut command: Command) -> Result<()> {
+    let description = describe(&command);
+    let output = command.output();
+    check_output(description, output)
+}
+
+fn check_output(description: String, output: io::Result<Output>) -> Result<()> {
+    let output = output.map_err(|error| EmbeddedPostgresError::CommandFailed {
+        command: description.clone(),
+        details: error.to_string(),
+    })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    Err(EmbeddedPostgresError::CommandFailed {
+        command: description,
+        details: format!("{}: {}", output.status, printed.trim()),
+    })
+}
+
+/// `program arg arg` for messages.
+fn describe(command: &Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|part| part.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+async fn connect_to(port: u16) -> Result<PgConnection, sqlx::Error> {
+    let options = PgConnectOptions::new_without_pgpass()
+        .host(LISTEN_ADDRESS)
+        .port(port)
+        .username(SUPERUSER)
+        .database(MAINTENANCE_DATABASE)
+        .ssl_mode(PgSslMode::Disable)
+        .application_name("admin-panel");
+    match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
+        Ok(result) => result,
+        Err(_) => Err(sqlx::Error::Io(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no answer within {CONNECT_TIMEOUT:?}"),
+        ))),
+    }
+}
+
+/// A port that was free a moment ago (the server may still lose a race for it).
+fn free_loopback_port() -> io::Result<u16> {
+    Ok(TcpListener::bind((LISTEN_ADDRESS, 0))?.local_addr()?.port())
+}
+
+fn port_was_taken(new_log: &str) -> bool {
+    new_log.contains("Address already in use")
+}
+
+/// The log from byte `offset` on: what the latest start attempt wrote.
+fn read_log_from(log_file: &Path, offset: u64) -> String {
+    let read = || -> io::Result<String> {
+        let mut file = fs::File::open(log_file)?;
+        file.seek(SeekFrom::Start(offset))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    };
+    read().unwrap_or_else(|error| format!("(the log could not be read: {error})"))
+}
+
+fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
+fn is_plain_identifier(name: &str) -> bool {
+    (1..=63).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn sqlstate(error: &sqlx::Error) -> Option<String> {
+    Some(error.as_database_error()?.code()?.into_owned())
+}
+
+fn database_error(action: String) -> impl FnOnce(sqlx::Error) -> EmbeddedPostgresError {
+    move |source| EmbeddedPostgresError::Database { action, source }
+}
+
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> EmbeddedPostgresError {
+    let path = path.to_path_buf();
+    move |source| EmbeddedPostgresError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(dirs: &[&str]) -> Vec<PathBuf> {
+        dirs.iter().map(PathBuf::from).collect()
+    }
+
+    #[test]
+    fn path_entries_come_before_pg_config_which_comes_before_installations() {
+        let candidates = candidate_bin_dirs(
+            Some(OsStr::new("/usr/local/bin:relative/bin:/usr/bin")),
+            Some(PathBuf::from("/usr/lib/postgresql/16/bin")),
+            paths(&["/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin"]),
+        );
+        assert_eq!(
+            candidates,
+            paths(&[
+                "/usr/local/bin",
+                "/usr/bin",
+                "/usr/lib/postgresql/16/bin",
+                "/usr/lib/postgresql/15/bin",
+            ]),
+            "relative PATH entries are skipped and duplicates appear once"
+        );
+    }
+
+    #[test]
+    fn discovery_works_without_path_or_pg_config() {
+        let candidates = candidate_bin_dirs(None, None, paths(&["/usr/pgsql-16/bin"]));
+        assert_eq!(candidates, paths(&["/usr/pgsql-16/bin"]));
+    }
+
+    #[test]
+    fn a_directory_counts_only_with_all_three_programs() {
+        let only_psql_and_pg_ctl = |path: &Path| {
+            path.file_name()
+                .is_some_and(|name| name == "pg_ctl" || name == "psql")
+        };
+        assert!(!has_server_programs(
+            Path::new("/usr/bin"),
+            only_psql_and_pg_ctl
+        ));
+        assert!(has_server_programs(Path::new("/opt/pg/bin"), |_| true));
+    }
+
+    #[test]
+    fn installations_are_ordered_newest_version_first() {
+        let names: Vec<String> = ["9.6", "10", "16", "15", "README", "16beta"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(newest_first(&names, ""), ["16", "15", "10", "9.6"]);
+
+        let homebrew: Vec<String> = ["postgresql@14", "openssl@3", "postgresql@16", "postgresql"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            newest_first(&homebrew, "postgresql@"),
+            ["postgresql@16", "postgresql@14"]
+        );
+    }
+
+    #[test]
+    fn versioned_bin_dirs_reads_the_installation_root() {
+        let root = std::env::temp_dir().join(format!(
+            "admin-panel-bindirs-{:016x}",
+            rand::random::<u64>()
+        ));
+        for version in ["13", "17", "9.5"] {
+            fs::create_dir_all(root.join(version).join("bin")).unwrap();
+        }
+        fs::write(root.join("notes.txt"), "").unwrap();
+        let found = versioned_bin_dirs(&root, "");
+        fs::remove_dir_all(&root).unwrap();
+        assert_eq!(
+            found,
+            vec![
+                root.join("17/bin"),
+                root.join("13/bin"),
+                root.join("9.5/bin")
+            ]
+        );
+        assert!(versioned_bin_dirs(Path::new("/nonexistent/postgresql"), "").is_empty());
+    }
+
+    #[test]
+    fn major_versions_are_spelled_like_pg_version_files() {
+        let debian = "postgres (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)\n";
+        assert_eq!(major_version(debian).as_deref(), Some("15"));
+        assert_eq!(
+            major_version("postgres (PostgreSQL) 9.6.24").as_deref(),
+            Some("9.6")
+        );
+        assert_eq!(
+            major_version("postgres (PostgreSQL) 18beta1").as_deref(),
+            Some("18")
+        );
+        assert_eq!(major_version("command not found"), None);
+    }
+
+    #[test]
+    fn passwd_entries_are_found_by_name_and_by_uid() {
+        let passwd = "\
+# comment line
+root:x:0:0:root:/root:/bin/bash
+
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+broken-line-without-fields
++nisuser::::::
+postgres:x:101:104:PostgreSQL administrator,,,:/var/lib/postgresql:/bin/bash
+";
+        let postgres = ServerAccount {
+            name: "postgres".into(),
+            uid: 101,
+            gid: 104,
+        };
+        assert_eq!(passwd_account(passwd, "postgres"), Some(postgres));
+        assert_eq!(passwd_account(passwd, "nobody").map(|a| a.uid), Some(65534));
+        assert_eq!(passwd_account(passwd, "nisuser"), None);
+        assert_eq!(passwd_account(passwd, "alice"), None);
+        assert_eq!(passwd_name_of(passwd, 101).as_deref(), Some("postgres"));
+        assert_eq!(passwd_name_of(passwd, 4242), None);
+    }
+
+    #[test]
+    fn the_preferred_unprivileged_account_is_postgres_then_nobody() {
+        let without_postgres = "nobody:x:65534:65534::/:/bin/false\n";
+        let preferred = UNPRIVILEGED_ACCOUNTS
+            .iter()
+            .find_map(|name| passwd_account(without_postgres, name));
+        assert_eq!(preferred.map(|a| a.name).as_deref(), Some("nobody"));
+    }
+
+    #[test]
+    fn a_complete_postmaster_pid_gives_pid_port_and_status() {
+        let contents = "11944\n/tmp/cluster/data\n1795555216\n54999\n/tmp/cluster/data/sockets\n127.0.0.1\n 10010870         9\nready   \n";
+        let lock = PostmasterPid::parse(contents);
+        assert_eq!(lock.pid, Some(11944));
+        assert_eq!(lock.port, Some(54999));
+        assert!(lock.is_ready());
+    }
+
+    #[test]
+    fn a_partially_written_postmaster_pid_gives_what_it_has() {
+        let starting = PostmasterPid::parse("4242\n/data\n1795555216\n5433\n");
+        assert_eq!(starting.pid, Some(4242));
+        assert_eq!(starting.port, Some(5433));
+        assert!(!starting.is_ready());
+        assert_eq!(PostmasterPid::parse(""), PostmasterPid::default());
+        assert_eq!(PostmasterPid::parse("not a pid\n").pid, None);
+    }
+
+    #[test]
+    fn the_missing_binaries_error_is_one_line_with_both_remedies() {
+        let message = EmbeddedPostgresError::BinariesNotFound {
+            searched: "/empty".into(),
+        }
+        .to_string();
+        assert!(!message.contains('\n'), "{message}");
+        assert!(message.contains("apt install postgresql"), "{message}");
+        assert!(message.contains("DATABASE_URL"), "{message}");
+    }
+
+    #[test]
+    fn paths_that_pg_ctl_would_pass_to_the_shell_unquoted_are_refused() {
+        assert!(ensure_shell_safe(Path::new("/srv/bot data/postgres")).is_ok());
+        for path in ["/srv/$HOME", "/srv/a\"b", "/srv/`id`", "/srv/back\\slash"] {
+            assert!(ensure_shell_safe(Path::new(path)).is_err(), "{path}");
+        }
+    }
+
+    fn server_over(data_dir: &str) -> EmbeddedPostgres {
+        EmbeddedPostgres {
+            data_dir: PathBuf::from(data_dir),
+            bin_dir: PathBuf::from("/usr/bin"),
+            port: 0,
+            account: None,
+            running: false,
+        }
+    }
+
+    #[test]
+    fn server_options_listen_on_loopback_with_a_quoted_socket_directory() {
+        let options = server_over("/srv/bot data/postgres").server_options(54321);
+        assert_eq!(
+            options,
+            "-p 54321 -h 127.0.0.1 -k \"/srv/bot data/postgres/sockets\""
+        );
+    }
+
+    #[test]
+    fn a_data_directory_too_deep_for_a_socket_listens_on_tcp_only() {
+        let deep = format!("/{}", "d".repeat(120));
+        assert_eq!(
+            server_over(&deep).server_options(5432),
+            "-p 5432 -h 127.0.0.1 -k \"\""
+        );
+    }
+
+    #[test]
+    fn database_names_must_be_plain_identifiers() {
+        assert!(is_plain_identifier("admin_panel"));
+        assert!(is_plain_identifier("adminpanel_test_0123abcd"));
+        assert!(!is_plain_identifier(""));
+        assert!(!is_plain_identifier("drop\"; --"));
+        assert!(!is_plain_identifier(&"x".repeat(64)));
+    }
+
+    #[test]
+    fn only_the_last_log_lines_are_quoted() {
+        assert_eq!(last_lines("a\nb\nc\n", 2), "b\nc");
+        assert_eq!(last_lines("a", 5), "a");
+    }
+}

@@ -1,0 +1,89 @@
+//! Gateway events the panel listens to: guild joins, updates and removals keep
+//! the `guilds` table current (the process answering `/admin` may not have the
+//! guild in its cache), and Ready tells which shards this process runs.
+
+use chrono::{DateTime, Utc};
+use serenity::all::{FullEvent, Guild, Timestamp};
+
+use crate::error::{Error, cause_chain};
+use crate::panel::{AdminPanel, HasAdminPanel};
+use crate::store::guilds::{self, GuildSnapshot};
+use crate::store::instances;
+use crate::store::logs::{self, Severity};
+
+/// The poise `event_handler` a host bot installs (or chains from its own).
+pub async fn handle_event<U: HasAdminPanel>(
+    framework: poise::FrameworkContext<'_, U, Error>,
+    event: &FullEvent,
+) -> Result<(), Error> {
+    let panel = framework.user_data.admin_panel();
+    match event {
+        FullEvent::GuildCreate { guild, .. } => on_guild_create(panel, guild).await?,
+        FullEvent::GuildUpdate { new_data, .. } => {
+            let icon = new_data.icon.map(|hash| hash.to_string());
+            guilds::refresh(
+                &panel.pool,
+                new_data.id.get(),
+                &new_data.name,
+                icon.as_deref(),
+            )
+            .await?;
+        }
+        FullEvent::GuildDelete { incomplete, .. } => {
+            // `unavailable: true` is an outage, not a removal: keep the guild.
+            if !incomplete.unavailable
+                && guilds::mark_left(&panel.pool, incomplete.id.get(), Utc::now()).await?
+            {
+                let message = format!("Left server {}", incomplete.id);
+                tracing::info!(event_type = "guild_leave", guild_id = %incomplete.id, "{message}");
+                log_event(panel, "guild_leave", incomplete.id.get(), &message).await;
+            }
+        }
+        FullEvent::Ready { data_about_bot } => {
+            if let Some(shard) = data_about_bot.shard {
+                instances::add_shard(&panel.pool, panel.instance_id, shard.id.0, shard.total)
+                    .await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn on_guild_create(panel: &AdminPanel, guild: &Guild) -> Result<(), sqlx::Error> {
+    let snapshot = GuildSnapshot {
+        id: guild.id.get(),
+        name: guild.name.clone(),
+        icon_hash: guild.icon.map(|hash| hash.to_string()),
+        member_count: guild.member_count,
+        joined_at: to_utc(guild.joined_at),
+    };
+    if guilds::upsert(&panel.pool, &snapshot).await? {
+        let message = format!(
+            "Joined server {} ({}, {} members)",
+            guild.name, guild.id, guild.member_count
+        );
+        tracing::info!(event_type = "guild_join", guild_id = %guild.id, "{message}");
+        log_event(panel, "guild_join", guild.id.get(), &message).await;
+    }
+    Ok(())
+}
+
+/// Operational log entries are best effort: losing one must not fail the event.
+async fn log_event(panel: &AdminPanel, event_type: &str, guild_id: u64, message: &str) {
+    if let Err(error) = logs::insert(
+        &panel.pool,
+        Severity::Info,
+        event_type,
+        Some(guild_id),
+        message,
+    )
+    .await
+    {
+        tracing::warn!(error = %cause_chain(&error), event_type, "could not persist a log entry");
+    }
+}
+
+fn to_utc(timestamp: Timestamp) -> DateTime<Utc> {
+    DateTime::from_timestamp(timestamp.unix_timestamp(), 0).unwrap_or_else(Utc::now)
+}

@@ -1,0 +1,44 @@
+//! admin-panel: a developer-only `/admin` interface for poise/serenity bots.
+//!
+//! A host bot keeps an [`AdminPanel`] in its poise user data (implementing
+//! [`HasAdminPanel`]), registers [`commands()`], and installs the hooks from
+//! [`framework_options()`] (or calls them from its own). [`bot`] is a complete
+//! reference bot built exactly that way.
+
+pub mod access;
+pub mod admin;
+pub mod bot;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod hooks;
+pub mod panel;
+pub mod store;
+pub mod telemetry;
+pub mod ui;
+
+pub use error::{Error, UserError};
+pub use panel::{AdminPanel, BackgroundTasks, HasAdminPanel, PanelOptions};
+
+/// The panel's commands, for a host bot's command list.
+pub fn commands<U: HasAdminPanel>() -> Vec<poise::Command<U, Error>> {
+    vec![admin::admin()]
+}
+
+/// Framework options with the panel's commands and hooks installed: command
+/// recording (pre/post command), error replies, guild tracking. A host bot
+/// appends its own commands to `commands`; if it needs its own hooks, it calls
+/// [`hooks`] and [`events::handle_event`] from them.
+pub fn framework_options<U: HasAdminPanel>() -> poise::FrameworkOptions<U, Error> {
+    poise::FrameworkOptions {
+        commands: commands(),
+        pre_command: |ctx| Box::pin(hooks::pre_command(ctx)),
+        post_command: |ctx| Box::pin(hooks::post_command(ctx)),
+        on_error: |error| Box::pin(hooks::on_error(error)),
+        event_handler: |framework, event| Box::pin(events::handle_event(framework, event)),
+        // Nothing the bot says may ping anyone unless a command opts in.
+        allowed_mentions: Some(serenity::all::CreateAllowedMentions::new()),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,113 @@
+//! [`AdminPanel`]: the state the `/admin` commands need, and the background tasks
+//! that go with it. A host bot keeps one in its poise user data.
+
+use chrono::{DateTime, Utc};
+use serenity::all::{GuildId, UserId};
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::instances;
+use crate::telemetry::heartbeat::run_heartbeat;
+use crate::telemetry::recorder::{CHANNEL_CAPACITY, CommandRecorder, run_flusher};
+
+/// Lets commands generic over a host bot's data type find the panel in it.
+pub trait HasAdminPanel: Send + Sync + 'static {
+    fn admin_panel(&self) -> &AdminPanel;
+}
+
+impl HasAdminPanel for AdminPanel {
+    fn admin_panel(&self) -> &AdminPanel {
+        self
+    }
+}
+
+/// What a host bot tells the panel about itself.
+#[derive(Debug, Clone)]
+pub struct PanelOptions {
+    /// `DEVELOPER_USER_ID`: always a developer, never removable.
+    pub primary_developer: UserId,
+    /// Guilds where `/admin` is registered (empty: globally).
+    pub admin_guild_ids: Vec<GuildId>,
+}
+
+#[derive(Debug)]
+pub struct AdminPanel {
+    pub pool: PgPool,
+    pub options: PanelOptions,
+    pub recorder: CommandRecorder,
+    /// When this process started (its uptime).
+    pub started_at: DateTime<Utc>,
+    /// This process's row in `bot_instances`.
+    pub instance_id: i64,
+}
+
+/// The panel's background tasks; [`BackgroundTasks::shutdown`] stops them and
+/// writes what they buffered.
+#[derive(Debug)]
+pub struct BackgroundTasks {
+    shutdown: CancellationToken,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl AdminPanel {
+    /// Applies migrations, registers this process and starts the background
+    /// tasks (command recorder, heartbeat).
+    pub async fn start(
+        pool: PgPool,
+        options: PanelOptions,
+    ) -> anyhow::Result<(Self, BackgroundTasks)> {
+        use anyhow::Context as _;
+        crate::db::MIGRATOR
+            .run(&pool)
+            .await
+            .context("Failed to apply database migrations")?;
+        let started_at = Utc::now();
+        let host = hostname();
+        let instance_id = instances::register(
+            &pool,
+            &host,
+            std::process::id(),
+            env!("CARGO_PKG_VERSION"),
+            started_at,
+        )
+        .await
+        .context("Failed to register this bot process in bot_instances")?;
+
+        let shutdown = CancellationToken::new();
+        let (recorder, receiver) = CommandRecorder::new(CHANNEL_CAPACITY);
+        let handles = vec![
+            tokio::spawn(run_flusher(
+                pool.clone(),
+                receiver,
+                recorder.counters().clone(),
+                shutdown.clone(),
+            )),
+            tokio::spawn(run_heartbeat(pool.clone(), instance_id, shutdown.clone())),
+        ];
+        let panel = Self {
+            pool,
+            options,
+            recorder,
+            started_at,
+            instance_id,
+        };
+        Ok((panel, BackgroundTasks { shutdown, handles }))
+    }
+}
+
+impl BackgroundTasks {
+    /// Stops every task and waits for each to finish its last write.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        for handle in self.handles {
+            if let Err(error) = handle.await {
+                tracing::error!(%error, "a background task panicked");
+            }
+        }
+    }
+}
+
+fn hostname() -> String {
+    sysinfo::System::host_name().unwrap_or_else(|_| "unknown".to_owned())
+}

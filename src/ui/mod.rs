@@ -1,0 +1,10 @@
+//! Pure Discord rendering shared by the views: data in, builders out. Nothing
+//! here touches the database, so every view can be unit-tested against
+//! Discord's limits.
+
+pub mod limits;
+pub mod stats;
+pub mod text;
+
+/// Blurple, the colour of neutral informational embeds.
+pub const INFO_COLOUR: u32 = 0x5865F2;

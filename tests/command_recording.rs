@@ -1,0 +1,143 @@
+//! Command events reach PostgreSQL in batches with their rollups, and the
+//! 24-hour figures read from the rollups match the raw events exactly.
+
+mod support;
+
+use std::time::Duration;
+
+use admin_panel::store::command_stats::{self, CommandEvent};
+use admin_panel::telemetry::recorder::{CommandRecorder, run_flusher};
+use chrono::{DateTime, TimeDelta, Utc};
+use support::db::TestDb;
+use tokio_util::sync::CancellationToken;
+
+fn event(command: &str, user: u64, guild: Option<u64>, at: DateTime<Utc>, success: bool) -> CommandEvent {
+    CommandEvent {
+        command: command.to_owned(),
+        guild_id: guild,
+        user_id: user,
+        executed_at: at,
+        success,
+        duration_ms: 12,
+    }
+}
+
+async fn scalar(db: &TestDb, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&db.pool).await.expect(sql)
+}
+
+#[tokio::test]
+async fn a_batch_updates_every_rollup_in_the_same_statement() {
+    let db = TestDb::new().await;
+    let at = "2026-11-20T10:15:00Z".parse().unwrap();
+    let events = vec![
+        event("ping", 1, Some(100), at, true),
+        event("ping", 2, Some(100), at, false),
+        event("admin stats", 1, None, at + TimeDelta::hours(1), true),
+    ];
+
+    command_stats::insert_batch(&db.pool, &events).await.unwrap();
+
+    assert_eq!(scalar(&db, "SELECT count(*) FROM command_stats").await, 3);
+    assert_eq!(
+        scalar(&db, "SELECT uses FROM command_stats_daily WHERE command = 'ping' AND day = '2026-11-20'").await,
+        2
+    );
+    assert_eq!(
+        scalar(&db, "SELECT failures FROM command_stats_daily WHERE command = 'ping'").await,
+        1
+    );
+    assert_eq!(
+        scalar(&db, "SELECT count(*) FROM command_stats_hourly").await,
+        2,
+        "ping at 10:00 and admin stats at 11:00"
+    );
+    assert_eq!(
+        scalar(&db, "SELECT uses FROM command_stats_guild_daily WHERE guild_id = 100").await,
+        2
+    );
+    assert_eq!(command_stats::unique_users(&db.pool).await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn known_users_are_not_counted_twice_across_batches() {
+    let db = TestDb::new().await;
+    let now = Utc::now();
+    for user in [1, 2, 1, 3, 2] {
+        command_stats::insert_batch(&db.pool, &[event("ping", user, None, now, true)])
+            .await
+            .unwrap();
+    }
+    assert_eq!(command_stats::unique_users(&db.pool).await.unwrap(), 3);
+    assert_eq!(scalar(&db, "SELECT count(*) FROM command_users").await, 3);
+}
+
+#[tokio::test]
+async fn the_24_hour_window_is_exact_even_inside_the_boundary_hour() {
+    let db = TestDb::new().await;
+    // A fixed "now" in the middle of an hour, so the window starts mid-hour.
+    let now: DateTime<Utc> = "2026-11-24T12:30:00Z".parse().unwrap();
+    let events = vec![
+        event("old", 1, None, now - TimeDelta::minutes(24 * 60 + 1), true), // 1 min outside
+        event("edge", 1, None, now - TimeDelta::minutes(24 * 60 - 1), true), // 1 min inside
+        event("recent", 1, None, now - TimeDelta::hours(1), true),
+        event("recent", 2, None, now - TimeDelta::minutes(5), true),
+        event("future", 1, None, now + TimeDelta::hours(2), true),
+    ];
+    command_stats::insert_batch(&db.pool, &events).await.unwrap();
+
+    let ranking = command_stats::last_24h_by_command(&db.pool, now).await.unwrap();
+
+    let pairs: Vec<(&str, i64)> = ranking.iter().map(|c| (c.command.as_str(), c.uses)).collect();
+    assert_eq!(pairs, vec![("recent", 2), ("edge", 1)]);
+}
+
+#[tokio::test]
+async fn the_flusher_writes_everything_still_buffered_at_shutdown() {
+    let db = TestDb::new().await;
+    let (recorder, receiver) = CommandRecorder::new(10_000);
+    let shutdown = CancellationToken::new();
+    let flusher = tokio::spawn(run_flusher(
+        db.pool.clone(),
+        receiver,
+        recorder.counters().clone(),
+        shutdown.clone(),
+    ));
+    let now = Utc::now();
+    for i in 0..2_500u64 {
+        recorder.record(event("ping", i % 700 + 1, Some(1), now, true));
+    }
+
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(30), flusher)
+        .await
+        .expect("the flusher stops after shutdown")
+        .unwrap();
+
+    assert_eq!(scalar(&db, "SELECT count(*) FROM command_stats").await, 2_500);
+    assert_eq!(recorder.recorded(), 2_500);
+    assert_eq!(recorder.dropped(), 0);
+    assert_eq!(command_stats::unique_users(&db.pool).await.unwrap(), 700);
+}
+
+#[tokio::test]
+async fn events_are_flushed_within_about_a_second_without_a_full_batch() {
+    let db = TestDb::new().await;
+    let (recorder, receiver) = CommandRecorder::new(100);
+    let shutdown = CancellationToken::new();
+    let flusher = tokio::spawn(run_flusher(
+        db.pool.clone(),
+        receiver,
+        recorder.counters().clone(),
+        shutdown.clone(),
+    ));
+    recorder.record(event("ping", 1, None, Utc::now(), true));
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while scalar(&db, "SELECT count(*) FROM command_stats").await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "event not flushed within 5 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    shutdown.cancel();
+    flusher.await.unwrap();
+}

@@ -1,0 +1,99 @@
+//! Runs the real reference bot in-process against a [`FakeDiscord`] and a test
+//! database, the way `main.rs` runs it against Discord.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use admin_panel::config::Config;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::db::TestDb;
+use super::fake_discord::FakeDiscord;
+
+/// The primary developer every test bot is configured with.
+pub const DEVELOPER: u64 = 200_000_000_000_000_001;
+/// A token that passes config validation; the fake accepts any token.
+pub const TOKEN: &str = "MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs";
+
+pub struct TestBot {
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// The variables every test bot gets; `extra` overrides or adds.
+pub fn test_config(fake: &FakeDiscord, db: &TestDb, extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("DISCORD_TOKEN".to_owned(), TOKEN.to_owned()),
+        ("DEVELOPER_USER_ID".to_owned(), DEVELOPER.to_string()),
+        ("DATABASE_URL".to_owned(), db.url.clone()),
+        ("DISCORD_PROXY_URL".to_owned(), fake.base_url()),
+        ("HEALTH_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        ("SHARD_COUNT".to_owned(), "1".to_owned()),
+    ]);
+    for (name, value) in extra {
+        vars.insert((*name).to_owned(), (*value).to_owned());
+    }
+    Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration is valid")
+}
+
+impl TestBot {
+    /// Starts the bot and waits until its shards are connected to the fake.
+    pub async fn start(fake: &FakeDiscord, config: Config) -> TestBot {
+        admin_panel::bot::init_tracing("info,admin_panel=debug,serenity=warn,poise=warn,sqlx=warn");
+        let shards = match &config.sharding {
+            admin_panel::config::Sharding::Range { ids, .. } => ids.len(),
+            admin_panel::config::Sharding::All { count } => *count as usize,
+            admin_panel::config::Sharding::Recommended => 1,
+        };
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let handle = tokio::spawn(admin_panel::bot::run(config, async move {
+            let _ = signal.await;
+        }));
+        fake.wait_for_shards(shards, Duration::from_secs(20)).await;
+        TestBot {
+            shutdown: Some(shutdown),
+            handle: Some(handle),
+        }
+    }
+
+    /// Sends the shutdown signal and waits for the bot to finish (flushes included).
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let handle = self.handle.take().expect("stop is called once");
+        tokio::time::timeout(Duration::from_secs(30), handle)
+            .await
+            .expect("the bot stops within 30 s")
+            .expect("the bot task does not panic")
+            .expect("the bot stops without error");
+    }
+}
+
+impl Drop for TestBot {
+    fn drop(&mut self) {
+        if let Some(handle) = &self.handle {
+            handle.abort();
+        }
+    }
+}
+
+/// Polls `check` until it returns `Some` or `timeout` passes.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
