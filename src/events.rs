@@ -29,15 +29,9 @@ pub async fn handle_event<U: HasAdminPanel>(
             )
             .await?;
         }
-        FullEvent::GuildDelete { incomplete, .. } => {
-            // `unavailable: true` is an outage, not a removal: keep the guild.
-            if !incomplete.unavailable
-                && guilds::mark_left(&panel.pool, incomplete.id.get(), Utc::now()).await?
-            {
-                let message = format!("Left server {}", incomplete.id);
-                tracing::info!(event_type = "guild_leave", guild_id = %incomplete.id, "{message}");
-                log_event(panel, "guild_leave", incomplete.id.get(), &message).await;
-            }
+        // `unavailable: true` is an outage, not a removal: keep the guild.
+        FullEvent::GuildDelete { incomplete, .. } if !incomplete.unavailable => {
+            on_guild_removed(panel, incomplete.id.get()).await?;
         }
         FullEvent::Ready { data_about_bot } => {
             if let Some(shard) = data_about_bot.shard {
@@ -65,6 +59,15 @@ async fn on_guild_create(panel: &AdminPanel, guild: &Guild) -> Result<(), sqlx::
         );
         tracing::info!(event_type = "guild_join", guild_id = %guild.id, "{message}");
         log_event(panel, "guild_join", guild.id.get(), &message).await;
+    }
+    Ok(())
+}
+
+async fn on_guild_removed(panel: &AdminPanel, guild_id: u64) -> Result<(), sqlx::Error> {
+    if guilds::mark_left(&panel.pool, guild_id, Utc::now()).await? {
+        let message = format!("Left server {guild_id}");
+        tracing::info!(event_type = "guild_leave", guild_id, "{message}");
+        log_event(panel, "guild_leave", guild_id, &message).await;
     }
     Ok(())
 }

@@ -11,7 +11,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use support::db::TestDb;
 use tokio_util::sync::CancellationToken;
 
-fn event(command: &str, user: u64, guild: Option<u64>, at: DateTime<Utc>, success: bool) -> CommandEvent {
+fn event(
+    command: &str,
+    user: u64,
+    guild: Option<u64>,
+    at: DateTime<Utc>,
+    success: bool,
+) -> CommandEvent {
     CommandEvent {
         command: command.to_owned(),
         guild_id: guild,
@@ -22,8 +28,11 @@ fn event(command: &str, user: u64, guild: Option<u64>, at: DateTime<Utc>, succes
     }
 }
 
-async fn scalar(db: &TestDb, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&db.pool).await.expect(sql)
+async fn scalar(db: &TestDb, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&db.pool)
+        .await
+        .expect(sql)
 }
 
 #[tokio::test]
@@ -36,15 +45,25 @@ async fn a_batch_updates_every_rollup_in_the_same_statement() {
         event("admin stats", 1, None, at + TimeDelta::hours(1), true),
     ];
 
-    command_stats::insert_batch(&db.pool, &events).await.unwrap();
+    command_stats::insert_batch(&db.pool, &events)
+        .await
+        .unwrap();
 
     assert_eq!(scalar(&db, "SELECT count(*) FROM command_stats").await, 3);
     assert_eq!(
-        scalar(&db, "SELECT uses FROM command_stats_daily WHERE command = 'ping' AND day = '2026-11-20'").await,
+        scalar(
+            &db,
+            "SELECT uses FROM command_stats_daily WHERE command = 'ping' AND day = '2026-11-20'"
+        )
+        .await,
         2
     );
     assert_eq!(
-        scalar(&db, "SELECT failures FROM command_stats_daily WHERE command = 'ping'").await,
+        scalar(
+            &db,
+            "SELECT failures FROM command_stats_daily WHERE command = 'ping'"
+        )
+        .await,
         1
     );
     assert_eq!(
@@ -53,7 +72,11 @@ async fn a_batch_updates_every_rollup_in_the_same_statement() {
         "ping at 10:00 and admin stats at 11:00"
     );
     assert_eq!(
-        scalar(&db, "SELECT uses FROM command_stats_guild_daily WHERE guild_id = 100").await,
+        scalar(
+            &db,
+            "SELECT uses FROM command_stats_guild_daily WHERE guild_id = 100"
+        )
+        .await,
         2
     );
     assert_eq!(command_stats::unique_users(&db.pool).await.unwrap(), 2);
@@ -84,11 +107,18 @@ async fn the_24_hour_window_is_exact_even_inside_the_boundary_hour() {
         event("recent", 2, None, now - TimeDelta::minutes(5), true),
         event("future", 1, None, now + TimeDelta::hours(2), true),
     ];
-    command_stats::insert_batch(&db.pool, &events).await.unwrap();
+    command_stats::insert_batch(&db.pool, &events)
+        .await
+        .unwrap();
 
-    let ranking = command_stats::last_24h_by_command(&db.pool, now).await.unwrap();
+    let ranking = command_stats::last_24h_by_command(&db.pool, now)
+        .await
+        .unwrap();
 
-    let pairs: Vec<(&str, i64)> = ranking.iter().map(|c| (c.command.as_str(), c.uses)).collect();
+    let pairs: Vec<(&str, i64)> = ranking
+        .iter()
+        .map(|c| (c.command.as_str(), c.uses))
+        .collect();
     assert_eq!(pairs, vec![("recent", 2), ("edge", 1)]);
 }
 
@@ -114,7 +144,10 @@ async fn the_flusher_writes_everything_still_buffered_at_shutdown() {
         .expect("the flusher stops after shutdown")
         .unwrap();
 
-    assert_eq!(scalar(&db, "SELECT count(*) FROM command_stats").await, 2_500);
+    assert_eq!(
+        scalar(&db, "SELECT count(*) FROM command_stats").await,
+        2_500
+    );
     assert_eq!(recorder.recorded(), 2_500);
     assert_eq!(recorder.dropped(), 0);
     assert_eq!(command_stats::unique_users(&db.pool).await.unwrap(), 700);
@@ -135,7 +168,10 @@ async fn events_are_flushed_within_about_a_second_without_a_full_batch() {
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while scalar(&db, "SELECT count(*) FROM command_stats").await == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "event not flushed within 5 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "event not flushed within 5 s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     shutdown.cancel();

@@ -95,10 +95,13 @@ const UNPRIVILEGED_ACCOUNTS: [&str; 2] = ["postgres", "nobody"];
 /// subdirectory is a candidate. Debian/Ubuntu come first, as the most common
 /// host for a bot.
 const VERSIONED_INSTALL_ROOTS: [(&str, &str); 4] = [
-    ("/usr/lib/postgresql", ""), // Debian, Ubuntu: /usr/lib/postgresql/16/bin
-    ("/usr", "pgsql-"),          // RHEL, Fedora (PGDG): /usr/pgsql-16/bin
-    ("/opt/homebrew/opt", "postgresql@"), // Homebrew on Apple silicon
-    ("/usr/local/opt", "postgresql@"), // Homebrew on Intel macOS
+    // Debian, Ubuntu: /usr/lib/postgresql/16/bin
+    ("/usr/lib/postgresql", ""),
+    // RHEL, Fedora (PGDG packages): /usr/pgsql-16/bin
+    ("/usr", "pgsql-"),
+    // Homebrew on Apple silicon, then on Intel macOS: .../opt/postgresql@16/bin
+    ("/opt/homebrew/opt", "postgresql@"),
+    ("/usr/local/opt", "postgresql@"),
 ];
 
 /// What a user without PostgreSQL can do about it; part of a one-line error.
@@ -117,7 +120,7 @@ pub enum EmbeddedPostgresError {
     /// The cluster was created by a PostgreSQL major version that is not
     /// installed; its files cannot be read by another major version.
     #[error(
-        "the cluster in {data_dir} was created by PostgreSQL {cluster_version}, but only PostgreSQL {installed} is installed ({bin_dir}); install PostgreSQL {cluster_version}, upgrade the cluster with pg_upgrade, or move the directory away to start afresh"
+        "the cluster in {data_dir} was created by PostgreSQL {cluster_version}, but no installed PostgreSQL has that major version (found {installed} in {bin_dir}); install PostgreSQL {cluster_version}, upgrade the cluster with pg_upgrade, or move the directory away to start afresh"
     )]
     VersionMismatch {
         data_dir: PathBuf,
@@ -1349,6 +1352,18 @@ postgres:x:101:104:PostgreSQL administrator,,,:/var/lib/postgresql:/bin/bash
         assert!(!is_plain_identifier(""));
         assert!(!is_plain_identifier("drop\"; --"));
         assert!(!is_plain_identifier(&"x".repeat(64)));
+    }
+
+    #[test]
+    fn a_port_taken_by_someone_else_is_recognised_in_the_log() {
+        let log = "LOG:  could not bind IPv4 address \"127.0.0.1\": Address already in use\n\
+                   HINT:  Is another postmaster already running on port 41234?\n\
+                   WARNING:  could not create listen socket for \"127.0.0.1\"\n\
+                   FATAL:  could not create any TCP/IP sockets\n";
+        assert!(port_was_taken(log));
+        assert!(!port_was_taken(
+            "FATAL:  data directory \"/x\" has wrong ownership\n"
+        ));
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! Shared test harness: a fake Discord (REST + gateway) with an OpenAPI request
-//! validator, and throwaway PostgreSQL databases.
+//! validator, the reference bot run in-process, and throwaway PostgreSQL databases.
 #![allow(dead_code)]
 
+pub mod bot;
 pub mod db;
+pub mod fake_discord;
+pub mod fixtures;
+pub mod spec;

@@ -1,0 +1,80 @@
+//! Recorder throughput: how many command events per second the batched
+//! UNNEST insert (with every rollup updated in the same statement) sustains,
+//! and what the hot path (`CommandRecorder::record`) costs per command.
+//!
+//! `cargo bench --bench recorder` (uses DATABASE_URL's server, or a private cluster;
+//! creates and drops its own database). `BENCH_EVENTS` sets the event count.
+
+#[path = "../tests/support/db.rs"]
+#[allow(dead_code)]
+mod db;
+
+use std::time::Instant;
+
+use admin_panel::store::command_stats::{self, CommandEvent};
+use admin_panel::telemetry::recorder::{BATCH_SIZE, CommandRecorder};
+use chrono::{TimeDelta, Utc};
+use rand::Rng;
+
+const COMMANDS: usize = 50;
+const USERS: u64 = 2_000_000;
+const GUILDS: u64 = 100_000;
+
+fn events(count: usize) -> Vec<CommandEvent> {
+    let mut rng = rand::rng();
+    let now = Utc::now();
+    (0..count)
+        .map(|_| CommandEvent {
+            command: format!("command {}", rng.random_range(0..COMMANDS)),
+            guild_id: Some(rng.random_range(1..=GUILDS)),
+            user_id: rng.random_range(1..=USERS),
+            executed_at: now - TimeDelta::seconds(rng.random_range(0..86_400)),
+            success: rng.random_bool(0.97),
+            duration_ms: rng.random_range(1..500),
+        })
+        .collect()
+}
+
+#[tokio::main]
+async fn main() {
+    let total: usize = std::env::var("BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300_000);
+    let db = db::TestDb::new().await;
+    let events = events(total);
+
+    // Hot path: the push a command pays (channel large enough to never drop).
+    let (recorder, mut receiver) = CommandRecorder::new(total);
+    let started = Instant::now();
+    for event in &events {
+        recorder.record(event.clone());
+    }
+    let push = started.elapsed();
+    receiver.close();
+    println!(
+        "hot path: {:.0} ns per recorded command (including the event clone), {} dropped",
+        push.as_nanos() as f64 / total as f64,
+        recorder.dropped()
+    );
+
+    // Sustained writes: batches of BATCH_SIZE, one statement each, as the flusher does.
+    let started = Instant::now();
+    for batch in events.chunks(BATCH_SIZE) {
+        command_stats::insert_batch(&db.pool, batch)
+            .await
+            .expect("batch insert");
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "flush: {total} events in {:.2} s = {:.0} events/s ({} per batch, rollups included)",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64(),
+        BATCH_SIZE
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT sum(uses)::int8 FROM command_stats_daily")
+        .fetch_one(&db.pool)
+        .await
+        .expect("rollup sum");
+    assert_eq!(rows as usize, total, "the daily rollup counts every event");
+}

@@ -1,0 +1,341 @@
+//! The reference bot end to end: the real library, serenity's real HTTP client
+//! and gateway, against the fake Discord and a real PostgreSQL database.
+
+mod support;
+
+use std::time::Duration;
+
+use admin_panel::store::command_stats::{self, CommandEvent};
+use admin_panel::store::developers;
+use chrono::{TimeDelta, Utc};
+use serde_json::Value;
+use support::bot::{DEVELOPER, TestBot, eventually, test_config};
+use support::db::TestDb;
+use support::fake_discord::FakeDiscord;
+use support::fixtures;
+
+const ADMIN_GUILD: u64 = 700_000_000_000_000_001;
+const STRANGER: u64 = 200_000_000_000_000_999;
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn start() -> (FakeDiscord, TestDb, TestBot) {
+    let fake = FakeDiscord::start().await;
+    let db = TestDb::new().await;
+    let config = test_config(&fake, &db, &[("ADMIN_GUILD_IDS", &ADMIN_GUILD.to_string())]);
+    let bot = TestBot::start(&fake, config).await;
+    (fake, db, bot)
+}
+
+/// Sends `/admin <path>` (or any command) and returns the first response's body.
+async fn run_command(fake: &FakeDiscord, user: u64, path: &[&str], token: &str) -> Value {
+    let interaction = fixtures::slash_command(
+        rand::random::<u32>() as u64 + 1,
+        token,
+        Some(ADMIN_GUILD),
+        user,
+        path,
+        vec![],
+    );
+    fake.dispatch("INTERACTION_CREATE", interaction).await;
+    fake.wait_for_callback(token, WAIT).await
+}
+
+async fn count(db: &TestDb, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&db.pool)
+        .await
+        .expect(sql)
+}
+
+#[tokio::test]
+async fn the_bot_boots_against_the_fake_and_registers_admin_only_in_the_admin_guilds() {
+    let (fake, _db, bot) = start().await;
+
+    eventually("both registrations", WAIT, || async {
+        let guild = fake.registered_commands(Some(ADMIN_GUILD));
+        let global = fake.registered_commands(None);
+        (!guild.is_empty() && !global.is_empty()).then_some(())
+    })
+    .await;
+
+    let names = |commands: Vec<Value>| -> Vec<String> {
+        commands
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(fake.registered_commands(Some(ADMIN_GUILD))),
+        vec!["admin"]
+    );
+    let global = names(fake.registered_commands(None));
+    assert!(!global.contains(&"admin".to_owned()), "global: {global:?}");
+    assert!(global.contains(&"ping".to_owned()));
+    let admin = &fake.registered_commands(Some(ADMIN_GUILD))[0];
+    assert!(
+        admin["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["name"] == "stats")
+    );
+    assert!(
+        fake.requests().iter().any(|r| r.path == "/api/v10/gateway"),
+        "gateway URL fetched through the proxy"
+    );
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn without_admin_guilds_admin_is_global_and_hidden_behind_administrator() {
+    let fake = FakeDiscord::start().await;
+    let db = TestDb::new().await;
+    let bot = TestBot::start(&fake, test_config(&fake, &db, &[])).await;
+
+    let global = eventually("the global registration", WAIT, || async {
+        fake.assert_no_spec_violations();
+        Some(fake.registered_commands(None)).filter(|c| !c.is_empty())
+    })
+    .await;
+    let admin = global
+        .iter()
+        .find(|c| c["name"] == "admin")
+        .expect("/admin is global");
+    assert_eq!(admin["default_member_permissions"], "8");
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_developers_admin_stats_is_an_ephemeral_embed_whose_numbers_match_seeded_rows() {
+    let (fake, db, bot) = start().await;
+    for (id, left) in [(1_i64, false), (2, false), (3, false), (4, true)] {
+        sqlx::query("INSERT INTO guilds (id, name, member_count, joined_at, left_at) VALUES ($1, 'g', 10, now(), CASE WHEN $2 THEN now() END)")
+            .bind(id)
+            .bind(left)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
+    let now = Utc::now();
+    let event = |command: &str, user: u64, hours_ago: i64| CommandEvent {
+        command: command.to_owned(),
+        guild_id: Some(1),
+        user_id: user,
+        executed_at: now - TimeDelta::hours(hours_ago),
+        success: true,
+        duration_ms: 5,
+    };
+    let events = vec![
+        event("ping", 11, 1),
+        event("ping", 12, 2),
+        event("ping", 13, 3),
+        event("admin stats", 11, 4),
+        event("ping", 14, 30), // outside the 24 h window, but a unique user
+    ];
+    command_stats::insert_batch(&db.pool, &events)
+        .await
+        .unwrap();
+
+    let response = run_command(&fake, DEVELOPER, &["admin", "stats"], "stats-token").await;
+
+    assert_eq!(response["type"], 4);
+    assert_eq!(response["data"]["flags"], 64, "ephemeral");
+    let embed = &response["data"]["embeds"][0];
+    let field = |name: &str| -> String {
+        embed["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("field {name} in {embed}"))["value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(field("Servers"), "3");
+    assert_eq!(field("Unique users"), "4");
+    assert_eq!(field("Commands (24 h)"), "4");
+    let ranking = field("Top commands (24 h)");
+    assert!(ranking.starts_with("1. `/ping` 3 (75.0%)"), "{ranking}");
+    assert!(ranking.contains("2. `/admin stats` 1 (25.0%)"), "{ranking}");
+    assert!(field("Last restart").contains("<t:"));
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_non_developer_gets_the_refusal_and_no_data() {
+    let (fake, _db, bot) = start().await;
+
+    let response = run_command(&fake, STRANGER, &["admin", "stats"], "stranger-token").await;
+
+    assert_eq!(
+        response["data"]["content"],
+        "This command is for the bot's developers."
+    );
+    assert_eq!(response["data"]["flags"], 64);
+    assert!(
+        response["data"]["embeds"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+    );
+    assert_eq!(
+        fake.interaction_responses("stranger-token").len(),
+        1,
+        "nothing else is sent"
+    );
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_developer_added_to_the_developers_table_gets_access_at_once() {
+    let (fake, db, bot) = start().await;
+    let before = run_command(&fake, STRANGER, &["admin", "stats"], "before-token").await;
+    assert!(
+        before["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("developers")
+    );
+
+    developers::add(&db.pool, STRANGER, DEVELOPER)
+        .await
+        .unwrap();
+    let after = run_command(&fake, STRANGER, &["admin", "stats"], "after-token").await;
+
+    assert_eq!(after["data"]["embeds"][0]["title"], "Bot statistics");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn guild_create_and_guild_delete_keep_the_guilds_table_current() {
+    let (fake, db, bot) = start().await;
+    let guild = 800_000_000_000_000_001_u64;
+    let active = |db: &TestDb| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<bool>>(
+                "SELECT left_at IS NULL FROM guilds WHERE id = $1",
+            )
+            .bind(guild as i64)
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+            .flatten()
+        }
+    };
+
+    fake.dispatch(
+        "GUILD_CREATE",
+        fixtures::guild_create(guild, "Cats", 1234, None),
+    )
+    .await;
+    eventually("the guild row", WAIT, || async {
+        active(&db).await.filter(|a| *a)
+    })
+    .await;
+    let (name, members): (String, i32) =
+        sqlx::query_as("SELECT name, member_count FROM guilds WHERE id = $1")
+            .bind(guild as i64)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!((name.as_str(), members), ("Cats", 1234));
+
+    fake.dispatch("GUILD_UPDATE", fixtures::guild_update(guild, "Dogs", None))
+        .await;
+    eventually("the rename", WAIT, || async {
+        let name: String = sqlx::query_scalar("SELECT name FROM guilds WHERE id = $1")
+            .bind(guild as i64)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        (name == "Dogs").then_some(())
+    })
+    .await;
+
+    // An outage is not a removal.
+    fake.dispatch("GUILD_DELETE", fixtures::guild_delete(guild, true))
+        .await;
+    // A marker event processed after it proves the outage was handled.
+    fake.dispatch(
+        "GUILD_CREATE",
+        fixtures::guild_create(guild + 1, "Marker", 1, None),
+    )
+    .await;
+    eventually("the marker guild", WAIT, || async {
+        (count(&db, "SELECT count(*) FROM guilds").await == 2).then_some(())
+    })
+    .await;
+    assert_eq!(
+        active(&db).await,
+        Some(true),
+        "still active after an outage"
+    );
+
+    fake.dispatch("GUILD_DELETE", fixtures::guild_delete(guild, false))
+        .await;
+    eventually("the leave", WAIT, || async {
+        active(&db).await.filter(|a| !*a)
+    })
+    .await;
+
+    let logs: Vec<(String, Option<i64>)> =
+        sqlx::query_as("SELECT event_type, guild_id FROM system_logs ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        logs,
+        vec![
+            ("guild_join".to_owned(), Some(guild as i64)),
+            ("guild_join".to_owned(), Some(guild as i64 + 1)),
+            ("guild_leave".to_owned(), Some(guild as i64)),
+        ]
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn commands_are_recorded_and_flushed_on_shutdown() {
+    let (fake, db, bot) = start().await;
+
+    let pong = run_command(&fake, STRANGER, &["ping"], "ping-token").await;
+    assert!(
+        pong["data"]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("Pong")
+    );
+    run_command(&fake, STRANGER, &["admin", "stats"], "refused-token").await;
+    run_command(&fake, DEVELOPER, &["admin", "stats"], "allowed-token").await;
+    bot.stop().await;
+
+    let rows: Vec<(String, i64, bool)> = sqlx::query_as(
+        "SELECT command, user_id, success FROM command_stats ORDER BY command, success",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            ("admin stats".to_owned(), STRANGER as i64, false),
+            ("admin stats".to_owned(), DEVELOPER as i64, true),
+            ("ping".to_owned(), STRANGER as i64, true),
+        ]
+    );
+    assert_eq!(
+        count(&db, "SELECT sum(uses)::int8 FROM command_stats_daily").await,
+        3
+    );
+    let guild: Option<i64> =
+        sqlx::query_scalar("SELECT guild_id FROM command_stats WHERE command = 'ping'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(guild, Some(ADMIN_GUILD as i64));
+}

@@ -1,0 +1,120 @@
+//! The fake Discord itself: serenity's real HTTP client talks to it through the
+//! proxy seam, and it answers errors, nonces and spec violations like Discord.
+
+mod support;
+
+use serenity::Error as SerenityError;
+use serenity::all::{ChannelId, CreateEmbed, CreateMessage, HttpBuilder, HttpError};
+use support::fake_discord::{Failure, FakeDiscord};
+
+fn http(fake: &FakeDiscord) -> serenity::http::Http {
+    HttpBuilder::new(support::bot::TOKEN)
+        .proxy(fake.base_url())
+        .ratelimiter_disabled(true)
+        .build()
+}
+
+fn discord_code(error: &SerenityError) -> Option<isize> {
+    match error {
+        SerenityError::Http(HttpError::UnsuccessfulRequest(response)) => Some(response.error.code),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn a_failing_route_reaches_serenity_as_discords_error_code() {
+    let fake = FakeDiscord::start().await;
+    fake.fail_route(
+        "POST",
+        "/api/v10/channels/*/messages",
+        Failure::Status {
+            status: 403,
+            code: 50013,
+            message: "Missing Permissions".into(),
+        },
+        Some(1),
+    );
+    let http = http(&fake);
+    let channel = ChannelId::new(42);
+
+    let error = channel
+        .send_message(&http, CreateMessage::new().content("hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(discord_code(&error), Some(50013));
+
+    // `times: Some(1)`: the next send goes through.
+    channel
+        .send_message(&http, CreateMessage::new().content("hi"))
+        .await
+        .unwrap();
+    assert_eq!(fake.messages_in(42).len(), 1);
+}
+
+#[tokio::test]
+async fn the_same_enforced_nonce_posts_only_once() {
+    let fake = FakeDiscord::start().await;
+    let http = http(&fake);
+    let message = || {
+        CreateMessage::new()
+            .content("once")
+            .nonce(serenity::all::Nonce::String("b1g2".into()))
+            .enforce_nonce(true)
+    };
+
+    let first = ChannelId::new(7)
+        .send_message(&http, message())
+        .await
+        .unwrap();
+    let second = ChannelId::new(7)
+        .send_message(&http, message())
+        .await
+        .unwrap();
+
+    assert_eq!(first.id, second.id);
+    assert_eq!(fake.messages_in(7).len(), 1);
+}
+
+#[tokio::test]
+async fn a_body_that_breaks_discords_limits_is_refused_and_recorded() {
+    let fake = FakeDiscord::start().await;
+    let http = http(&fake);
+    // serenity itself refuses embeds over 6000 characters, so break a limit it does not check.
+    let embed = CreateEmbed::new().title("t".repeat(300));
+
+    let error = ChannelId::new(9)
+        .send_message(&http, CreateMessage::new().embed(embed))
+        .await
+        .unwrap_err();
+
+    assert_eq!(discord_code(&error), Some(50035));
+    assert!(!fake.spec_violations().is_empty());
+    assert!(fake.messages_in(9).is_empty());
+}
+
+#[tokio::test]
+async fn a_rate_limited_route_answers_429_with_retry_after() {
+    let fake = FakeDiscord::start().await;
+    fake.fail_route(
+        "POST",
+        "/api/v10/channels/**",
+        Failure::RateLimited {
+            retry_after_secs: 1.5,
+            global: false,
+        },
+        Some(1),
+    );
+    let http = http(&fake);
+
+    let error = ChannelId::new(3)
+        .send_message(&http, CreateMessage::new().content("x"))
+        .await
+        .unwrap_err();
+
+    match error {
+        SerenityError::Http(HttpError::UnsuccessfulRequest(response)) => {
+            assert_eq!(response.status_code.as_u16(), 429);
+        }
+        other => panic!("expected a 429, got {other:?}"),
+    }
+}

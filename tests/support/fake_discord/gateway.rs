@@ -1,0 +1,89 @@
+//! The gateway websocket: HELLO -> IDENTIFY -> READY, heartbeat ACKs, and
+//! dispatches pushed by tests. Plain JSON text frames.
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::{Connection, FakeDiscord};
+use crate::support::fixtures;
+
+const HEARTBEAT_INTERVAL_MS: u64 = 41_250;
+
+pub(super) async fn serve(fake: FakeDiscord, listener: TcpListener) {
+    let mut next_connection = 0;
+    while let Ok((stream, _)) = listener.accept().await {
+        if fake.state().gateway_closed {
+            drop(stream);
+            continue;
+        }
+        next_connection += 1;
+        tokio::spawn(handle(fake.clone(), stream, next_connection));
+    }
+}
+
+async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
+    let Ok(socket) = tokio_tungstenite::accept_async(stream).await else {
+        return;
+    };
+    let (mut sink, mut stream) = socket.split();
+    let (sender, mut outgoing) = mpsc::unbounded_channel::<String>();
+    // The writer ends (closing the socket) when every strong sender is gone:
+    // the one in `State::connections` after IDENTIFY, so a disconnect closes it.
+    tokio::spawn(async move {
+        while let Some(text) = outgoing.recv().await {
+            if sink.send(Message::Text(text)).await.is_err() {
+                return;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let hello = json!({ "op": 10, "d": { "heartbeat_interval": HEARTBEAT_INTERVAL_MS } });
+    let _ = sender.send(hello.to_string());
+    let weak = sender.downgrade();
+    let mut sender = Some(sender);
+
+    while let Some(Ok(message)) = stream.next().await {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let Ok(payload) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        let Some(reply) = weak.upgrade() else { return };
+        match payload["op"].as_u64() {
+            Some(1) => {
+                let _ = reply.send(json!({ "op": 11 }).to_string());
+            }
+            Some(2) => {
+                let shard = [
+                    payload["d"]["shard"][0].as_u64().unwrap_or(0) as u16,
+                    payload["d"]["shard"][1].as_u64().unwrap_or(1) as u16,
+                ];
+                let ready = fixtures::ready(shard, &fake.gateway_url());
+                let mut state = fake.state();
+                state.sequence += 1;
+                let event = json!({ "op": 0, "s": state.sequence, "t": "READY", "d": ready });
+                let _ = reply.send(event.to_string());
+                state.identified.push(shard);
+                if let Some(strong) = sender.take() {
+                    state.connections.push(Connection {
+                        id,
+                        shard,
+                        sender: strong,
+                    });
+                }
+                drop(state);
+                fake.inner.changed.notify_waiters();
+            }
+            // RESUME: we keep no sessions, so ask for a fresh IDENTIFY.
+            Some(6) => {
+                let _ = reply.send(json!({ "op": 9, "d": false }).to_string());
+            }
+            _ => {}
+        }
+    }
+    fake.state().connections.retain(|c| c.id != id);
+}

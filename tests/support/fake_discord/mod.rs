@@ -1,0 +1,353 @@
+//! An in-process fake Discord on 127.0.0.1: REST (through `DISCORD_PROXY_URL`)
+//! and a gateway websocket. It records every request, validates every body
+//! against Discord's OpenAPI spec, lets a test push gateway events and make
+//! routes fail, and keeps enough state (interactions, messages, commands) to
+//! answer like Discord does.
+
+mod gateway;
+mod rest;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::{Notify, mpsc};
+
+pub use super::fixtures::{APPLICATION_ID, BOT_USER_ID};
+
+/// One REST request the bot made.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// e.g. `/api/v10/channels/1/messages`
+    pub path: String,
+    pub query: Option<String>,
+    /// The JSON body, or the `payload_json` part of a multipart body.
+    pub body: Option<Value>,
+    pub attachments: Vec<(String, Vec<u8>)>,
+    pub at: Instant,
+}
+
+/// How a route should fail.
+#[derive(Debug, Clone)]
+pub enum Failure {
+    /// An error status with Discord's JSON error code and message.
+    Status {
+        status: u16,
+        code: u32,
+        message: String,
+    },
+    RateLimited {
+        retry_after_secs: f64,
+        global: bool,
+    },
+    ServerError,
+    /// Answer normally, but only after this delay.
+    Delay(Duration),
+}
+
+#[derive(Debug, Clone)]
+struct RouteFailure {
+    method: String,
+    path_glob: String,
+    failure: Failure,
+    remaining: Option<usize>,
+}
+
+#[derive(Debug)]
+struct InteractionState {
+    dispatched_at: Instant,
+    acknowledged: bool,
+    original: Option<Value>,
+}
+
+struct Connection {
+    id: u64,
+    shard: [u16; 2],
+    sender: mpsc::UnboundedSender<String>,
+}
+
+#[derive(Default)]
+struct State {
+    requests: Vec<RecordedRequest>,
+    violations: Vec<String>,
+    failures: Vec<RouteFailure>,
+    commands: HashMap<Option<u64>, Vec<Value>>,
+    interactions: HashMap<String, InteractionState>,
+    messages: HashMap<u64, Vec<Value>>,
+    nonces: HashMap<String, (Instant, Value)>,
+    channels: HashMap<u64, Value>,
+    guilds: HashMap<u64, Value>,
+    users: HashMap<u64, Value>,
+    connections: Vec<Connection>,
+    identified: Vec<[u16; 2]>,
+    next_id: u64,
+    sequence: u64,
+    gateway_closed: bool,
+    unknown_routes: Vec<String>,
+    follow_ups: HashMap<String, Vec<Value>>,
+}
+
+struct Inner {
+    rest_addr: SocketAddr,
+    gateway_addr: SocketAddr,
+    recommended_shards: u32,
+    token_lifetime: Mutex<Duration>,
+    state: Mutex<State>,
+    changed: Notify,
+}
+
+/// Cheap to clone; every clone is the same fake.
+#[derive(Clone)]
+pub struct FakeDiscord {
+    inner: Arc<Inner>,
+}
+
+impl FakeDiscord {
+    pub const APPLICATION_ID: u64 = APPLICATION_ID;
+    pub const BOT_USER_ID: u64 = BOT_USER_ID;
+
+    pub async fn start() -> FakeDiscord {
+        Self::start_with_shards(1).await
+    }
+
+    /// `recommended_shards` is what `GET /gateway/bot` recommends.
+    pub async fn start_with_shards(recommended_shards: u32) -> FakeDiscord {
+        let rest = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let ws = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let fake = FakeDiscord {
+            inner: Arc::new(Inner {
+                rest_addr: rest.local_addr().unwrap(),
+                gateway_addr: ws.local_addr().unwrap(),
+                recommended_shards,
+                token_lifetime: Mutex::new(Duration::from_secs(15 * 60)),
+                state: Mutex::new(State {
+                    next_id: 900_000_000_000_000_000,
+                    ..State::default()
+                }),
+                changed: Notify::new(),
+            }),
+        };
+        tokio::spawn(rest::serve(fake.clone(), rest));
+        tokio::spawn(gateway::serve(fake.clone(), ws));
+        fake
+    }
+
+    /// The value for `DISCORD_PROXY_URL`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.inner.rest_addr)
+    }
+
+    fn gateway_url(&self) -> String {
+        format!("ws://{}", self.inner.gateway_addr)
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap()
+    }
+
+    fn next_id(&self) -> u64 {
+        let mut state = self.state();
+        state.next_id += 1;
+        state.next_id
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().requests.clone()
+    }
+
+    /// Waits for a request matching `pred`, panicking with the requests seen on timeout.
+    pub async fn wait_for_request(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&RecordedRequest) -> bool,
+    ) -> RecordedRequest {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.inner.changed.notified();
+            if let Some(found) = self.state().requests.iter().find(|r| pred(r)) {
+                return found.clone();
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let seen: Vec<String> = self
+                    .requests()
+                    .iter()
+                    .map(|r| format!("{} {}", r.method, r.path))
+                    .collect();
+                panic!("timed out waiting for {what}; requests seen: {seen:#?}");
+            }
+        }
+    }
+
+    /// Waits until `n` shards have identified and received READY.
+    pub async fn wait_for_shards(&self, n: usize, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.inner.changed.notified();
+            if self.state().connections.len() >= n {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("{n} shard(s) did not connect within {timeout:?}");
+            }
+        }
+    }
+
+    /// The `shard` arrays of every IDENTIFY so far.
+    pub fn identified_shards(&self) -> Vec<[u16; 2]> {
+        self.state().identified.clone()
+    }
+
+    /// Sends a dispatch (op 0) to every connected shard.
+    pub async fn dispatch(&self, event: &str, data: Value) {
+        self.dispatch_to(event, data, |_| true);
+    }
+
+    /// Sends a dispatch only to the shard that owns `guild_id`.
+    pub fn dispatch_for_guild(&self, guild_id: u64, event: &str, data: Value) {
+        self.dispatch_to(event, data, |shard| {
+            (guild_id >> 22) % u64::from(shard[1].max(1)) == u64::from(shard[0])
+        });
+    }
+
+    fn dispatch_to(&self, event: &str, data: Value, target: impl Fn([u16; 2]) -> bool) {
+        let mut state = self.state();
+        if event == "INTERACTION_CREATE"
+            && let Some(token) = data["token"].as_str()
+        {
+            state.interactions.insert(
+                token.to_owned(),
+                InteractionState {
+                    dispatched_at: Instant::now(),
+                    acknowledged: false,
+                    original: None,
+                },
+            );
+        }
+        state.sequence += 1;
+        let payload = serde_json::json!({ "op": 0, "s": state.sequence, "t": event, "d": data });
+        let text = payload.to_string();
+        for connection in state.connections.iter().filter(|c| target(c.shard)) {
+            let _ = connection.sender.send(text.clone());
+        }
+    }
+
+    /// Closes every gateway connection and refuses new ones until [`Self::allow_gateway`].
+    pub fn disconnect_gateway(&self) {
+        let mut state = self.state();
+        state.gateway_closed = true;
+        state.connections.clear();
+    }
+
+    pub fn allow_gateway(&self) {
+        self.state().gateway_closed = false;
+    }
+
+    /// Makes requests matching `method` and `path_glob` (`*` matches within one
+    /// segment, `**` anything) fail, `times` times or for good.
+    pub fn fail_route(
+        &self,
+        method: &str,
+        path_glob: &str,
+        failure: Failure,
+        times: Option<usize>,
+    ) {
+        self.state().failures.push(RouteFailure {
+            method: method.to_owned(),
+            path_glob: path_glob.to_owned(),
+            failure,
+            remaining: times,
+        });
+    }
+
+    pub fn spec_violations(&self) -> Vec<String> {
+        self.state().violations.clone()
+    }
+
+    pub fn assert_no_spec_violations(&self) {
+        let violations = self.spec_violations();
+        assert!(
+            violations.is_empty(),
+            "requests broke Discord's spec: {violations:#?}"
+        );
+        let unknown = self.state().unknown_routes.clone();
+        assert!(
+            unknown.is_empty(),
+            "requests to routes the fake does not know: {unknown:?}"
+        );
+    }
+
+    pub fn messages_in(&self, channel_id: u64) -> Vec<Value> {
+        self.state()
+            .messages
+            .get(&channel_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The callback, follow-ups and edits for one interaction token, in order.
+    pub fn interaction_responses(&self, token: &str) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.split('/').any(|segment| segment == token))
+            .collect()
+    }
+
+    /// The current state of the interaction's original response.
+    pub fn original_response(&self, token: &str) -> Option<Value> {
+        self.state()
+            .interactions
+            .get(token)
+            .and_then(|i| i.original.clone())
+    }
+
+    /// Waits for the first response (callback) to an interaction and returns its body.
+    pub async fn wait_for_callback(&self, token: &str, timeout: Duration) -> Value {
+        let request = self
+            .wait_for_request(&format!("the callback for {token}"), timeout, |r| {
+                r.path.ends_with(&format!("/{token}/callback"))
+            })
+            .await;
+        request.body.expect("callbacks have a body")
+    }
+
+    pub fn registered_commands(&self, guild: Option<u64>) -> Vec<Value> {
+        self.state()
+            .commands
+            .get(&guild)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Shortens (or restores) the interaction token lifetime (15 minutes on Discord).
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        *self.inner.token_lifetime.lock().unwrap() = lifetime;
+    }
+
+    pub fn add_channel(&self, channel: Value) {
+        let id = channel["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("channel id");
+        self.state().channels.insert(id, channel);
+    }
+
+    pub fn add_guild(&self, guild: Value) {
+        let id = guild["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("guild id");
+        self.state().guilds.insert(id, guild);
+    }
+
+    pub fn add_user(&self, user: Value) {
+        let id = user["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("user id");
+        self.state().users.insert(id, user);
+    }
+}

@@ -1,0 +1,434 @@
+//! The REST side: records and validates every request, applies configured
+//! failures, then answers like Discord for the routes the bot uses.
+
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use super::{Failure, FakeDiscord, InteractionState, RecordedRequest};
+use crate::support::{fixtures, spec};
+
+/// How long Discord remembers an enforced nonce.
+const NONCE_MEMORY: Duration = Duration::from_secs(5 * 60);
+/// An interaction must get its first response within this.
+const FIRST_RESPONSE_DEADLINE: Duration = Duration::from_secs(3);
+
+pub(super) async fn serve(fake: FakeDiscord, listener: TcpListener) {
+    let app = axum::Router::new().fallback(handle).with_state(fake);
+    let _ = axum::serve(listener, app).await;
+}
+
+fn error(status: u16, code: u32, message: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        axum::Json(json!({ "code": code, "message": message })),
+    )
+        .into_response()
+}
+
+fn ok(value: Value) -> Response {
+    axum::Json(value).into_response()
+}
+
+fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn handle(
+    State(fake): State<FakeDiscord>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let method = method.as_str().to_owned();
+    let path = uri.path().to_owned();
+    let (body, attachments) = parse_body(&headers, &body);
+    fake.state().requests.push(RecordedRequest {
+        method: method.clone(),
+        path: path.clone(),
+        query: uri.query().map(str::to_owned),
+        body: body.clone(),
+        attachments,
+        at: Instant::now(),
+    });
+    fake.inner.changed.notify_waiters();
+
+    if let Some(failure) = take_failure(&fake, &method, &path) {
+        match failure {
+            Failure::Delay(delay) => tokio::time::sleep(delay).await,
+            Failure::Status {
+                status,
+                code,
+                message,
+            } => return error(status, code, &message),
+            Failure::ServerError => return error(500, 0, "500: Internal Server Error"),
+            Failure::RateLimited {
+                retry_after_secs,
+                global,
+            } => {
+                let mut response = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    axum::Json(json!({
+                        "message": "You are being rate limited.",
+                        "retry_after": retry_after_secs, "global": global,
+                    })),
+                )
+                    .into_response();
+                let headers = response.headers_mut();
+                let secs = HeaderValue::from_str(&retry_after_secs.ceil().to_string()).unwrap();
+                headers.insert("retry-after", secs);
+                headers.insert(
+                    "x-ratelimit-scope",
+                    HeaderValue::from_static(if global { "global" } else { "user" }),
+                );
+                return response;
+            }
+        }
+    }
+
+    if let Some(body) = &body {
+        let problems = spec::violations(&method, &path, body);
+        if !problems.is_empty() {
+            let mut state = fake.state();
+            state
+                .violations
+                .extend(problems.iter().map(|p| format!("{method} {path}: {p}")));
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(
+                    json!({ "code": 50035, "message": "Invalid Form Body", "errors": problems }),
+                ),
+            )
+                .into_response();
+        }
+    }
+
+    let route = path.strip_prefix("/api/v10").unwrap_or(&path).to_owned();
+    let segments: Vec<&str> = route.trim_matches('/').split('/').collect();
+    let body = body.unwrap_or(Value::Null);
+    let response = answer(&fake, &method, &segments, body);
+    if response.status() == StatusCode::NOT_FOUND
+        && response.headers().get("x-fake-unknown-route").is_some()
+    {
+        fake.state().unknown_routes.push(format!("{method} {path}"));
+    }
+    response
+}
+
+fn take_failure(fake: &FakeDiscord, method: &str, path: &str) -> Option<Failure> {
+    let mut state = fake.state();
+    let index = state
+        .failures
+        .iter()
+        .position(|f| f.method.eq_ignore_ascii_case(method) && glob(&f.path_glob, path))?;
+    let failure = state.failures[index].failure.clone();
+    if let Some(remaining) = &mut state.failures[index].remaining {
+        *remaining -= 1;
+        if *remaining == 0 {
+            state.failures.remove(index);
+        }
+    }
+    Some(failure)
+}
+
+/// `*` matches within one path segment, `**` matches anything.
+fn glob(pattern: &str, path: &str) -> bool {
+    fn matches(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) if p.get(1) == Some(&b'*') => {
+                (0..=s.len()).any(|i| matches(&p[2..], &s[i..]))
+            }
+            (Some(b'*'), _) => {
+                let end = s.iter().position(|&c| c == b'/').unwrap_or(s.len());
+                (0..=end).any(|i| matches(&p[1..], &s[i..]))
+            }
+            (Some(a), Some(b)) if a == b => matches(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    matches(pattern.as_bytes(), path.as_bytes())
+}
+
+/// JSON bodies as they are; multipart bodies as `payload_json` plus files.
+fn parse_body(headers: &HeaderMap, body: &[u8]) -> (Option<Value>, Vec<(String, Vec<u8>)>) {
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if let Some(boundary) = content_type.split("boundary=").nth(1) {
+        let boundary = format!("--{}", boundary.trim_matches('"'));
+        let mut json_part = None;
+        let mut files = Vec::new();
+        for part in split_bytes(body, boundary.as_bytes()) {
+            let Some(header_end) = find(part, b"\r\n\r\n") else {
+                continue;
+            };
+            let head = String::from_utf8_lossy(&part[..header_end]).to_string();
+            let mut content = &part[header_end + 4..];
+            if content.ends_with(b"\r\n") {
+                content = &content[..content.len() - 2];
+            }
+            if let Some(filename) = head
+                .split("filename=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+            {
+                files.push((filename.to_owned(), content.to_vec()));
+            } else if head.contains("name=\"payload_json\"") {
+                json_part = serde_json::from_slice(content).ok();
+            }
+        }
+        return (json_part, files);
+    }
+    if body.is_empty() {
+        return (None, Vec::new());
+    }
+    (serde_json::from_slice(body).ok(), Vec::new())
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn split_bytes<'a>(body: &'a [u8], boundary: &[u8]) -> Vec<&'a [u8]> {
+    let mut parts = Vec::new();
+    let mut rest = body;
+    while let Some(start) = find(rest, boundary) {
+        rest = &rest[start + boundary.len()..];
+        let end = find(rest, boundary).unwrap_or(rest.len());
+        let part = rest[..end].strip_prefix(b"\r\n").unwrap_or(&rest[..end]);
+        if !part.starts_with(b"--") && !part.is_empty() {
+            parts.push(part);
+        }
+    }
+    parts
+}
+
+fn answer(fake: &FakeDiscord, method: &str, segments: &[&str], body: Value) -> Response {
+    match (method, segments) {
+        ("GET", ["gateway"]) => ok(json!({ "url": fake.gateway_url() })),
+        ("GET", ["gateway", "bot"]) => ok(json!({
+            "url": fake.gateway_url(), "shards": fake.inner.recommended_shards,
+            "session_start_limit": { "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1 },
+        })),
+        ("GET", ["users", "@me"]) => ok(fixtures::bot_user()),
+        ("GET", ["oauth2", "applications", "@me"]) => ok(application()),
+        ("PUT", ["applications", _, "commands"]) => register(fake, None, body),
+        ("PUT", ["applications", _, "guilds", guild, "commands"]) => {
+            register(fake, guild.parse().ok(), body)
+        }
+        ("GET", ["applications", _, "commands"]) => ok(json!(fake.registered_commands(None))),
+        ("GET", ["applications", _, "guilds", guild, "commands"]) => {
+            ok(json!(fake.registered_commands(guild.parse().ok())))
+        }
+        ("POST", ["interactions", _, token, "callback"]) => callback(fake, token, body),
+        (_, ["webhooks", _, token, rest @ ..]) => webhook(fake, method, token, rest, body),
+        ("POST", ["channels", channel, "messages"]) => {
+            create_message(fake, channel.parse().unwrap_or(0), body)
+        }
+        ("GET", ["channels", channel]) => lookup(
+            fake,
+            |s| s.channels.get(&channel.parse().unwrap_or(0)).cloned(),
+            10003,
+            "Unknown Channel",
+        ),
+        ("GET", ["guilds", guild]) => lookup(
+            fake,
+            |s| s.guilds.get(&guild.parse().unwrap_or(0)).cloned(),
+            10004,
+            "Unknown Guild",
+        ),
+        ("GET", ["guilds", guild, "channels"]) => {
+            let guild = guild.to_string();
+            let channels: Vec<Value> = fake
+                .state()
+                .channels
+                .values()
+                .filter(|c| c["guild_id"] == guild.as_str())
+                .cloned()
+                .collect();
+            ok(json!(channels))
+        }
+        ("GET", ["users", user]) => lookup(
+            fake,
+            |s| s.users.get(&user.parse().unwrap_or(0)).cloned(),
+            10013,
+            "Unknown User",
+        ),
+        _ => {
+            let mut response = error(404, 0, "404: Not Found");
+            response
+                .headers_mut()
+                .insert("x-fake-unknown-route", HeaderValue::from_static("1"));
+            response
+        }
+    }
+}
+
+fn lookup(
+    fake: &FakeDiscord,
+    get: impl Fn(&super::State) -> Option<Value>,
+    code: u32,
+    message: &str,
+) -> Response {
+    match get(&fake.state()) {
+        Some(value) => ok(value),
+        None => error(404, code, message),
+    }
+}
+
+fn application() -> Value {
+    json!({
+        "id": fixtures::APPLICATION_ID.to_string(), "name": "Fake Bot", "icon": null,
+        "description": "", "bot_public": true, "bot_require_code_grant": false,
+        "owner": fixtures::user(1, false), "verify_key": "0", "team": null, "flags": 0,
+    })
+}
+
+fn register(fake: &FakeDiscord, guild: Option<u64>, body: Value) -> Response {
+    let commands: Vec<Value> = body
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut command| {
+            command["id"] = json!(fake.next_id().to_string());
+            command["application_id"] = json!(fixtures::APPLICATION_ID.to_string());
+            command["version"] = json!("1");
+            if command.get("type").is_none() {
+                command["type"] = json!(1);
+            }
+            if command.get("description").is_none() {
+                command["description"] = json!("");
+            }
+            if let Some(guild) = guild {
+                command["guild_id"] = json!(guild.to_string());
+            }
+            command
+        })
+        .collect();
+    fake.state().commands.insert(guild, commands.clone());
+    ok(json!(commands))
+}
+
+fn callback(fake: &FakeDiscord, token: &str, body: Value) -> Response {
+    let id = fake.next_id();
+    let mut state = fake.state();
+    let Some(interaction) = state.interactions.get_mut(token) else {
+        return error(404, 10062, "Unknown interaction");
+    };
+    if interaction.acknowledged {
+        return error(400, 40060, "Interaction has already been acknowledged.");
+    }
+    if interaction.dispatched_at.elapsed() > FIRST_RESPONSE_DEADLINE {
+        return error(404, 10062, "Unknown interaction");
+    }
+    interaction.acknowledged = true;
+    let data = body.get("data").cloned().unwrap_or(json!({}));
+    // Types 4/5/7 set (or replace) the original response; 6, 8, 9 leave it.
+    if let Some(4 | 5 | 7) = body["type"].as_u64() {
+        interaction.original = Some(fixtures::message(id, 300_000_000_000_000_001, &data));
+    }
+    drop(state);
+    fake.inner.changed.notify_waiters();
+    no_content()
+}
+
+fn webhook(fake: &FakeDiscord, method: &str, token: &str, rest: &[&str], body: Value) -> Response {
+    let lifetime = *fake.inner.token_lifetime.lock().unwrap();
+    let id = fake.next_id();
+    let mut state = fake.state();
+    let expired = state
+        .interactions
+        .get(token)
+        .is_none_or(|i: &InteractionState| i.dispatched_at.elapsed() > lifetime);
+    if expired {
+        return error(401, 50027, "Invalid Webhook Token");
+    }
+    let channel = 300_000_000_000_000_001;
+    let response = match (method, rest) {
+        ("POST", []) => {
+            let message = fixtures::message(id, channel, &body);
+            state
+                .follow_ups
+                .entry(token.to_owned())
+                .or_default()
+                .push(message.clone());
+            ok(message)
+        }
+        ("GET", ["messages", "@original"]) => match state
+            .interactions
+            .get(token)
+            .and_then(|i| i.original.clone())
+        {
+            Some(original) => ok(original),
+            None => error(404, 10008, "Unknown Message"),
+        },
+        ("PATCH", ["messages", "@original"]) => {
+            let interaction = state.interactions.get_mut(token).expect("checked above");
+            let original = interaction
+                .original
+                .get_or_insert_with(|| fixtures::message(id, channel, &json!({})));
+            if let (Some(target), Some(update)) = (original.as_object_mut(), body.as_object()) {
+                for (key, value) in update {
+                    target.insert(key.clone(), value.clone());
+                }
+            }
+            ok(original.clone())
+        }
+        ("PATCH", ["messages", message_id]) => ok(fixtures::message(
+            message_id.parse().unwrap_or(id),
+            channel,
+            &body,
+        )),
+        ("DELETE", ["messages", _]) => no_content(),
+        _ => {
+            let mut response = error(404, 0, "404: Not Found");
+            response
+                .headers_mut()
+                .insert("x-fake-unknown-route", HeaderValue::from_static("1"));
+            response
+        }
+    };
+    drop(state);
+    fake.inner.changed.notify_waiters();
+    response
+}
+
+fn create_message(fake: &FakeDiscord, channel: u64, body: Value) -> Response {
+    let id = fake.next_id();
+    let mut state = fake.state();
+    let nonce = body["nonce"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| body["nonce"].as_u64().map(|n| n.to_string()));
+    let enforced = body["enforce_nonce"].as_bool().unwrap_or(false);
+    if let (Some(nonce), true) = (&nonce, enforced)
+        && let Some((at, message)) = state.nonces.get(nonce)
+        && at.elapsed() < NONCE_MEMORY
+    {
+        return ok(message.clone());
+    }
+    let message = fixtures::message(id, channel, &body);
+    state
+        .messages
+        .entry(channel)
+        .or_default()
+        .push(message.clone());
+    if let (Some(nonce), true) = (nonce, enforced) {
+        state
+            .nonces
+            .insert(nonce, (Instant::now(), message.clone()));
+    }
+    drop(state);
+    fake.inner.changed.notify_waiters();
+    ok(message)
+}

@@ -1,0 +1,234 @@
+//! Gateway payloads a test pushes through the fake. serenity silently drops a
+//! payload it cannot deserialize, so every builder here is unit-tested by
+//! deserializing its output into serenity's own types.
+
+use serde_json::{Value, json};
+
+pub const APPLICATION_ID: u64 = 100_000_000_000_000_001;
+pub const BOT_USER_ID: u64 = 100_000_000_000_000_001;
+pub const TIMESTAMP: &str = "2026-01-01T00:00:00.000000+00:00";
+
+pub fn user(id: u64, bot: bool) -> Value {
+    json!({
+        "id": id.to_string(), "username": format!("user{id}"), "discriminator": "0",
+        "global_name": null, "avatar": null, "bot": bot,
+    })
+}
+
+pub fn bot_user() -> Value {
+    user(BOT_USER_ID, true)
+}
+
+pub fn ready(shard: [u16; 2], resume_url: &str) -> Value {
+    json!({
+        "v": 10, "user": bot_user(), "guilds": [], "session_id": format!("session-{}", shard[0]),
+        "resume_gateway_url": resume_url, "shard": shard,
+        "application": { "id": APPLICATION_ID.to_string(), "flags": 0 },
+    })
+}
+
+pub fn guild_create(id: u64, name: &str, member_count: u64, icon: Option<&str>) -> Value {
+    json!({
+        "id": id.to_string(), "name": name, "icon": icon, "splash": null, "discovery_splash": null,
+        "owner_id": "1", "afk_channel_id": null, "afk_timeout": 300, "verification_level": 0,
+        "default_message_notifications": 0, "explicit_content_filter": 0,
+        "roles": [{
+            "id": id.to_string(), "name": "@everyone", "color": 0, "colors": { "primary_color": 0 },
+            "hoist": false, "icon": null, "unicode_emoji": null, "position": 0,
+            "permissions": "0", "managed": false, "mentionable": false, "flags": 0,
+        }],
+        "emojis": [], "features": [], "mfa_level": 0, "application_id": null,
+        "system_channel_id": null, "system_channel_flags": 0, "rules_channel_id": null,
+        "vanity_url_code": null, "description": null, "banner": null, "premium_tier": 0,
+        "preferred_locale": "en-US", "public_updates_channel_id": null, "nsfw_level": 0,
+        "stickers": [], "premium_progress_bar_enabled": false,
+        "joined_at": TIMESTAMP, "large": false, "unavailable": false, "member_count": member_count,
+        "voice_states": [], "members": [], "channels": [], "threads": [], "presences": [],
+        "stage_instances": [], "guild_scheduled_events": [],
+    })
+}
+
+/// GUILD_UPDATE carries a partial guild (no member count, no join date).
+pub fn guild_update(id: u64, name: &str, icon: Option<&str>) -> Value {
+    let mut guild = guild_create(id, name, 0, icon);
+    for key in [
+        "joined_at",
+        "large",
+        "member_count",
+        "voice_states",
+        "members",
+        "channels",
+        "threads",
+        "presences",
+        "stage_instances",
+        "guild_scheduled_events",
+        "unavailable",
+    ] {
+        guild.as_object_mut().unwrap().remove(key);
+    }
+    guild
+}
+
+pub fn guild_delete(id: u64, unavailable: bool) -> Value {
+    if unavailable {
+        json!({ "id": id.to_string(), "unavailable": true })
+    } else {
+        json!({ "id": id.to_string() })
+    }
+}
+
+fn member(user_id: u64, bot: bool) -> Value {
+    json!({
+        "user": user(user_id, bot), "nick": null, "roles": [], "joined_at": TIMESTAMP,
+        "deaf": false, "mute": false, "flags": 0, "pending": false, "permissions": "8",
+    })
+}
+
+fn interaction_base(kind: u8, id: u64, token: &str, guild_id: Option<u64>, user_id: u64) -> Value {
+    let mut base = json!({
+        "id": id.to_string(), "application_id": APPLICATION_ID.to_string(), "type": kind,
+        "token": token, "version": 1, "channel_id": "300000000000000001", "locale": "en-US",
+        "entitlements": [], "attachment_size_limit": 10_485_760, "app_permissions": "0",
+        "authorizing_integration_owners": {}, "context": if guild_id.is_some() { 0 } else { 1 },
+    });
+    match guild_id {
+        Some(guild) => {
+            base["guild_id"] = json!(guild.to_string());
+            base["guild_locale"] = json!("en-US");
+            base["member"] = member(user_id, false);
+        }
+        None => base["user"] = user(user_id, false),
+    }
+    base
+}
+
+/// A slash command. `path` is the command and its subcommands, e.g.
+/// `["admin", "stats"]`; `options` belong to the innermost subcommand.
+pub fn slash_command(
+    interaction_id: u64,
+    token: &str,
+    guild_id: Option<u64>,
+    user_id: u64,
+    path: &[&str],
+    options: Vec<(&str, Value)>,
+) -> Value {
+    let mut leaf: Vec<Value> = options
+        .into_iter()
+        .map(|(name, value)| {
+            let kind = match &value {
+                Value::Bool(_) => 5,
+                Value::Number(n) if n.is_i64() || n.is_u64() => 4,
+                Value::Number(_) => 10,
+                _ => 3,
+            };
+            json!({ "name": name, "type": kind, "value": value })
+        })
+        .collect();
+    for (depth, name) in path.iter().enumerate().skip(1).rev() {
+        let kind = if depth == 1 && path.len() == 3 { 2 } else { 1 };
+        leaf = vec![json!({ "name": name, "type": kind, "options": leaf })];
+    }
+    let mut interaction = interaction_base(2, interaction_id, token, guild_id, user_id);
+    interaction["data"] = json!({
+        "id": "400000000000000001", "name": path[0], "type": 1, "options": leaf,
+    });
+    interaction
+}
+
+pub fn button_press(
+    interaction_id: u64,
+    token: &str,
+    guild_id: Option<u64>,
+    user_id: u64,
+    custom_id: &str,
+    message: Value,
+) -> Value {
+    let mut interaction = interaction_base(3, interaction_id, token, guild_id, user_id);
+    interaction["data"] = json!({ "custom_id": custom_id, "component_type": 2 });
+    interaction["message"] = message;
+    interaction
+}
+
+pub fn modal_submit(
+    interaction_id: u64,
+    token: &str,
+    guild_id: Option<u64>,
+    user_id: u64,
+    custom_id: &str,
+    fields: &[(&str, &str)],
+) -> Value {
+    let rows: Vec<Value> = fields
+        .iter()
+        .map(|(id, value)| {
+            json!({ "type": 1, "components": [
+            { "type": 4, "custom_id": id, "value": value } ] })
+        })
+        .collect();
+    let mut interaction = interaction_base(5, interaction_id, token, guild_id, user_id);
+    interaction["data"] = json!({ "custom_id": custom_id, "components": rows });
+    interaction
+}
+
+/// A complete message object as Discord returns it, around a request body.
+pub fn message(id: u64, channel_id: u64, body: &Value) -> Value {
+    json!({
+        "id": id.to_string(), "channel_id": channel_id.to_string(), "author": bot_user(),
+        "content": body.get("content").cloned().unwrap_or(json!("")),
+        "timestamp": TIMESTAMP, "edited_timestamp": null, "tts": false,
+        "mention_everyone": false, "mentions": [], "mention_roles": [], "attachments": [],
+        "embeds": body.get("embeds").cloned().unwrap_or(json!([])),
+        "components": body.get("components").cloned().unwrap_or(json!([])),
+        "pinned": false, "type": 0, "flags": body.get("flags").cloned().unwrap_or(json!(0)),
+        "nonce": body.get("nonce").cloned().unwrap_or(Value::Null),
+        "application_id": APPLICATION_ID.to_string(), "webhook_id": null,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serenity::all::{Guild, Interaction, Message, PartialGuild, Ready, UnavailableGuild};
+
+    fn parse<T: serde::de::DeserializeOwned>(value: Value) -> T {
+        serde_json::from_value(value)
+            .unwrap_or_else(|e| panic!("{}: {e}", std::any::type_name::<T>()))
+    }
+
+    #[test]
+    fn every_fixture_deserializes_into_serenitys_types() {
+        let _: Ready = parse(ready([0, 1], "ws://127.0.0.1:1"));
+        let guild: Guild = parse(guild_create(
+            5,
+            "Five",
+            42,
+            Some("a_0123456789abcdef0123456789abcdef"),
+        ));
+        assert_eq!(guild.member_count, 42);
+        let _: PartialGuild = parse(guild_update(5, "Renamed", None));
+        let deleted: UnavailableGuild = parse(guild_delete(5, true));
+        assert!(deleted.unavailable);
+        let deleted: UnavailableGuild = parse(guild_delete(5, false));
+        assert!(!deleted.unavailable);
+        let command: Interaction = parse(slash_command(
+            1,
+            "t",
+            Some(5),
+            7,
+            &["admin", "stats"],
+            vec![("days", json!(3))],
+        ));
+        let command = command.command().expect("a command interaction");
+        assert_eq!(command.data.options[0].name, "stats");
+        let _: Interaction = parse(slash_command(1, "t", None, 7, &["ping"], vec![]));
+        let msg = message(
+            9,
+            3,
+            &json!({ "content": "hi", "embeds": [{ "title": "x" }] }),
+        );
+        let _: Message = parse(msg.clone());
+        let press: Interaction = parse(button_press(2, "t2", Some(5), 7, "x:1", msg));
+        assert!(press.message_component().is_some());
+        let modal: Interaction = parse(modal_submit(3, "t3", Some(5), 7, "m", &[("title", "T")]));
+        assert!(modal.modal_submit().is_some());
+    }
+}
