@@ -13,8 +13,8 @@ CREATE TABLE guilds (
     updated_at   TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 -- Keyset pagination of active servers by each sort the server list offers.
-CREATE INDEX guilds_active_by_members ON guilds (member_count DESC, id) WHERE left_at IS NULL;
-CREATE INDEX guilds_active_by_joined  ON guilds (joined_at DESC, id)    WHERE left_at IS NULL;
+CREATE INDEX guilds_active_by_members ON guilds (member_count DESC, id DESC) WHERE left_at IS NULL;
+CREATE INDEX guilds_active_by_joined  ON guilds (joined_at DESC, id DESC)    WHERE left_at IS NULL;
 CREATE INDEX guilds_active_by_name    ON guilds (lower(name), id)       WHERE left_at IS NULL;
 
 -- One row per guild, created with the guild, so every reader sees the same defaults.

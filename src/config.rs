@@ -50,6 +50,8 @@ pub struct Config {
     pub health_addr: SocketAddr,
     pub sharding: Sharding,
     pub rust_log: String,
+    /// How long pager buttons stay live (`PAGER_TIMEOUT_SECS`).
+    pub pager_timeout: std::time::Duration,
 }
 
 /// A configuration problem: which variable, and what is wrong with it.
@@ -125,7 +127,24 @@ impl Config {
             ConfigError::new("RUST_LOG", format!("is not a valid log filter ({error})"))
         })?;
 
+        let pager_timeout = match get("PAGER_TIMEOUT_SECS") {
+            None => crate::panel::DEFAULT_PAGER_TIMEOUT,
+            Some(raw) => match raw.parse::<u64>() {
+                // Discord's interaction tokens expire after 15 minutes.
+                Ok(secs) if (1..=840).contains(&secs) => std::time::Duration::from_secs(secs),
+                _ => {
+                    return Err(ConfigError::new(
+                        "PAGER_TIMEOUT_SECS",
+                        format!(
+                            "{raw:?} is not a number of seconds from 1 to 840 (Discord tokens last 15 minutes)"
+                        ),
+                    ));
+                }
+            },
+        };
+
         Ok(Self {
+            pager_timeout,
             discord_token,
             developer_user_id,
             database_url,

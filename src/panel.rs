@@ -29,9 +29,26 @@ pub struct PanelOptions {
     pub primary_developer: UserId,
     /// Guilds where `/admin` is registered (empty: globally).
     pub admin_guild_ids: Vec<GuildId>,
+    /// How long pager buttons stay live; below Discord's 15-minute token life.
+    pub pager_timeout: std::time::Duration,
 }
 
-#[derive(Debug)]
+impl PanelOptions {
+    /// Options with the defaults (10-minute pager timeout).
+    pub fn new(primary_developer: UserId, admin_guild_ids: Vec<GuildId>) -> Self {
+        Self {
+            primary_developer,
+            admin_guild_ids,
+            pager_timeout: DEFAULT_PAGER_TIMEOUT,
+        }
+    }
+}
+
+/// Pagers are disabled after this (Discord's interaction tokens last 15 minutes).
+pub const DEFAULT_PAGER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Cheap to clone: the pool and recorder are handles.
+#[derive(Debug, Clone)]
 pub struct AdminPanel {
     pub pool: PgPool,
     pub options: PanelOptions,

@@ -283,11 +283,18 @@ async fn guild_create_and_guild_delete_keep_the_guilds_table_current() {
     })
     .await;
 
-    let logs: Vec<(String, Option<i64>)> =
-        sqlx::query_as("SELECT event_type, guild_id FROM system_logs ORDER BY id")
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
+    // serenity handles events concurrently, so log rows may land in any order
+    // and just after the guild row: wait for all three, compare as a set.
+    let logs: Vec<(String, Option<i64>)> = eventually("three log entries", WAIT, || async {
+        let logs: Vec<(String, Option<i64>)> = sqlx::query_as(
+            "SELECT event_type, guild_id FROM system_logs ORDER BY event_type, guild_id",
+        )
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+        (logs.len() >= 3).then_some(logs)
+    })
+    .await;
     assert_eq!(
         logs,
         vec![

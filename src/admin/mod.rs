@@ -1,6 +1,9 @@
 //! The `/admin` command tree. One parent command whose developer check guards
 //! every subcommand; one file per view.
 
+pub mod pager;
+pub mod server;
+pub mod servers;
 pub mod stats;
 
 use crate::access::developer_check;
@@ -13,7 +16,7 @@ pub type Context<'a, U> = poise::Context<'a, U, Error>;
 #[poise::command(
     slash_command,
     check = "developer_check",
-    subcommands("stats::stats"),
+    subcommands("stats::stats", "servers::servers", "server::server"),
     subcommand_required,
     ephemeral
 )]

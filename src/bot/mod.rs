@@ -39,10 +39,8 @@ async fn run_with_pool(
     pool: sqlx::PgPool,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let options = PanelOptions {
-        primary_developer: config.developer_user_id,
-        admin_guild_ids: config.admin_guild_ids.clone(),
-    };
+    let mut options = PanelOptions::new(config.developer_user_id, config.admin_guild_ids.clone());
+    options.pager_timeout = config.pager_timeout;
     let (panel, background) = AdminPanel::start(pool, options).await?;
 
     let mut framework_options = crate::framework_options::<AdminPanel>();

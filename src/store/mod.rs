@@ -6,6 +6,7 @@ pub mod developers;
 pub mod guilds;
 pub mod instances;
 pub mod logs;
+pub mod servers;
 
 /// Discord ids are stored as BIGINT. Snowflakes stay below 2^63 until 2084, and
 /// every id we store came from Discord or passed config validation.

@@ -3,6 +3,8 @@
 //! Discord's limits.
 
 pub mod limits;
+pub mod pager;
+pub mod servers;
 pub mod stats;
 pub mod text;
 

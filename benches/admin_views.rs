@@ -1,0 +1,164 @@
+//! Server time (query + render) of the admin views at scale: 100,000 guilds
+//! with settings and modules. Target: p95 under 25 ms each.
+//!
+//! `cargo bench --bench admin_views` (DATABASE_URL's server or a private
+//! cluster; creates and drops its own database). `BENCH_GUILDS` sets the size.
+
+#[path = "../tests/support/db.rs"]
+#[allow(dead_code)]
+mod db;
+
+use std::time::{Duration, Instant};
+
+use admin_panel::admin::servers::ServerList;
+use admin_panel::store::servers::{self, Cursor, PageAt, ServerSort};
+use admin_panel::ui::pager::Control;
+use admin_panel::ui::servers::{ListHeader, PAGE_SIZE, render_detail, render_list};
+use chrono::Utc;
+
+const ITERATIONS: usize = 200;
+
+fn report(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    println!(
+        "{name:<40} p50 {:>7.2} ms  p95 {:>7.2} ms  max {:>7.2} ms",
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.95).as_secs_f64() * 1e3,
+        at(1.0).as_secs_f64() * 1e3
+    );
+}
+
+async fn measure<F, Fut>(name: &str, mut run: F)
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for i in 0..10 {
+        run(i).await; // warm-up
+    }
+    let mut samples = Vec::with_capacity(ITERATIONS);
+    for i in 0..ITERATIONS {
+        let started = Instant::now();
+        run(i).await;
+        samples.push(started.elapsed());
+    }
+    report(name, samples);
+}
+
+#[tokio::main]
+async fn main() {
+    let guilds: i64 = std::env::var("BENCH_GUILDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let db = db::TestDb::new().await;
+    let pool = db.pool.clone();
+    let seeding = Instant::now();
+    // language=PostgreSQL
+    for sql in [
+        "INSERT INTO guilds (id, name, icon_hash, member_count, joined_at, left_at)
+         SELECT i, 'Server ' || i, md5(i::text), (random() * 100000)::int, now() - random() * interval '900 days',
+                CASE WHEN i % 20 = 0 THEN now() END
+           FROM generate_series(1, $1) AS i",
+        "INSERT INTO guild_settings (guild_id, language, embed_color, broadcast_channel_id)
+         SELECT id, (ARRAY['en','de','fr','es','pt-BR'])[1 + id % 5], (id * 7919) % 16777215, CASE WHEN id % 3 > 0 THEN id + 1 END
+           FROM guilds WHERE id <= $1",
+        "INSERT INTO cog_settings (guild_id, module, enabled, settings)
+         SELECT g.id, m, (g.id + length(m)) % 3 > 0, jsonb_build_object('level', g.id % 10)
+           FROM guilds g, unnest(ARRAY['welcome','levels','moderation','music','tickets']) AS m WHERE g.id <= $1",
+        "INSERT INTO system_logs (severity, event_type, guild_id, message)
+         SELECT 'info', 'config_update', 1 + (i % $1), 'setting changed' FROM generate_series(1, $1 * 2) AS i",
+    ] {
+        sqlx::query(sql).bind(guilds).execute(&pool).await.expect("seed");
+    }
+    sqlx::query("ANALYZE").execute(&pool).await.unwrap();
+    println!(
+        "seeded {guilds} guilds in {:.1} s",
+        seeding.elapsed().as_secs_f64()
+    );
+
+    measure("/admin servers page 1 (members)", |_| {
+        let pool = pool.clone();
+        async move {
+            let mut list = ServerList::new(pool, ServerSort::Members, None);
+            list.load(Control::First).await.unwrap();
+            let _ = std::hint::black_box(list.render());
+        }
+    })
+    .await;
+
+    let total = servers::count_active(&pool, None).await.unwrap();
+    let middle_page = 5_000.min((total / PAGE_SIZE).max(1) - 1);
+    let (key, id): (String, i64) = sqlx::query_as(
+        "SELECT member_count::text, id FROM guilds WHERE left_at IS NULL
+          ORDER BY member_count DESC, id DESC OFFSET $1 LIMIT 1",
+    )
+    .bind(middle_page * PAGE_SIZE - 1)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let cursor = Cursor { key, id };
+    measure(
+        &format!("/admin servers page {} (next)", middle_page + 1),
+        |_| {
+            let (pool, cursor) = (pool.clone(), cursor.clone());
+            async move {
+                let total = servers::count_active(&pool, None).await.unwrap();
+                let rows = servers::page(
+                    &pool,
+                    ServerSort::Members,
+                    None,
+                    &PageAt::After(cursor),
+                    PAGE_SIZE,
+                )
+                .await
+                .unwrap();
+                assert_eq!(rows.len(), PAGE_SIZE as usize);
+                let header = ListHeader {
+                    total,
+                    sort: "members",
+                    search: None,
+                    page: middle_page as usize,
+                    pages: 1,
+                };
+                let _ = std::hint::black_box(render_list(&rows, &header));
+            }
+        },
+    )
+    .await;
+
+    measure("/admin servers last page", |_| {
+        let pool = pool.clone();
+        async move {
+            let mut list = ServerList::new(pool, ServerSort::Name, None);
+            list.load(Control::Last).await.unwrap();
+            let _ = std::hint::black_box(list.render());
+        }
+    })
+    .await;
+
+    measure("/admin servers search \"er 4242\"", |_| {
+        let pool = pool.clone();
+        async move {
+            let mut list = ServerList::new(pool, ServerSort::Name, Some("er 4242".into()));
+            list.load(Control::First).await.unwrap();
+            let _ = std::hint::black_box(list.render());
+        }
+    })
+    .await;
+
+    measure("/admin server (one server's view)", |i| {
+        let pool = pool.clone();
+        async move {
+            let id = 1 + (i as u64 * 7_919) % guilds as u64;
+            let now = Utc::now();
+            let detail = servers::detail(&pool, id, now)
+                .await
+                .unwrap()
+                .expect("seeded");
+            let _ = std::hint::black_box(render_detail(&detail, now));
+        }
+    })
+    .await;
+}

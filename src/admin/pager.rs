@@ -1,0 +1,213 @@
+//! The secure pager every admin list uses. Only the invoking user can press its
+//! buttons (anyone else is told so, and the message does not change); access is
+//! re-checked on every press; after the timeout (below Discord's 15-minute
+//! token lifetime) the controls are disabled by editing the message. Pages are
+//! fetched one at a time by the [`PageSource`], never all at once.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use futures_util::StreamExt;
+use poise::CreateReply;
+use serenity::all::{
+    CommandInteraction, ComponentInteraction, ComponentInteractionCollector,
+    ComponentInteractionDataKind, CreateEmbed, CreateInteractionResponse,
+    CreateInteractionResponseMessage, EditInteractionResponse,
+};
+
+use super::Context;
+use crate::access::{REFUSAL, is_developer};
+use crate::error::{Error, UserError, cause_chain, internal_error_message, new_error_id};
+use crate::panel::{AdminPanel, HasAdminPanel};
+use crate::ui::pager::{Control, SelectItem, controls, prefix};
+
+/// What another user sees when pressing someone's pager.
+pub const NOT_YOURS: &str = "These controls belong to someone else.";
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One rendered page.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub embed: CreateEmbed,
+    pub items: Vec<SelectItem>,
+    /// 0-based.
+    pub index: usize,
+    pub count: usize,
+}
+
+/// A list the pager walks through.
+pub trait PageSource: Send + 'static {
+    /// Moves to the page `control` asks for (`First` to start) and renders it.
+    fn turn(&mut self, control: Control) -> BoxFuture<'_, Result<Page, Error>>;
+    /// Renders the item the select menu chose, shown as a new ephemeral message.
+    fn open(&self, value: String) -> BoxFuture<'_, Result<CreateEmbed, Error>>;
+}
+
+/// Sends the first page, then serves presses in the background until the
+/// timeout, so the command itself returns (and is recorded) at once.
+pub async fn run<U: HasAdminPanel>(
+    ctx: Context<'_, U>,
+    mut source: impl PageSource,
+) -> Result<(), Error> {
+    let poise::Context::Application(app) = ctx else {
+        return Err(UserError::new("Use the slash command.").into());
+    };
+    let panel = ctx.data().admin_panel().clone();
+    let prefix = prefix(ctx.id());
+    let wanted = format!("{prefix}:");
+    // Registered before the reply goes out, so no early press is missed.
+    let presses = ComponentInteractionCollector::new(ctx.serenity_context())
+        .filter(move |press| press.data.custom_id.starts_with(&wanted))
+        .stream();
+    let page = source.turn(Control::First).await?;
+    ctx.send(
+        CreateReply::default()
+            .embed(page.embed.clone())
+            .components(controls(
+                &prefix,
+                page.index,
+                page.count,
+                &page.items,
+                false,
+            ))
+            .ephemeral(true),
+    )
+    .await?;
+
+    let serenity = ctx.serenity_context().clone();
+    let interaction = app.interaction.clone();
+    tokio::spawn(async move {
+        let session = Session {
+            panel,
+            serenity,
+            interaction,
+            prefix,
+            page,
+        };
+        session.serve(presses, source).await;
+    });
+    Ok(())
+}
+
+struct Session {
+    panel: AdminPanel,
+    serenity: serenity::all::Context,
+    interaction: CommandInteraction,
+    prefix: String,
+    page: Page,
+}
+
+impl Session {
+    async fn serve(
+        mut self,
+        presses: impl futures_util::Stream<Item = ComponentInteraction> + Unpin,
+        mut source: impl PageSource,
+    ) {
+        let deadline = tokio::time::Instant::now() + self.panel.options.pager_timeout;
+        let mut presses = presses;
+        while let Ok(Some(press)) = tokio::time::timeout_at(deadline, presses.next()).await {
+            if let Err(error) = self.handle(&press, &mut source).await {
+                let text = match error.downcast_ref::<UserError>() {
+                    Some(user_error) => user_error.to_string(),
+                    None => {
+                        let error_id = new_error_id();
+                        tracing::error!(error_id, error = %cause_chain(error.as_ref()), "pager press failed");
+                        internal_error_message(&error_id)
+                    }
+                };
+                self.respond_ephemeral(&press, text).await;
+            }
+        }
+        let disabled = EditInteractionResponse::new()
+            .embed(self.page.embed.clone())
+            .components(controls(
+                &self.prefix,
+                self.page.index,
+                self.page.count,
+                &self.page.items,
+                true,
+            ));
+        if let Err(error) = self
+            .interaction
+            .edit_response(&self.serenity.http, disabled)
+            .await
+        {
+            tracing::debug!(error = %cause_chain(&error), "could not disable an expired pager");
+        }
+    }
+
+    async fn handle(
+        &mut self,
+        press: &ComponentInteraction,
+        source: &mut impl PageSource,
+    ) -> Result<(), Error> {
+        if press.user.id != self.interaction.user.id {
+            self.respond_ephemeral(press, NOT_YOURS.to_owned()).await;
+            return Ok(());
+        }
+        if !is_developer(&self.panel, press.user.id).await? {
+            self.respond_ephemeral(press, REFUSAL.to_owned()).await;
+            return Ok(());
+        }
+        match Control::parse(&self.prefix, &press.data.custom_id) {
+            Some(Control::Open) => {
+                let ComponentInteractionDataKind::StringSelect { values } = &press.data.kind else {
+                    return Err(UserError::new("That control is not a menu.").into());
+                };
+                let Some(value) = values.first() else {
+                    return Err(UserError::new("Nothing was selected.").into());
+                };
+                let embed = source.open(value.clone()).await?;
+                let message = CreateInteractionResponseMessage::new()
+                    .embed(embed)
+                    .ephemeral(true);
+                press
+                    .create_response(
+                        &self.serenity.http,
+                        CreateInteractionResponse::Message(message),
+                    )
+                    .await?;
+            }
+            Some(control) => {
+                self.page = source.turn(control).await?;
+                let update = CreateInteractionResponseMessage::new()
+                    .embed(self.page.embed.clone())
+                    .components(controls(
+                        &self.prefix,
+                        self.page.index,
+                        self.page.count,
+                        &self.page.items,
+                        false,
+                    ));
+                press
+                    .create_response(
+                        &self.serenity.http,
+                        CreateInteractionResponse::UpdateMessage(update),
+                    )
+                    .await?;
+            }
+            None => {
+                press
+                    .create_response(&self.serenity.http, CreateInteractionResponse::Acknowledge)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    async fn respond_ephemeral(&self, press: &ComponentInteraction, text: String) {
+        let message = CreateInteractionResponseMessage::new()
+            .content(text)
+            .ephemeral(true);
+        if let Err(error) = press
+            .create_response(
+                &self.serenity.http,
+                CreateInteractionResponse::Message(message),
+            )
+            .await
+        {
+            tracing::warn!(error = %cause_chain(&error), "could not answer a pager press");
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! The secure pager, `/admin servers` and `/admin server`, against the fake
+//! Discord and a real database.
+
+mod support;
+
+use std::time::Duration;
+
+use admin_panel::admin::servers::ServerList;
+use admin_panel::store::developers;
+use admin_panel::store::servers::ServerSort;
+use admin_panel::ui::pager::Control;
+use serde_json::{Value, json};
+use support::bot::{DEVELOPER, TestBot, eventually, test_config};
+use support::db::TestDb;
+use support::fake_discord::FakeDiscord;
+use support::fixtures;
+
+const ADMIN_GUILD: u64 = 700_000_000_000_000_001;
+const STRANGER: u64 = 200_000_000_000_000_999;
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Seeds `n` active servers "Server 01".. with 1000+i members, plus one that left.
+async fn seed(db: &TestDb, n: i64) {
+    sqlx::query(
+        "INSERT INTO guilds (id, name, member_count, joined_at)
+         SELECT i, 'Server ' || lpad(i::text, 2, '0'), 1000 + i, now() - i * interval '1 day'
+           FROM generate_series(1, $1) AS i",
+    )
+    .bind(n)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO guild_settings (guild_id) SELECT id FROM guilds")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO guilds (id, name, member_count, joined_at, left_at) VALUES (999, 'Gone', 5, now(), now())")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+}
+
+fn ids(list: &ServerList) -> Vec<i64> {
+    let page = list.render();
+    page.items
+        .iter()
+        .map(|item| item.value.parse().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_server_list_walks_pages_forwards_backwards_and_to_the_end() {
+    let db = TestDb::new().await;
+    seed(&db, 25).await;
+    let mut list = ServerList::new(db.pool.clone(), ServerSort::Members, None);
+
+    list.load(Control::First).await.unwrap();
+    assert_eq!(
+        ids(&list),
+        (16..=25).rev().collect::<Vec<_>>(),
+        "most members first"
+    );
+    list.load(Control::Next).await.unwrap();
+    assert_eq!(ids(&list), (6..=15).rev().collect::<Vec<_>>());
+    list.load(Control::Next).await.unwrap();
+    assert_eq!(
+        ids(&list),
+        (1..=5).rev().collect::<Vec<_>>(),
+        "the left server is not listed"
+    );
+    list.load(Control::Next).await.unwrap();
+    assert_eq!(
+        ids(&list),
+        (1..=5).rev().collect::<Vec<_>>(),
+        "next on the last page stays"
+    );
+    list.load(Control::Previous).await.unwrap();
+    assert_eq!(ids(&list), (6..=15).rev().collect::<Vec<_>>());
+    list.load(Control::Last).await.unwrap();
+    assert_eq!(ids(&list), (1..=5).rev().collect::<Vec<_>>());
+    assert_eq!(list.render().index, 2);
+    assert_eq!(list.render().count, 3);
+}
+
+#[tokio::test]
+async fn the_server_list_sorts_by_name_and_newest_and_searches() {
+    let db = TestDb::new().await;
+    seed(&db, 12).await;
+    let mut by_name = ServerList::new(db.pool.clone(), ServerSort::Name, None);
+    by_name.load(Control::First).await.unwrap();
+    assert_eq!(ids(&by_name), (1..=10).collect::<Vec<_>>());
+    let mut newest = ServerList::new(db.pool.clone(), ServerSort::Newest, None);
+    newest.load(Control::Last).await.unwrap();
+    assert_eq!(ids(&newest), vec![11, 12], "the oldest installs are last");
+    let mut search = ServerList::new(db.pool.clone(), ServerSort::Name, Some("ver 1".into()));
+    search.load(Control::First).await.unwrap();
+    assert_eq!(ids(&search), vec![10, 11, 12]);
+    let mut wildcard = ServerList::new(db.pool.clone(), ServerSort::Name, Some("%".into()));
+    wildcard.load(Control::First).await.unwrap();
+    assert!(ids(&wildcard).is_empty(), "% is literal, not a wildcard");
+}
+
+async fn start(extra: &[(&str, &str)]) -> (FakeDiscord, TestDb, TestBot) {
+    let fake = FakeDiscord::start().await;
+    let db = TestDb::new().await;
+    let admin_guild = ADMIN_GUILD.to_string();
+    let mut vars = vec![("ADMIN_GUILD_IDS", admin_guild.as_str())];
+    vars.extend_from_slice(extra);
+    let bot = TestBot::start(&fake, test_config(&fake, &db, &vars)).await;
+    (fake, db, bot)
+}
+
+async fn slash(
+    fake: &FakeDiscord,
+    id: u64,
+    token: &str,
+    user: u64,
+    path: &[&str],
+    options: Vec<(&str, Value)>,
+) -> Value {
+    let interaction = fixtures::slash_command(id, token, Some(ADMIN_GUILD), user, path, options);
+    fake.dispatch("INTERACTION_CREATE", interaction).await;
+    fake.wait_for_callback(token, WAIT).await
+}
+
+async fn press(
+    fake: &FakeDiscord,
+    pager_token: &str,
+    token: &str,
+    user: u64,
+    custom_id: &str,
+    values: Option<Vec<&str>>,
+) -> Value {
+    let message = fake
+        .original_response(pager_token)
+        .expect("the pager message exists");
+    let mut interaction = fixtures::button_press(
+        rand::random::<u32>() as u64 + 1,
+        token,
+        Some(ADMIN_GUILD),
+        user,
+        custom_id,
+        message,
+    );
+    if let Some(values) = values {
+        interaction["data"] =
+            json!({ "custom_id": custom_id, "component_type": 3, "values": values });
+    }
+    fake.dispatch("INTERACTION_CREATE", interaction).await;
+    fake.wait_for_callback(token, WAIT).await
+}
+
+fn footer(message: &Value) -> String {
+    message["embeds"][0]["footer"]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_pager_answers_only_its_invoker_and_opens_a_server_from_the_menu() {
+    let (fake, db, bot) = start(&[]).await;
+    seed(&db, 25).await;
+
+    let first = slash(
+        &fake,
+        4242,
+        "pager-token",
+        DEVELOPER,
+        &["admin", "servers"],
+        vec![],
+    )
+    .await;
+    assert_eq!(first["type"], 4);
+    assert_eq!(first["data"]["flags"], 64);
+    assert_eq!(first["data"]["embeds"][0]["title"], "Servers: 25 active");
+    assert_eq!(
+        first["data"]["components"][0]["components"][2]["label"],
+        "Page 1 of 3"
+    );
+    let before = fake.original_response("pager-token").unwrap();
+
+    let refused = press(
+        &fake,
+        "pager-token",
+        "stranger-press",
+        STRANGER,
+        "pg4242:next",
+        None,
+    )
+    .await;
+    assert_eq!(refused["type"], 4);
+    assert_eq!(
+        refused["data"]["content"],
+        "These controls belong to someone else."
+    );
+    assert_eq!(refused["data"]["flags"], 64);
+    assert_eq!(
+        fake.original_response("pager-token").unwrap(),
+        before,
+        "the pager did not change"
+    );
+
+    let next = press(
+        &fake,
+        "pager-token",
+        "developer-press",
+        DEVELOPER,
+        "pg4242:next",
+        None,
+    )
+    .await;
+    assert_eq!(next["type"], 7, "the pager message is updated in place");
+    assert!(
+        footer(&next["data"]).ends_with("page 2 of 3"),
+        "{}",
+        footer(&next["data"])
+    );
+
+    let opened = press(
+        &fake,
+        "pager-token",
+        "open-press",
+        DEVELOPER,
+        "pg4242:open",
+        Some(vec!["7"]),
+    )
+    .await;
+    assert_eq!(opened["type"], 4);
+    assert_eq!(opened["data"]["flags"], 64);
+    assert_eq!(opened["data"]["embeds"][0]["title"], "Server 07");
+
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_developer_removed_meanwhile_is_refused_on_the_buttons() {
+    let (fake, db, bot) = start(&[]).await;
+    seed(&db, 15).await;
+    developers::add(&db.pool, STRANGER, DEVELOPER)
+        .await
+        .unwrap();
+    slash(
+        &fake,
+        5151,
+        "their-pager",
+        STRANGER,
+        &["admin", "servers"],
+        vec![],
+    )
+    .await;
+
+    sqlx::query("DELETE FROM developers")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let refused = press(
+        &fake,
+        "their-pager",
+        "late-press",
+        STRANGER,
+        "pg5151:next",
+        None,
+    )
+    .await;
+
+    assert_eq!(
+        refused["data"]["content"],
+        "This command is for the bot's developers."
+    );
+    assert!(footer(&fake.original_response("their-pager").unwrap()).ends_with("page 1 of 2"));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn the_buttons_are_disabled_after_the_timeout() {
+    let (fake, db, bot) = start(&[("PAGER_TIMEOUT_SECS", "1")]).await;
+    seed(&db, 15).await;
+    slash(
+        &fake,
+        6161,
+        "short-pager",
+        DEVELOPER,
+        &["admin", "servers"],
+        vec![],
+    )
+    .await;
+
+    let disabled = eventually("the pager to be disabled", WAIT, || async {
+        let original = fake.original_response("short-pager")?;
+        let rows = original["components"].as_array()?.clone();
+        let all_disabled = rows.iter().all(|row| {
+            row["components"]
+                .as_array()
+                .is_some_and(|c| c.iter().all(|c| c["disabled"] == true))
+        });
+        all_disabled.then_some(original)
+    })
+    .await;
+    assert_eq!(
+        disabled["embeds"][0]["title"], "Servers: 15 active",
+        "the page stays readable"
+    );
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn the_server_view_shows_the_whole_configuration() {
+    let (fake, db, bot) = start(&[]).await;
+    seed(&db, 3).await;
+    sqlx::query("UPDATE guild_settings SET language = 'de', embed_color = 16711680, broadcast_channel_id = 4444, broadcast_categories = ARRAY['changelog'] WHERE guild_id = 2")
+        .execute(&db.pool).await.unwrap();
+    sqlx::query("INSERT INTO cog_settings (guild_id, module, enabled, settings) VALUES (2, 'welcome', true, '{\"channel\": 5}'), (2, 'levels', false, '{}')")
+        .execute(&db.pool).await.unwrap();
+    sqlx::query("INSERT INTO dashboard_users (guild_id, user_id, role) VALUES (2, 31337, 'admin')")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO system_logs (severity, event_type, guild_id, message) VALUES ('warning', 'config_update', 2, 'colour changed')")
+        .execute(&db.pool).await.unwrap();
+
+    let shown = slash(
+        &fake,
+        7171,
+        "server-token",
+        DEVELOPER,
+        &["admin", "server"],
+        vec![("guild", json!("2"))],
+    )
+    .await;
+
+    let embed = &shown["data"]["embeds"][0];
+    assert_eq!(shown["data"]["flags"], 64);
+    assert_eq!(embed["title"], "Server 02");
+    assert_eq!(
+        embed["color"], 16711680,
+        "the embed colour is the server's colour"
+    );
+    let text = embed.to_string();
+    for expected in [
+        "de",
+        "#FF0000",
+        "<#4444>",
+        "changelog",
+        "**welcome**: on",
+        "**levels**: off",
+        "<@31337> (admin)",
+        "colour changed",
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_server_ids_get_a_clear_error() {
+    let (fake, db, bot) = start(&[]).await;
+    seed(&db, 1).await;
+
+    let unknown = slash(
+        &fake,
+        8181,
+        "unknown-token",
+        DEVELOPER,
+        &["admin", "server"],
+        vec![("guild", json!("123456789"))],
+    )
+    .await;
+    assert_eq!(
+        unknown["data"]["content"],
+        "No server with id 123456789 is known to the bot."
+    );
+    assert_eq!(unknown["data"]["flags"], 64);
+    let malformed = slash(
+        &fake,
+        8282,
+        "malformed-token",
+        DEVELOPER,
+        &["admin", "server"],
+        vec![("guild", json!("cats"))],
+    )
+    .await;
+    assert!(
+        malformed["data"]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("`cats` is not a server id")
+    );
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
