@@ -122,10 +122,16 @@ async fn the_24_hour_window_is_exact_even_inside_the_boundary_hour() {
     assert_eq!(pairs, vec![("recent", 2), ("edge", 1)]);
 }
 
-#[tokio::test]
-async fn the_flusher_writes_everything_still_buffered_at_shutdown() {
-    let db = TestDb::new().await;
-    let (recorder, receiver) = CommandRecorder::new(10_000);
+/// A recorder whose flusher writes into `db` until the token is cancelled.
+fn start_flusher(
+    db: &TestDb,
+    capacity: usize,
+) -> (
+    CommandRecorder,
+    CancellationToken,
+    tokio::task::JoinHandle<()>,
+) {
+    let (recorder, receiver) = CommandRecorder::new(capacity);
     let shutdown = CancellationToken::new();
     let flusher = tokio::spawn(run_flusher(
         db.pool.clone(),
@@ -133,6 +139,13 @@ async fn the_flusher_writes_everything_still_buffered_at_shutdown() {
         recorder.counters().clone(),
         shutdown.clone(),
     ));
+    (recorder, shutdown, flusher)
+}
+
+#[tokio::test]
+async fn the_flusher_writes_everything_still_buffered_at_shutdown() {
+    let db = TestDb::new().await;
+    let (recorder, shutdown, flusher) = start_flusher(&db, 10_000);
     let now = Utc::now();
     for i in 0..2_500u64 {
         recorder.record(event("ping", i % 700 + 1, Some(1), now, true));
@@ -156,14 +169,7 @@ async fn the_flusher_writes_everything_still_buffered_at_shutdown() {
 #[tokio::test]
 async fn events_are_flushed_within_about_a_second_without_a_full_batch() {
     let db = TestDb::new().await;
-    let (recorder, receiver) = CommandRecorder::new(100);
-    let shutdown = CancellationToken::new();
-    let flusher = tokio::spawn(run_flusher(
-        db.pool.clone(),
-        receiver,
-        recorder.counters().clone(),
-        shutdown.clone(),
-    ));
+    let (recorder, shutdown, flusher) = start_flusher(&db, 100);
     recorder.record(event("ping", 1, None, Utc::now(), true));
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);

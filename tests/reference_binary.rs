@@ -78,10 +78,8 @@ fn bad_configuration_exits_with_code_2_and_one_line_naming_the_variable() {
 }
 
 /// Runs the binary until the fake sees its shard, then sends SIGTERM.
-async fn run_until_ready_then_terminate(
-    fake: &FakeDiscord,
-    mut command: Command,
-) -> (std::process::ExitStatus, String) {
+/// Returns the log (stderr) after checking the process exited successfully.
+async fn run_until_ready_then_terminate(fake: &FakeDiscord, mut command: Command) -> String {
     let mut child = command
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -101,10 +99,16 @@ async fn run_until_ready_then_terminate(
             .unwrap();
         (child.wait().unwrap(), stderr)
     });
-    tokio::time::timeout(Duration::from_secs(60), status)
+    let (status, stderr) = tokio::time::timeout(Duration::from_secs(60), status)
         .await
         .expect("exits after SIGTERM")
-        .unwrap()
+        .unwrap();
+    assert!(
+        status.success(),
+        "exit status {status:?}; log tail: {}",
+        tail(&stderr)
+    );
+    stderr
 }
 
 #[tokio::test]
@@ -125,13 +129,7 @@ async fn the_binary_stops_cleanly_on_sigterm_and_never_logs_the_token() {
         ],
     );
 
-    let (status, stderr) = run_until_ready_then_terminate(&fake, command).await;
-
-    assert!(
-        status.success(),
-        "exit status {status:?}; log tail: {}",
-        tail(&stderr)
-    );
+    let stderr = run_until_ready_then_terminate(&fake, command).await;
     assert!(stderr.contains("shutting down"), "{}", tail(&stderr));
     assert!(
         !stderr.contains(TOKEN),
@@ -160,13 +158,7 @@ async fn without_database_url_the_binary_runs_and_stops_its_own_postgres() {
         ],
     );
 
-    let (status, stderr) = run_until_ready_then_terminate(&fake, command).await;
-
-    assert!(
-        status.success(),
-        "exit status {status:?}; log tail: {}",
-        tail(&stderr)
-    );
+    run_until_ready_then_terminate(&fake, command).await;
     let cluster = dir.join("data/postgres");
     assert!(
         cluster.join("PG_VERSION").exists(),

@@ -121,13 +121,7 @@ impl Session {
         }
         let disabled = EditInteractionResponse::new()
             .embed(self.page.embed.clone())
-            .components(controls(
-                &self.prefix,
-                self.page.index,
-                self.page.count,
-                &self.page.items,
-                true,
-            ));
+            .components(self.controls(true));
         if let Err(error) = self
             .interaction
             .edit_response(&self.serenity.http, disabled)
@@ -173,13 +167,7 @@ impl Session {
                 self.page = source.turn(control).await?;
                 let update = CreateInteractionResponseMessage::new()
                     .embed(self.page.embed.clone())
-                    .components(controls(
-                        &self.prefix,
-                        self.page.index,
-                        self.page.count,
-                        &self.page.items,
-                        false,
-                    ));
+                    .components(self.controls(false));
                 press
                     .create_response(
                         &self.serenity.http,
@@ -194,6 +182,12 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// The controls for the page on show.
+    fn controls(&self, disabled: bool) -> Vec<serenity::all::CreateActionRow> {
+        let page = &self.page;
+        controls(&self.prefix, page.index, page.count, &page.items, disabled)
     }
 
     async fn respond_ephemeral(&self, press: &ComponentInteraction, text: String) {

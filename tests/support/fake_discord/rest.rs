@@ -32,6 +32,15 @@ fn error(status: u16, code: u32, message: &str) -> Response {
         .into_response()
 }
 
+/// A 404 the handler records as a route the fake does not know.
+fn unknown_route() -> Response {
+    let mut response = error(404, 0, "404: Not Found");
+    response
+        .headers_mut()
+        .insert("x-fake-unknown-route", HeaderValue::from_static("1"));
+    response
+}
+
 fn ok(value: Value) -> Response {
     axum::Json(value).into_response()
 }
@@ -263,13 +272,7 @@ fn answer(fake: &FakeDiscord, method: &str, segments: &[&str], body: Value) -> R
             10013,
             "Unknown User",
         ),
-        _ => {
-            let mut response = error(404, 0, "404: Not Found");
-            response
-                .headers_mut()
-                .insert("x-fake-unknown-route", HeaderValue::from_static("1"));
-            response
-        }
+        _ => unknown_route(),
     }
 }
 
@@ -390,13 +393,7 @@ fn webhook(fake: &FakeDiscord, method: &str, token: &str, rest: &[&str], body: V
             &body,
         )),
         ("DELETE", ["messages", _]) => no_content(),
-        _ => {
-            let mut response = error(404, 0, "404: Not Found");
-            response
-                .headers_mut()
-                .insert("x-fake-unknown-route", HeaderValue::from_static("1"));
-            response
-        }
+        _ => unknown_route(),
     };
     drop(state);
     fake.inner.changed.notify_waiters();
