@@ -346,3 +346,25 @@ async fn commands_are_recorded_and_flushed_on_shutdown() {
             .unwrap();
     assert_eq!(guild, Some(ADMIN_GUILD as i64));
 }
+
+#[tokio::test]
+async fn a_process_runs_only_the_shards_named_in_shard_ids() {
+    let fake = FakeDiscord::start().await;
+    let db = TestDb::new().await;
+    let config = test_config(&fake, &db, &[("SHARD_COUNT", "4"), ("SHARD_IDS", "2-3")]);
+    let bot = TestBot::start(&fake, config).await;
+
+    let mut shards = fake.identified_shards();
+    shards.sort();
+    assert_eq!(shards, vec![[2, 4], [3, 4]]);
+    let recorded: Vec<i32> = eventually("both shards in bot_instances", WAIT, || async {
+        let ids: Vec<i32> = sqlx::query_scalar("SELECT shard_ids FROM bot_instances")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        (ids.len() == 2).then_some(ids)
+    })
+    .await;
+    assert_eq!(recorded, vec![2, 3]);
+    bot.stop().await;
+}
