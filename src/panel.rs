@@ -8,8 +8,12 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::store::instances;
+use std::sync::Arc;
+
+use crate::telemetry::health_server::HealthShared;
 use crate::telemetry::heartbeat::run_heartbeat;
 use crate::telemetry::recorder::{CHANNEL_CAPACITY, CommandRecorder, run_flusher};
+use crate::telemetry::system::SystemSampler;
 
 /// Lets commands generic over a host bot's data type find the panel in it.
 pub trait HasAdminPanel: Send + Sync + 'static {
@@ -57,6 +61,10 @@ pub struct AdminPanel {
     pub started_at: DateTime<Utc>,
     /// This process's row in `bot_instances`.
     pub instance_id: i64,
+    /// CPU, memory and disk, sampled in the background.
+    pub system: SystemSampler,
+    /// Shared with the health-check server (its address, the shard manager).
+    pub health: Arc<HealthShared>,
 }
 
 /// The panel's background tasks; [`BackgroundTasks::shutdown`] stops them and
@@ -93,7 +101,7 @@ impl AdminPanel {
 
         let shutdown = CancellationToken::new();
         let (recorder, receiver) = CommandRecorder::new(CHANNEL_CAPACITY);
-        let handles = vec![
+        let mut handles = vec![
             tokio::spawn(run_flusher(
                 pool.clone(),
                 receiver,
@@ -102,12 +110,16 @@ impl AdminPanel {
             )),
             tokio::spawn(run_heartbeat(pool.clone(), instance_id, shutdown.clone())),
         ];
+        let system = SystemSampler::default();
+        handles.push(tokio::spawn(system.clone().run(shutdown.clone())));
         let panel = Self {
             pool,
             options,
             recorder,
             started_at,
             instance_id,
+            system,
+            health: Arc::default(),
         };
         Ok((panel, BackgroundTasks { shutdown, handles }))
     }

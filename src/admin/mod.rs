@@ -1,6 +1,7 @@
 //! The `/admin` command tree. One parent command whose developer check guards
 //! every subcommand; one file per view.
 
+pub mod health;
 pub mod pager;
 pub mod server;
 pub mod servers;
@@ -16,7 +17,7 @@ pub type Context<'a, U> = poise::Context<'a, U, Error>;
 #[poise::command(
     slash_command,
     check = "developer_check",
-    subcommands("stats::stats", "servers::servers", "server::server"),
+    subcommands("stats::stats", "health::health", "servers::servers", "server::server"),
     subcommand_required,
     ephemeral
 )]

@@ -13,6 +13,8 @@ use serenity::all::{ClientBuilder, GatewayIntents, HttpBuilder};
 
 use crate::config::{Config, Sharding};
 use crate::panel::{AdminPanel, PanelOptions};
+use crate::telemetry::health_server;
+use tokio_util::sync::CancellationToken;
 
 /// Installs the log subscriber (stderr, filtered by `RUST_LOG`).
 pub fn init_tracing(filter: &str) {
@@ -41,7 +43,15 @@ async fn run_with_pool(
 ) -> anyhow::Result<()> {
     let mut options = PanelOptions::new(config.developer_user_id, config.admin_guild_ids.clone());
     options.pager_timeout = config.pager_timeout;
+    let health_listener = health_server::bind(config.health_addr).await?;
     let (panel, background) = AdminPanel::start(pool, options).await?;
+    let health_shutdown = CancellationToken::new();
+    let health_task = tokio::spawn(health_server::serve(
+        health_listener,
+        panel.clone(),
+        health_shutdown.clone(),
+    ));
+    let health = panel.health.clone();
 
     let mut framework_options = crate::framework_options::<AdminPanel>();
     framework_options.commands.push(commands::ping());
@@ -70,6 +80,7 @@ async fn run_with_pool(
         .context("Failed to create the Discord client")?;
 
     let shard_manager = client.shard_manager.clone();
+    let _ = health.shard_manager.set(shard_manager.clone());
     let gateway = async {
         match &config.sharding {
             Sharding::Recommended => client.start_autosharded().await,
@@ -85,6 +96,8 @@ async fn run_with_pool(
             Ok(())
         }
     };
+    health_shutdown.cancel();
+    let _ = health_task.await;
     background.shutdown().await;
     outcome
 }

@@ -4,6 +4,7 @@
 pub mod command_stats;
 pub mod developers;
 pub mod guilds;
+pub mod health;
 pub mod instances;
 pub mod logs;
 pub mod servers;

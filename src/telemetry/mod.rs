@@ -1,5 +1,7 @@
 //! What the panel observes about the bot: command events (batched into
 //! PostgreSQL) and this process's heartbeat.
 
+pub mod health_server;
 pub mod heartbeat;
 pub mod recorder;
+pub mod system;

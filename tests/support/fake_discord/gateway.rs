@@ -10,7 +10,9 @@ use tokio_tungstenite::tungstenite::Message;
 use super::{Connection, FakeDiscord};
 use crate::support::fixtures;
 
-const HEARTBEAT_INTERVAL_MS: u64 = 41_250;
+/// Discord says 41,250 ms. serenity notices a dead socket only when a heartbeat
+/// fails, so the fake asks for one a second to make drops visible quickly.
+const HEARTBEAT_INTERVAL_MS: u64 = 1_000;
 
 pub(super) async fn serve(fake: FakeDiscord, listener: TcpListener) {
     let mut next_connection = 0;
@@ -30,10 +32,17 @@ async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
     };
     let (mut sink, mut stream) = socket.split();
     let (sender, mut outgoing) = mpsc::unbounded_channel::<String>();
+    let kill = tokio_util::sync::CancellationToken::new();
+    let writer_kill = kill.clone();
     // The writer ends (closing the socket) when every strong sender is gone:
     // the one in `State::connections` after IDENTIFY, so a disconnect closes it.
     tokio::spawn(async move {
-        while let Some(text) = outgoing.recv().await {
+        loop {
+            let text = tokio::select! {
+                () = writer_kill.cancelled() => return,
+                text = outgoing.recv() => text,
+            };
+            let Some(text) = text else { break };
             if sink.send(Message::Text(text)).await.is_err() {
                 return;
             }
@@ -45,7 +54,12 @@ async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
     let weak = sender.downgrade();
     let mut sender = Some(sender);
 
-    while let Some(Ok(message)) = stream.next().await {
+    loop {
+        let message = tokio::select! {
+            () = kill.cancelled() => break,
+            message = stream.next() => message,
+        };
+        let Some(Ok(message)) = message else { break };
         let Message::Text(text) = message else {
             continue;
         };
@@ -73,6 +87,7 @@ async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
                         id,
                         shard,
                         sender: strong,
+                        kill: kill.clone(),
                     });
                 }
                 drop(state);

@@ -67,6 +67,8 @@ struct Connection {
     id: u64,
     shard: [u16; 2],
     sender: mpsc::UnboundedSender<String>,
+    /// Cancelled to drop the TCP connection abruptly, as a network failure would.
+    kill: tokio_util::sync::CancellationToken,
 }
 
 #[derive(Default)]
@@ -239,7 +241,9 @@ impl FakeDiscord {
     pub fn disconnect_gateway(&self) {
         let mut state = self.state();
         state.gateway_closed = true;
-        state.connections.clear();
+        for connection in state.connections.drain(..) {
+            connection.kill.cancel();
+        }
     }
 
     pub fn allow_gateway(&self) {

@@ -1,0 +1,70 @@
+//! Database facts for `/admin health` and `/metrics`.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+/// Cached counts `/metrics` serves.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct DeliveryCounts {
+    pub active_guilds: i64,
+    pub sent: i64,
+    pub skipped: i64,
+    pub failed: i64,
+}
+
+pub async fn delivery_counts(pool: &PgPool) -> Result<DeliveryCounts, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM guilds WHERE left_at IS NULL) AS active_guilds,
+                count(*) FILTER (WHERE status = 'sent') AS sent,
+                count(*) FILTER (WHERE status = 'skipped') AS skipped,
+                count(*) FILTER (WHERE status = 'failed') AS failed
+           FROM broadcast_deliveries",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Database size and server connections.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct DatabaseFacts {
+    pub size_bytes: i64,
+    pub server_connections: i64,
+    pub max_connections: i64,
+}
+
+pub async fn database_facts(pool: &PgPool) -> Result<DatabaseFacts, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_as(
+        "SELECT pg_database_size(current_database()) AS size_bytes,
+                (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS server_connections,
+                current_setting('max_connections')::int8 AS max_connections",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// A bot process from `bot_instances`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct InstanceRow {
+    pub id: i64,
+    pub host: String,
+    pub pid: i32,
+    pub shard_ids: Vec<i32>,
+    pub shard_count: Option<i32>,
+    pub started_at: DateTime<Utc>,
+    pub last_heartbeat_at: DateTime<Utc>,
+}
+
+/// Processes that have not stopped, newest first (at most 20).
+pub async fn running_instances(pool: &PgPool) -> Result<Vec<InstanceRow>, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_as(
+        "SELECT id, host, pid, shard_ids, shard_count, started_at, last_heartbeat_at
+           FROM bot_instances
+          WHERE stopped_at IS NULL AND last_heartbeat_at > now() - interval '1 day'
+          ORDER BY started_at DESC LIMIT 20",
+    )
+    .fetch_all(pool)
+    .await
+}

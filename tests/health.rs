@@ -1,0 +1,222 @@
+//! `/admin health` and the health-check HTTP server (`/health`, `/metrics`).
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::bot::{DEVELOPER, TestBot, eventually, test_config};
+use support::db::TestDb;
+use support::fake_discord::FakeDiscord;
+use support::fixtures;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A free loopback address for HEALTH_ADDR.
+fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+/// A plain HTTP/1.1 GET: (status, body).
+async fn get(addr: &str, path: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("the health server listens");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+async fn start(db: &TestDb) -> (FakeDiscord, TestBot, String) {
+    let fake = FakeDiscord::start().await;
+    let addr = free_addr();
+    let bot = TestBot::start(&fake, test_config(&fake, db, &[("HEALTH_ADDR", &addr)])).await;
+    (fake, bot, addr)
+}
+
+#[tokio::test]
+async fn admin_health_shows_every_section_and_reports_a_stale_process() {
+    let db = TestDb::new().await;
+    sqlx::query(
+        "INSERT INTO bot_instances (host, pid, version, started_at, last_heartbeat_at)
+         VALUES ('old-host', 4242, '0.0.1', now() - interval '1 day', now() - interval '10 minutes')",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let (fake, bot, _addr) = start(&db).await;
+
+    let interaction = fixtures::slash_command(
+        9001,
+        "health-token",
+        None,
+        DEVELOPER,
+        &["admin", "health"],
+        vec![],
+    );
+    fake.dispatch("INTERACTION_CREATE", interaction).await;
+    let response = fake.wait_for_callback("health-token", WAIT).await;
+
+    assert_eq!(response["data"]["flags"], 64);
+    let embed = &response["data"]["embeds"][0];
+    let names: Vec<&str> = embed["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "Bot status",
+        "Database size",
+        "Database connections",
+        "Process memory",
+        "System memory",
+        "CPU",
+        "Disk",
+        "Runtime",
+        "OS",
+        "Bot processes",
+    ] {
+        assert!(names.contains(&expected), "{expected} in {names:?}");
+    }
+    let field = |name: &str| {
+        embed["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap()["value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        field("Bot status").starts_with("**online**"),
+        "{}",
+        field("Bot status")
+    );
+    assert!(field("Runtime").contains("rustc"), "{}", field("Runtime"));
+    let processes = field("Bot processes");
+    assert!(
+        processes.contains("▶"),
+        "this process is marked: {processes}"
+    );
+    assert!(
+        processes.contains("`old-host` pid 4242") && processes.contains("**stale**"),
+        "{processes}"
+    );
+    assert_eq!(embed["color"], admin_panel::ui::health::ORANGE);
+    assert!(
+        embed["footer"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("stale heartbeat")
+    );
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn health_is_200_while_connected_and_503_once_the_gateway_drops() {
+    let db = TestDb::new().await;
+    let (fake, bot, addr) = start(&db).await;
+
+    let body: Value = eventually("a 200 from /health", WAIT, || async {
+        let (status, body) = get(&addr, "/health").await;
+        (status == 200).then(|| serde_json::from_str(&body).unwrap())
+    })
+    .await;
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["shards_connected"], 1);
+    assert!(body["uptime_seconds"].as_i64().unwrap() >= 0);
+
+    fake.disconnect_gateway();
+    let body: Value = eventually("a 503 from /health", WAIT, || async {
+        let (status, body) = get(&addr, "/health").await;
+        (status == 503).then(|| serde_json::from_str(&body).unwrap())
+    })
+    .await;
+    assert_eq!(body["status"], "unavailable");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_parse_as_prometheus_text_and_match_the_database() {
+    let db = TestDb::new().await;
+    sqlx::query("INSERT INTO guilds (id, name, joined_at) SELECT i, 'g', now() FROM generate_series(1, 3) AS i")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let (_fake, bot, addr) = start(&db).await;
+
+    let text = eventually("metrics with 3 guilds", WAIT, || async {
+        let (status, body) = get(&addr, "/metrics").await;
+        (status == 200 && body.contains("admin_panel_guilds 3\n")).then_some(body)
+    })
+    .await;
+
+    let mut described = std::collections::HashSet::new();
+    let mut typed = std::collections::HashSet::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            described.insert(rest.split_whitespace().next().unwrap().to_owned());
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut parts = rest.split_whitespace();
+            typed.insert(parts.next().unwrap().to_owned());
+            assert!(matches!(parts.next(), Some("gauge" | "counter")), "{line}");
+        } else {
+            let (series, value) = line
+                .rsplit_once(' ')
+                .unwrap_or_else(|| panic!("sample line: {line}"));
+            value
+                .parse::<f64>()
+                .unwrap_or_else(|_| panic!("float value: {line}"));
+            let name = series.split('{').next().unwrap();
+            assert!(
+                name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "{line}"
+            );
+            if let Some(labels) = series.strip_prefix(name) {
+                assert!(
+                    labels.is_empty() || (labels.starts_with('{') && labels.ends_with('}')),
+                    "{line}"
+                );
+            }
+            assert!(
+                described.contains(name) && typed.contains(name),
+                "HELP/TYPE before {name}"
+            );
+        }
+    }
+    for metric in [
+        "admin_panel_guilds",
+        "admin_panel_commands_recorded_total",
+        "admin_panel_commands_dropped_total",
+        "admin_panel_broadcast_deliveries_total",
+        "admin_panel_process_resident_memory_bytes",
+    ] {
+        assert!(typed.contains(metric), "{metric} missing");
+    }
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404() {
+    let db = TestDb::new().await;
+    let (_fake, bot, addr) = start(&db).await;
+    assert_eq!(get(&addr, "/nope").await.0, 404);
+    bot.stop().await;
+}
