@@ -11,10 +11,16 @@ mod db;
 use std::time::{Duration, Instant};
 
 use admin_panel::admin::servers::ServerList;
+use admin_panel::store::health as health_store;
 use admin_panel::store::servers::{self, Cursor, PageAt, ServerSort};
+use admin_panel::telemetry::health_server;
+use admin_panel::ui::health::{HealthReport, render as render_health};
 use admin_panel::ui::pager::Control;
 use admin_panel::ui::servers::{ListHeader, PAGE_SIZE, render_detail, render_list};
-use chrono::Utc;
+use admin_panel::{AdminPanel, PanelOptions};
+use chrono::{TimeDelta, Utc};
+use serenity::all::UserId;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ITERATIONS: usize = 200;
 
@@ -161,4 +167,59 @@ async fn main() {
         }
     })
     .await;
+
+    // /admin health: its queries and render (the HTTP self-probe is measured below).
+    let (panel, background) =
+        AdminPanel::start(pool.clone(), PanelOptions::new(UserId::new(1), vec![]))
+            .await
+            .expect("panel");
+    tokio::time::sleep(Duration::from_millis(2500)).await; // two CPU samples
+    measure("/admin health (queries + render)", |_| {
+        let panel = panel.clone();
+        async move {
+            let (database, instances) = tokio::join!(
+                health_store::database_facts(&panel.pool),
+                health_store::running_instances(&panel.pool)
+            );
+            let report = HealthReport {
+                bot_online: true,
+                status_detail: String::new(),
+                shards: vec![],
+                database: database.unwrap(),
+                pool_in_use: 1,
+                pool_max: 10,
+                system: panel.system.snapshot(),
+                runtime: String::new(),
+                instances: instances.unwrap(),
+                this_instance: panel.instance_id,
+                stale_after: TimeDelta::seconds(90),
+                now: Utc::now(),
+            };
+            let _ = std::hint::black_box(render_health(&report));
+        }
+    })
+    .await;
+
+    let listener = health_server::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(health_server::serve(listener, panel.clone(), stop.clone()));
+    for path in ["/health", "/metrics"] {
+        measure(
+            &format!("GET {path} (health-check server)"),
+            |_| async move {
+                let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+                let request =
+                    format!("GET {path} HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n");
+                stream.write_all(request.as_bytes()).await.unwrap();
+                let mut response = Vec::new();
+                stream.read_to_end(&mut response).await.unwrap();
+            },
+        )
+        .await;
+    }
+    stop.cancel();
+    background.shutdown().await;
 }

@@ -101,17 +101,20 @@ impl AdminPanel {
 
         let shutdown = CancellationToken::new();
         let (recorder, receiver) = CommandRecorder::new(CHANNEL_CAPACITY);
-        let mut handles = vec![
-            tokio::spawn(run_flusher(
-                pool.clone(),
-                receiver,
-                recorder.counters().clone(),
-                shutdown.clone(),
-            )),
-            tokio::spawn(run_heartbeat(pool.clone(), instance_id, shutdown.clone())),
-        ];
+        let mut handles = vec![tokio::spawn(run_flusher(
+            pool.clone(),
+            receiver,
+            recorder.counters().clone(),
+            shutdown.clone(),
+        ))];
         let system = SystemSampler::default();
         handles.push(tokio::spawn(system.clone().run(shutdown.clone())));
+        handles.push(tokio::spawn(run_heartbeat(
+            pool.clone(),
+            instance_id,
+            system.clone(),
+            shutdown.clone(),
+        )));
         let panel = Self {
             pool,
             options,

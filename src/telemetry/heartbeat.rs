@@ -8,25 +8,25 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::cause_chain;
 use crate::store::instances;
+use crate::telemetry::system::SystemSampler;
 
 /// How often the row is refreshed; a row three intervals old is stale.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
 
-/// The resident memory of this process, if the OS tells us.
-pub fn process_memory_bytes() -> Option<u64> {
-    let pid = sysinfo::get_current_pid().ok()?;
-    let mut system = sysinfo::System::new().ok()?;
-    system.refresh_processes(sysinfo::ProcessesToUpdate::Some(&[pid]), true);
-    system.process(pid).map(sysinfo::Process::memory)
-}
-
-pub async fn run_heartbeat(pool: PgPool, instance_id: i64, shutdown: CancellationToken) {
+/// Refreshes this process's row (with its memory, from the shared sampler)
+/// until `shutdown`, then marks it stopped.
+pub async fn run_heartbeat(
+    pool: PgPool,
+    instance_id: i64,
+    system: SystemSampler,
+    shutdown: CancellationToken,
+) {
     let mut ticker = tokio::time::interval(HEARTBEAT_INTERVAL);
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
             _ = ticker.tick() => {
-                let memory = tokio::task::spawn_blocking(process_memory_bytes).await.ok().flatten();
+                let memory = system.snapshot().process_rss;
                 if let Err(error) = instances::heartbeat(&pool, instance_id, memory).await {
                     tracing::warn!(error = %cause_chain(&error), "heartbeat failed");
                 }
