@@ -1,6 +1,7 @@
 //! The `/admin` command tree. One parent command whose developer check guards
 //! every subcommand; one file per view.
 
+pub mod developers;
 pub mod health;
 pub mod pager;
 pub mod server;
@@ -17,7 +18,13 @@ pub type Context<'a, U> = poise::Context<'a, U, Error>;
 #[poise::command(
     slash_command,
     check = "developer_check",
-    subcommands("stats::stats", "health::health", "servers::servers", "server::server"),
+    subcommands(
+        "stats::stats",
+        "health::health",
+        "servers::servers",
+        "server::server",
+        "developers::developers"
+    ),
     subcommand_required,
     ephemeral
 )]

@@ -24,3 +24,29 @@ pub async fn add(pool: &PgPool, user_id: u64, added_by: u64) -> Result<bool, sql
     .await?;
     Ok(result.rows_affected() == 1)
 }
+
+/// Removes a developer; returns `false` if they were not one.
+pub async fn remove(pool: &PgPool, user_id: u64) -> Result<bool, sqlx::Error> {
+    // language=PostgreSQL
+    let result = sqlx::query("DELETE FROM developers WHERE user_id = $1")
+        .bind(db_id(user_id))
+        .execute(pool)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// A developer from the table (the primary one is not stored).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DeveloperRow {
+    pub user_id: i64,
+    pub added_by: i64,
+    pub added_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Every developer in the table, oldest first.
+pub async fn list(pool: &PgPool) -> Result<Vec<DeveloperRow>, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_as("SELECT user_id, added_by, added_at FROM developers ORDER BY added_at, user_id")
+        .fetch_all(pool)
+        .await
+}

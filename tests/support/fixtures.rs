@@ -135,6 +135,23 @@ pub fn slash_command(
     interaction
 }
 
+/// Adds a USER option (type 6) to a slash command's innermost options, with the
+/// user in `data.resolved`, as Discord sends it.
+pub fn with_user_option(mut interaction: Value, name: &str, user_id: u64, bot: bool) -> Value {
+    let mut options = &mut interaction["data"]["options"];
+    while let Some(first) = options.as_array().and_then(|o| o.first())
+        && matches!(first["type"].as_u64(), Some(1 | 2))
+    {
+        options = &mut options[0]["options"];
+    }
+    options
+        .as_array_mut()
+        .expect("an options array")
+        .push(json!({ "name": name, "type": 6, "value": user_id.to_string() }));
+    interaction["data"]["resolved"]["users"][user_id.to_string()] = user(user_id, bot);
+    interaction
+}
+
 pub fn button_press(
     interaction_id: u64,
     token: &str,
@@ -220,6 +237,15 @@ mod tests {
         let command = command.command().expect("a command interaction");
         assert_eq!(command.data.options[0].name, "stats");
         let _: Interaction = parse(slash_command(1, "t", None, 7, &["ping"], vec![]));
+        let with_user = with_user_option(
+            slash_command(1, "t", Some(5), 7, &["admin", "developers", "add"], vec![]),
+            "user",
+            9,
+            true,
+        );
+        let with_user: Interaction = parse(with_user);
+        let resolved = &with_user.command().unwrap().data.resolved;
+        assert!(resolved.users.values().next().unwrap().bot);
         let msg = message(
             9,
             3,
