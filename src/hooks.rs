@@ -70,7 +70,11 @@ pub async fn on_error<U: HasAdminPanel>(error: FrameworkError<'_, U, Error>) {
             record(ctx, false).await;
             match error {
                 None => reply_ephemeral(ctx, REFUSAL.to_owned()).await,
-                Some(error) => report_internal(ctx, error.as_ref()).await,
+                // A check may explain itself (e.g. a missing permission).
+                Some(error) => match error.downcast_ref::<UserError>() {
+                    Some(user_error) => reply_ephemeral(ctx, user_error.to_string()).await,
+                    None => report_internal(ctx, error.as_ref()).await,
+                },
             }
         }
         FrameworkError::ArgumentParse {
@@ -81,6 +85,17 @@ pub async fn on_error<U: HasAdminPanel>(error: FrameworkError<'_, U, Error>) {
                 Some(input) => format!("That value is not valid ({input:?}): {error}"),
                 None => format!("An option is not valid: {error}"),
             };
+            reply_ephemeral(ctx, message).await;
+        }
+        // An option value the registration never offered (a forged or stale
+        // interaction, e.g. a choice out of range): refuse it, change nothing.
+        FrameworkError::CommandStructureMismatch {
+            description, ctx, ..
+        } => {
+            let ctx = poise::Context::Application(ctx);
+            record(ctx, false).await;
+            tracing::warn!(command = %ctx.command().qualified_name, description, "option values did not match the command");
+            let message = format!("That value is not valid: {description}. Nothing was changed.");
             reply_ephemeral(ctx, message).await;
         }
         FrameworkError::CommandPanic { payload, ctx, .. } => {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod hooks;
 pub mod panel;
+pub mod settings;
 pub mod store;
 pub mod telemetry;
 pub mod ui;
@@ -21,9 +22,10 @@ pub mod ui;
 pub use error::{Error, UserError};
 pub use panel::{AdminPanel, BackgroundTasks, HasAdminPanel, PanelOptions};
 
-/// The panel's commands, for a host bot's command list.
+/// The panel's commands, for a host bot's command list: `/admin` (developers)
+/// and `/settings` (server managers).
 pub fn commands<U: HasAdminPanel>() -> Vec<poise::Command<U, Error>> {
-    vec![admin::admin()]
+    vec![admin::admin(), settings::settings()]
 }
 
 /// Framework options with the panel's commands and hooks installed: command

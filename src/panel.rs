@@ -35,6 +35,8 @@ pub struct PanelOptions {
     pub admin_guild_ids: Vec<GuildId>,
     /// How long pager buttons stay live; below Discord's 15-minute token life.
     pub pager_timeout: std::time::Duration,
+    /// Modules ("cogs") the host bot has, which `/settings module` can toggle.
+    pub modules: Vec<String>,
 }
 
 impl PanelOptions {
@@ -44,6 +46,7 @@ impl PanelOptions {
             primary_developer,
             admin_guild_ids,
             pager_timeout: DEFAULT_PAGER_TIMEOUT,
+            modules: Vec::new(),
         }
     }
 }

@@ -174,3 +174,44 @@ async fn a_confirmed_removal_takes_access_away_at_once_and_is_logged() {
     fake.assert_no_spec_violations();
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_second_bot_process_sees_a_developer_change_within_five_seconds() {
+    let db = TestDb::new().await;
+    let (fake_a, fake_b) = (FakeDiscord::start().await, FakeDiscord::start().await);
+    let admin_guild = ADMIN_GUILD.to_string();
+    let vars = [("ADMIN_GUILD_IDS", admin_guild.as_str())];
+    let bot_a = TestBot::start(&fake_a, test_config(&fake_a, &db, &vars)).await;
+    let bot_b = TestBot::start(&fake_b, test_config(&fake_b, &db, &vars)).await;
+
+    developers_command(&fake_a, 1, DEVELOPER, "add", Some((ALICE, false))).await;
+    let started = tokio::time::Instant::now();
+    let mut attempt = 100;
+    loop {
+        attempt += 1;
+        let response = developers_command(&fake_b, attempt, ALICE, "list", None).await;
+        if response["data"]["embeds"][0]["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Developers"))
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "process B still refuses after 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let question = developers_command(&fake_a, 2, DEVELOPER, "remove", Some((ALICE, false))).await;
+    assert!(content(&question).starts_with("Remove"));
+    press(&fake_a, 2, DEVELOPER, "devrm2:confirm").await;
+    let refused = developers_command(&fake_b, 999, ALICE, "list", None).await;
+    assert_eq!(
+        content(&refused),
+        "This command is for the bot's developers.",
+        "no cache: B refuses at once"
+    );
+    bot_a.stop().await;
+    bot_b.stop().await;
+}

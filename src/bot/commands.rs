@@ -6,6 +6,10 @@ use poise::CreateReply;
 use crate::error::Error;
 use crate::panel::AdminPanel;
 
+/// The modules the reference bot declares (server managers toggle them with
+/// `/settings module`; `/admin modules` counts their adoption).
+pub const MODULES: [&str; 4] = ["welcome", "levels", "moderation", "tickets"];
+
 type Context<'a> = poise::Context<'a, AdminPanel, Error>;
 
 /// Checks that the bot is alive and shows the gateway latency.

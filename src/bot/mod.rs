@@ -43,6 +43,7 @@ async fn run_with_pool(
 ) -> anyhow::Result<()> {
     let mut options = PanelOptions::new(config.developer_user_id, config.admin_guild_ids.clone());
     options.pager_timeout = config.pager_timeout;
+    options.modules = commands::MODULES.iter().map(|m| (*m).to_owned()).collect();
     let health_listener = health_server::bind(config.health_addr).await?;
     let (panel, background) = AdminPanel::start(pool, options).await?;
     let health_shutdown = CancellationToken::new();

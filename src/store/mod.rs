@@ -8,6 +8,7 @@ pub mod health;
 pub mod instances;
 pub mod logs;
 pub mod servers;
+pub mod settings;
 
 /// Discord ids are stored as BIGINT. Snowflakes stay below 2^63 until 2084, and
 /// every id we store came from Discord or passed config validation.

@@ -152,6 +152,60 @@ pub fn with_user_option(mut interaction: Value, name: &str, user_id: u64, bot: b
     interaction
 }
 
+/// Adds a CHANNEL option (type 7) with the channel in `data.resolved`.
+pub fn with_channel_option(mut interaction: Value, name: &str, channel_id: u64, kind: u8) -> Value {
+    let mut options = &mut interaction["data"]["options"];
+    while let Some(first) = options.as_array().and_then(|o| o.first())
+        && matches!(first["type"].as_u64(), Some(1 | 2))
+    {
+        options = &mut options[0]["options"];
+    }
+    options
+        .as_array_mut()
+        .expect("an options array")
+        .push(json!({ "name": name, "type": 7, "value": channel_id.to_string() }));
+    interaction["data"]["resolved"]["channels"][channel_id.to_string()] = json!({
+        "id": channel_id.to_string(), "name": format!("channel{channel_id}"), "type": kind,
+        "permissions": "8",
+    });
+    interaction
+}
+
+/// A guild channel as `GET /channels/{id}` returns it. `overwrites` is a JSON array.
+pub fn guild_channel(id: u64, guild_id: u64, kind: u8, overwrites: Value) -> Value {
+    json!({
+        "id": id.to_string(), "type": kind, "guild_id": guild_id.to_string(),
+        "name": format!("channel{id}"), "position": 0, "permission_overwrites": overwrites,
+        "nsfw": false, "parent_id": null, "topic": null, "last_message_id": null,
+        "rate_limit_per_user": 0, "flags": 0,
+    })
+}
+
+/// `GET /guilds/{id}`: a guild whose @everyone role has `everyone_permissions`,
+/// plus a "Bot" role (id `guild_id + 1`) with `bot_role_permissions`.
+pub fn partial_guild(guild_id: u64, everyone_permissions: u64, bot_role_permissions: u64) -> Value {
+    let mut guild = guild_update(guild_id, "Settings Test", None);
+    let role = |id: u64, name: &str, permissions: u64| {
+        json!({
+            "id": id.to_string(), "name": name, "color": 0, "colors": { "primary_color": 0 },
+            "hoist": false, "icon": null, "unicode_emoji": null, "position": 0,
+            "permissions": permissions.to_string(), "managed": false, "mentionable": false, "flags": 0,
+        })
+    };
+    guild["roles"] = json!([
+        role(guild_id, "@everyone", everyone_permissions),
+        role(guild_id + 1, "Bot", bot_role_permissions),
+    ]);
+    guild
+}
+
+/// `GET /guilds/{id}/members/{user}`: the bot's member with the "Bot" role.
+pub fn bot_member(guild_id: u64) -> Value {
+    let mut member = member(BOT_USER_ID, true);
+    member["roles"] = json!([(guild_id + 1).to_string()]);
+    member
+}
+
 pub fn button_press(
     interaction_id: u64,
     token: &str,
@@ -243,6 +297,23 @@ mod tests {
             9,
             true,
         );
+        let with_channel = with_channel_option(
+            slash_command(
+                1,
+                "t",
+                Some(5),
+                7,
+                &["settings", "broadcast-channel"],
+                vec![],
+            ),
+            "channel",
+            11,
+            0,
+        );
+        let _: Interaction = parse(with_channel);
+        let _: serenity::all::GuildChannel = parse(guild_channel(11, 5, 0, json!([])));
+        let _: PartialGuild = parse(partial_guild(5, 1024, 2048));
+        let _: serenity::all::Member = parse(bot_member(5));
         let with_user: Interaction = parse(with_user);
         let resolved = &with_user.command().unwrap().data.resolved;
         assert!(resolved.users.values().next().unwrap().bot);

@@ -83,6 +83,7 @@ struct State {
     channels: HashMap<u64, Value>,
     guilds: HashMap<u64, Value>,
     users: HashMap<u64, Value>,
+    members: HashMap<(u64, u64), Value>,
     connections: Vec<Connection>,
     identified: Vec<[u16; 2]>,
     next_id: u64,
@@ -345,6 +346,14 @@ impl FakeDiscord {
             .and_then(|id| id.parse().ok())
             .expect("guild id");
         self.state().guilds.insert(id, guild);
+    }
+
+    pub fn add_member(&self, guild_id: u64, member: Value) {
+        let id = member["user"]["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("member user id");
+        self.state().members.insert((guild_id, id), member);
     }
 
     pub fn add_user(&self, user: Value) {

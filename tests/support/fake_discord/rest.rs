@@ -266,6 +266,13 @@ fn answer(fake: &FakeDiscord, method: &str, segments: &[&str], body: Value) -> R
                 .collect();
             ok(json!(channels))
         }
+        ("GET", ["guilds", guild, "members", user]) => {
+            let key = (guild.parse().unwrap_or(0), user.parse().unwrap_or(0));
+            match fake.state().members.get(&key).cloned() {
+                Some(member) => ok(member),
+                None => error(404, 10007, "Unknown Member"),
+            }
+        }
         ("GET", ["users", user]) => lookup(
             fake,
             |s| s.users.get(&user.parse().unwrap_or(0)).cloned(),

@@ -1,0 +1,388 @@
+//! `/settings`: server settings for members with Manage Server, so broadcasts
+//! have somewhere to go and the server views have something to show. Every
+//! change is validated first (invalid input changes nothing) and logged as a
+//! `config_update` entry for the server.
+
+mod channel;
+pub mod validate;
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use poise::CreateReply;
+use serenity::all::{
+    ComponentInteractionCollector, ComponentInteractionDataKind, CreateActionRow, CreateEmbed,
+    CreateInteractionResponse, CreateInteractionResponseMessage, CreateSelectMenu,
+    CreateSelectMenuKind, CreateSelectMenuOption, GuildId, PartialChannel,
+};
+
+use crate::error::{Error, UserError};
+use crate::panel::{AdminPanel, HasAdminPanel};
+use crate::store::logs::{self, Severity};
+use crate::store::settings::{self as store, CATEGORIES, Change};
+use validate::{Language, known_module, parse_colour};
+
+type Context<'a, U> = poise::Context<'a, U, Error>;
+
+/// How long the category menu waits for a choice.
+const MENU_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub const NEEDS_MANAGE_SERVER: &str =
+    "You need the Manage Server permission to change this server's settings.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
+pub enum OnOff {
+    #[name = "on"]
+    On,
+    #[name = "off"]
+    Off,
+}
+
+/// Discord computes the invoker's permissions into the interaction; the
+/// registration's default permission only hides the command, so check here.
+async fn manage_server_check<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<bool, Error> {
+    let poise::Context::Application(app) = ctx else {
+        return Err(UserError::new("Use the slash command.").into());
+    };
+    let permissions = app
+        .interaction
+        .member
+        .as_ref()
+        .and_then(|member| member.permissions);
+    if permissions.is_some_and(|p| p.manage_guild() || p.administrator()) {
+        Ok(true)
+    } else {
+        Err(UserError::new(NEEDS_MANAGE_SERVER).into())
+    }
+}
+
+/// This server's settings: broadcasts, language, colour, modules.
+#[poise::command(
+    slash_command,
+    guild_only,
+    default_member_permissions = "MANAGE_GUILD",
+    check = "manage_server_check",
+    subcommands(
+        "broadcast_channel",
+        "broadcast_categories",
+        "language",
+        "color",
+        "module",
+        "show"
+    ),
+    subcommand_required
+)]
+pub async fn settings<U: HasAdminPanel>(_ctx: Context<'_, U>) -> Result<(), Error> {
+    Ok(())
+}
+
+fn guild(ctx: Context<'_, impl HasAdminPanel>) -> Result<GuildId, UserError> {
+    ctx.guild_id()
+        .ok_or_else(|| UserError::new("Use this in a server."))
+}
+
+/// Saves one change, logs it, and confirms.
+async fn save<U: HasAdminPanel>(
+    ctx: Context<'_, U>,
+    change: Change,
+    what: String,
+) -> Result<(), Error> {
+    let panel = ctx.data().admin_panel();
+    let guild_id = guild(ctx)?;
+    if !store::apply(&panel.pool, guild_id.get(), &change).await? {
+        return Err(unknown_server().into());
+    }
+    log_change(panel, ctx, guild_id, &what).await?;
+    ctx.send(
+        CreateReply::default()
+            .content(format!("Saved: {what}."))
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(())
+}
+
+fn unknown_server() -> UserError {
+    UserError::new(
+        "I do not know this server yet (Discord announces it when I connect); try again in a minute.",
+    )
+}
+
+async fn log_change(
+    panel: &AdminPanel,
+    ctx: Context<'_, impl HasAdminPanel>,
+    guild_id: GuildId,
+    what: &str,
+) -> Result<(), sqlx::Error> {
+    let message = format!("{} ({}) changed {what}", ctx.author().name, ctx.author().id);
+    tracing::info!(event_type = "config_update", guild_id = %guild_id, "{message}");
+    logs::insert(
+        &panel.pool,
+        Severity::Info,
+        "config_update",
+        Some(guild_id.get()),
+        &message,
+    )
+    .await
+}
+
+/// Where broadcasts go (without a channel: nowhere).
+#[poise::command(slash_command, rename = "broadcast-channel", ephemeral)]
+pub async fn broadcast_channel<U: HasAdminPanel>(
+    ctx: Context<'_, U>,
+    #[description = "A text or announcement channel; leave empty to stop broadcasts here"]
+    #[channel_types("Text", "News")]
+    channel: Option<PartialChannel>,
+) -> Result<(), Error> {
+    let guild_id = guild(ctx)?;
+    match channel {
+        None => {
+            save(
+                ctx,
+                Change::BroadcastChannel(None),
+                "the broadcast channel to none".to_owned(),
+            )
+            .await
+        }
+        Some(channel) => {
+            let bot_id = ctx.framework().bot_id();
+            channel::check_broadcast_channel(ctx.http(), guild_id, channel.id, bot_id).await?;
+            save(
+                ctx,
+                Change::BroadcastChannel(Some(channel.id.get())),
+                format!("the broadcast channel to <#{}>", channel.id),
+            )
+            .await
+        }
+    }
+}
+
+/// Which broadcast categories this server accepts.
+#[poise::command(slash_command, rename = "broadcast-categories", ephemeral)]
+pub async fn broadcast_categories<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<(), Error> {
+    let panel = ctx.data().admin_panel();
+    let guild_id = guild(ctx)?;
+    let current = store::get(&panel.pool, guild_id.get())
+        .await?
+        .ok_or_else(unknown_server)?;
+    let custom_id = format!("cats{}", ctx.id());
+    let wanted = custom_id.clone();
+    let mut picks = ComponentInteractionCollector::new(ctx.serenity_context())
+        .filter(move |press| press.data.custom_id == wanted)
+        .timeout(MENU_TIMEOUT)
+        .stream();
+    let options = CATEGORIES
+        .iter()
+        .map(|category| {
+            CreateSelectMenuOption::new(*category, *category)
+                .default_selection(current.broadcast_categories.iter().any(|c| c == category))
+        })
+        .collect();
+    let menu = CreateSelectMenu::new(&custom_id, CreateSelectMenuKind::String { options })
+        .min_values(0)
+        .max_values(CATEGORIES.len() as u8)
+        .placeholder("Categories this server accepts");
+    let handle = ctx
+        .send(
+            CreateReply::default()
+                .content("Which broadcasts should this server receive?")
+                .components(vec![CreateActionRow::SelectMenu(menu)])
+                .ephemeral(true),
+        )
+        .await?;
+    while let Some(pick) = picks.next().await {
+        if pick.user.id != ctx.author().id {
+            let reply = CreateInteractionResponseMessage::new()
+                .content(crate::admin::pager::NOT_YOURS)
+                .ephemeral(true);
+            pick.create_response(ctx, CreateInteractionResponse::Message(reply))
+                .await?;
+            continue;
+        }
+        let ComponentInteractionDataKind::StringSelect { values } = &pick.data.kind else {
+            continue;
+        };
+        let mut chosen: Vec<String> = Vec::new();
+        for value in values {
+            if !CATEGORIES.contains(&value.as_str()) {
+                return Err(
+                    UserError::new(format!("`{value}` is not a broadcast category.")).into(),
+                );
+            }
+            if !chosen.contains(value) {
+                chosen.push(value.clone());
+            }
+        }
+        let what = format!(
+            "the accepted broadcasts to {}",
+            if chosen.is_empty() {
+                "none".to_owned()
+            } else {
+                chosen.join(", ")
+            }
+        );
+        if !store::apply(
+            &panel.pool,
+            guild_id.get(),
+            &Change::BroadcastCategories(chosen),
+        )
+        .await?
+        {
+            return Err(unknown_server().into());
+        }
+        log_change(panel, ctx, guild_id, &what).await?;
+        let update = CreateInteractionResponseMessage::new()
+            .content(format!("Saved: {what}."))
+            .components(vec![]);
+        pick.create_response(ctx, CreateInteractionResponse::UpdateMessage(update))
+            .await?;
+        return Ok(());
+    }
+    handle
+        .edit(
+            ctx,
+            CreateReply::default()
+                .content("No choice made: nothing changed.")
+                .components(vec![]),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The language the bot uses in this server.
+#[poise::command(slash_command, ephemeral)]
+pub async fn language<U: HasAdminPanel>(
+    ctx: Context<'_, U>,
+    #[description = "Language code"] code: Language,
+) -> Result<(), Error> {
+    let code = poise::ChoiceParameter::name(&code).to_owned();
+    save(
+        ctx,
+        Change::Language(code.clone()),
+        format!("the language to {code}"),
+    )
+    .await
+}
+
+/// The colour of the bot's embeds in this server.
+#[poise::command(slash_command, ephemeral)]
+pub async fn color<U: HasAdminPanel>(
+    ctx: Context<'_, U>,
+    #[description = "Hex colour, e.g. #5865F2"]
+    #[max_length = 7]
+    hex: String,
+) -> Result<(), Error> {
+    let colour = parse_colour(&hex)?;
+    save(
+        ctx,
+        Change::EmbedColor(colour),
+        format!("the embed colour to #{colour:06X}"),
+    )
+    .await
+}
+
+/// Turns one of the bot's modules on or off.
+#[poise::command(slash_command, ephemeral)]
+pub async fn module<U: HasAdminPanel>(
+    ctx: Context<'_, U>,
+    #[description = "Module"]
+    #[autocomplete = "autocomplete_module"]
+    name: String,
+    #[description = "on or off"] state: OnOff,
+) -> Result<(), Error> {
+    let panel = ctx.data().admin_panel();
+    let guild_id = guild(ctx)?;
+    let module = known_module(&panel.options.modules, &name)?.to_owned();
+    let enabled = state == OnOff::On;
+    if !store::set_module(&panel.pool, guild_id.get(), &module, enabled).await? {
+        return Err(unknown_server().into());
+    }
+    let what = format!("module {module} to {}", if enabled { "on" } else { "off" });
+    log_change(panel, ctx, guild_id, &what).await?;
+    ctx.send(
+        CreateReply::default()
+            .content(format!("Saved: {what}."))
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn autocomplete_module<U: HasAdminPanel>(
+    ctx: Context<'_, U>,
+    partial: &str,
+) -> serenity::all::CreateAutocompleteResponse {
+    let partial = partial.to_lowercase();
+    let choices = ctx
+        .data()
+        .admin_panel()
+        .options
+        .modules
+        .iter()
+        .filter(|module| module.contains(&partial))
+        .take(25)
+        .map(|module| serenity::all::AutocompleteChoice::new(module.clone(), module.clone()))
+        .collect();
+    serenity::all::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+/// This server's whole configuration.
+#[poise::command(slash_command, ephemeral)]
+pub async fn show<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<(), Error> {
+    let panel = ctx.data().admin_panel();
+    let guild_id = guild(ctx)?;
+    let settings = store::get(&panel.pool, guild_id.get())
+        .await?
+        .ok_or_else(unknown_server)?;
+    let modules = store::modules(&panel.pool, guild_id.get()).await?;
+    let module_lines: Vec<String> = panel
+        .options
+        .modules
+        .iter()
+        .map(|name| {
+            let on = modules
+                .iter()
+                .any(|(module, enabled)| module == name && *enabled);
+            format!("**{name}**: {}", if on { "on" } else { "off" })
+        })
+        .collect();
+    let embed = CreateEmbed::new()
+        .title("Server settings")
+        .colour((settings.embed_color & 0xFF_FFFF) as u32)
+        .field("Language", settings.language.clone(), true)
+        .field(
+            "Embed colour",
+            format!("#{:06X}", settings.embed_color & 0xFF_FFFF),
+            true,
+        )
+        .field(
+            "Broadcast channel",
+            settings.broadcast_channel_id.map_or_else(
+                || "not set (no broadcasts)".to_owned(),
+                |id| format!("<#{id}>"),
+            ),
+            true,
+        )
+        .field(
+            "Accepted broadcasts",
+            if settings.broadcast_categories.is_empty() {
+                "none".to_owned()
+            } else {
+                settings.broadcast_categories.join(", ")
+            },
+            true,
+        )
+        .field(
+            "Modules",
+            if module_lines.is_empty() {
+                "none".to_owned()
+            } else {
+                module_lines.join("\n")
+            },
+            false,
+        )
+        .timestamp(chrono::Utc::now());
+    ctx.send(CreateReply::default().embed(embed).ephemeral(true))
+        .await?;
+    Ok(())
+}

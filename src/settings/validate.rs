@@ -1,0 +1,76 @@
+//! Pure validation of `/settings` input. Discord enforces option types and
+//! choices only in its client: a forged interaction can carry anything, so the
+//! server re-checks here.
+
+use crate::error::UserError;
+
+/// Languages the bot supports, offered as choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
+pub enum Language {
+    #[name = "en"]
+    En,
+    #[name = "de"]
+    De,
+    #[name = "fr"]
+    Fr,
+    #[name = "es"]
+    Es,
+    #[name = "pt-BR"]
+    PtBr,
+    #[name = "ja"]
+    Ja,
+}
+
+/// `#5865F2` or `5865F2` (case-insensitive) as a 24-bit colour.
+pub fn parse_colour(raw: &str) -> Result<u32, UserError> {
+    let hex = raw.trim().trim_start_matches('#');
+    if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return u32::from_str_radix(hex, 16).map_err(|_| colour_error(raw));
+    }
+    Err(colour_error(raw))
+}
+
+fn colour_error(raw: &str) -> UserError {
+    UserError::new(format!(
+        "`{}` is not a colour: use six hex digits such as #5865F2 or 5865F2.",
+        crate::ui::text::truncate(raw, 20).replace('`', "'")
+    ))
+}
+
+/// A module the host bot declared, or an error listing the known ones.
+pub fn known_module<'a>(declared: &'a [String], raw: &str) -> Result<&'a str, UserError> {
+    let wanted = raw.trim().to_lowercase();
+    declared
+        .iter()
+        .find(|module| **module == wanted)
+        .map(String::as_str)
+        .ok_or_else(|| {
+            UserError::new(format!(
+                "There is no module `{}`. Modules: {}.",
+                crate::ui::text::truncate(raw, 32).replace('`', "'"),
+                declared.join(", ")
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_take_six_hex_digits_with_or_without_a_hash() {
+        assert_eq!(parse_colour("#5865F2"), Ok(0x5865F2));
+        assert_eq!(parse_colour("5865f2"), Ok(0x5865F2));
+        for bad in ["", "#FFF", "blue", "#GGGGGG", "1234567", "#-12345"] {
+            assert!(parse_colour(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_declared_modules_are_accepted() {
+        let declared = vec!["welcome".to_owned(), "levels".to_owned()];
+        assert_eq!(known_module(&declared, "Welcome"), Ok("welcome"));
+        let error = known_module(&declared, "music").unwrap_err();
+        assert!(error.0.contains("welcome, levels"), "{error}");
+    }
+}

@@ -1,0 +1,82 @@
+//! Per-server settings written by `/settings` (server administrators) and read
+//! by the server views and the broadcast worker.
+
+use sqlx::PgPool;
+
+use super::db_id;
+
+/// The categories a broadcast can have (a database constraint too).
+pub const CATEGORIES: [&str; 3] = ["changelog", "announcement", "maintenance"];
+
+/// One server's settings, as `/settings show` and the broadcast worker read them.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct GuildSettings {
+    pub language: String,
+    pub embed_color: i32,
+    pub broadcast_channel_id: Option<i64>,
+    pub broadcast_categories: Vec<String>,
+}
+
+/// The server's settings, or `None` if the bot does not know the server (yet).
+pub async fn get(pool: &PgPool, guild_id: u64) -> Result<Option<GuildSettings>, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_as(
+        "SELECT language, embed_color, broadcast_channel_id, broadcast_categories
+           FROM guild_settings WHERE guild_id = $1",
+    )
+    .bind(db_id(guild_id))
+    .fetch_optional(pool)
+    .await
+}
+
+/// Which setting to change. Each update touches one column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Language(String),
+    EmbedColor(u32),
+    BroadcastChannel(Option<u64>),
+    BroadcastCategories(Vec<String>),
+}
+
+/// Applies one change; returns `false` if the server is unknown.
+pub async fn apply(pool: &PgPool, guild_id: u64, change: &Change) -> Result<bool, sqlx::Error> {
+    let guild = db_id(guild_id);
+    // language=PostgreSQL
+    let query = match change {
+        Change::Language(code) => sqlx::query("UPDATE guild_settings SET language = $2, updated_at = now() WHERE guild_id = $1").bind(guild).bind(code.clone()),
+        Change::EmbedColor(colour) => sqlx::query("UPDATE guild_settings SET embed_color = $2, updated_at = now() WHERE guild_id = $1").bind(guild).bind(*colour as i32),
+        Change::BroadcastChannel(channel) => sqlx::query("UPDATE guild_settings SET broadcast_channel_id = $2, updated_at = now() WHERE guild_id = $1").bind(guild).bind(channel.map(db_id)),
+        Change::BroadcastCategories(categories) => sqlx::query("UPDATE guild_settings SET broadcast_categories = $2, updated_at = now() WHERE guild_id = $1").bind(guild).bind(categories.clone()),
+    };
+    Ok(query.execute(pool).await?.rows_affected() == 1)
+}
+
+/// Turns a module on or off (keeping its settings); `false` if the server is unknown.
+pub async fn set_module(
+    pool: &PgPool,
+    guild_id: u64,
+    module: &str,
+    enabled: bool,
+) -> Result<bool, sqlx::Error> {
+    // language=PostgreSQL
+    let result = sqlx::query(
+        "INSERT INTO cog_settings (guild_id, module, enabled)
+         SELECT id, $2, $3 FROM guilds WHERE id = $1
+         ON CONFLICT (guild_id, module) DO UPDATE SET enabled = EXCLUDED.enabled, updated_at = now()",
+    )
+    .bind(db_id(guild_id))
+    .bind(module)
+    .bind(enabled)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Modules of a server and whether each is on.
+pub async fn modules(pool: &PgPool, guild_id: u64) -> Result<Vec<(String, bool)>, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_as("SELECT module, enabled FROM cog_settings WHERE guild_id = $1 ORDER BY module")
+        .bind(db_id(guild_id))
+        .fetch_all(pool)
+        .await
+}

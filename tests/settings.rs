@@ -1,0 +1,269 @@
+//! `/settings`: validation, permission checks before saving, `config_update`
+//! log entries, and what `/settings show` and the stored values say afterwards.
+
+mod support;
+
+use std::time::Duration;
+
+use admin_panel::store::settings as store;
+use serde_json::{Value, json};
+use support::bot::{TestBot, test_config};
+use support::db::TestDb;
+use support::fake_discord::FakeDiscord;
+use support::fixtures;
+
+const GUILD: u64 = 710_000_000_000_000_000;
+const MANAGER: u64 = 200_000_000_000_000_500;
+const TEXT: u64 = 720_000_000_000_000_001;
+const VOICE: u64 = 720_000_000_000_000_002;
+const NO_EMBEDS: u64 = 720_000_000_000_000_003;
+const WAIT: Duration = Duration::from_secs(10);
+/// View Channel | Send Messages | Embed Links.
+const BOT_PERMISSIONS: u64 = 1024 | 2048 | 16384;
+
+async fn start() -> (FakeDiscord, TestDb, TestBot) {
+    let fake = FakeDiscord::start().await;
+    let db = TestDb::new().await;
+    sqlx::query("INSERT INTO guilds (id, name, joined_at) VALUES ($1, 'Settings Test', now())")
+        .bind(GUILD as i64)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO guild_settings (guild_id) VALUES ($1)")
+        .bind(GUILD as i64)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    fake.add_guild(fixtures::partial_guild(GUILD, 0, BOT_PERMISSIONS));
+    fake.add_member(GUILD, fixtures::bot_member(GUILD));
+    fake.add_channel(fixtures::guild_channel(TEXT, GUILD, 0, json!([])));
+    fake.add_channel(fixtures::guild_channel(VOICE, GUILD, 2, json!([])));
+    let deny_embeds =
+        json!([{ "id": (GUILD + 1).to_string(), "type": 0, "allow": "0", "deny": "16384" }]);
+    fake.add_channel(fixtures::guild_channel(NO_EMBEDS, GUILD, 0, deny_embeds));
+    let bot = TestBot::start(&fake, test_config(&fake, &db, &[])).await;
+    (fake, db, bot)
+}
+
+async fn run(fake: &FakeDiscord, interaction: Value) -> Value {
+    let token = interaction["token"].as_str().unwrap().to_owned();
+    fake.dispatch("INTERACTION_CREATE", interaction).await;
+    fake.wait_for_callback(&token, WAIT).await
+}
+
+fn settings(path: &str, options: Vec<(&str, Value)>) -> Value {
+    let token = format!("settings-{}", rand::random::<u32>());
+    fixtures::slash_command(
+        rand::random::<u32>() as u64 + 1,
+        &token,
+        Some(GUILD),
+        MANAGER,
+        &["settings", path],
+        options,
+    )
+}
+
+fn content(response: &Value) -> String {
+    response["data"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn current(db: &TestDb) -> store::GuildSettings {
+    store::get(&db.pool, GUILD).await.unwrap().expect("seeded")
+}
+
+async fn config_updates(db: &TestDb) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM system_logs WHERE event_type = 'config_update' AND guild_id = $1",
+    )
+    .bind(GUILD as i64)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_broadcast_channel_is_saved_only_where_the_bot_can_post_embeds() {
+    let (fake, db, bot) = start().await;
+
+    let voice = run(
+        &fake,
+        fixtures::with_channel_option(settings("broadcast-channel", vec![]), "channel", VOICE, 2),
+    )
+    .await;
+    assert!(
+        content(&voice).contains("is not a text or announcement channel"),
+        "{}",
+        content(&voice)
+    );
+    let denied = run(
+        &fake,
+        fixtures::with_channel_option(
+            settings("broadcast-channel", vec![]),
+            "channel",
+            NO_EMBEDS,
+            0,
+        ),
+    )
+    .await;
+    assert!(
+        content(&denied).starts_with("I am missing Embed Links in"),
+        "{}",
+        content(&denied)
+    );
+    assert_eq!(
+        current(&db).await.broadcast_channel_id,
+        None,
+        "nothing saved"
+    );
+    assert_eq!(config_updates(&db).await, 0);
+
+    let saved = run(
+        &fake,
+        fixtures::with_channel_option(settings("broadcast-channel", vec![]), "channel", TEXT, 0),
+    )
+    .await;
+    assert_eq!(
+        content(&saved),
+        format!("Saved: the broadcast channel to <#{TEXT}>.")
+    );
+    assert_eq!(saved["data"]["flags"], 64);
+    assert_eq!(current(&db).await.broadcast_channel_id, Some(TEXT as i64));
+    assert_eq!(config_updates(&db).await, 1);
+
+    let cleared = run(&fake, settings("broadcast-channel", vec![])).await;
+    assert!(content(&cleared).contains("to none"));
+    assert_eq!(current(&db).await.broadcast_channel_id, None);
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn colour_language_and_module_changes_are_validated_saved_and_shown() {
+    let (fake, db, bot) = start().await;
+
+    let bad = run(&fake, settings("color", vec![("hex", json!("#12345G"))])).await;
+    assert!(content(&bad).contains("is not a colour"));
+    let unknown = run(
+        &fake,
+        settings(
+            "module",
+            vec![("name", json!("music")), ("state", json!(0))],
+        ),
+    )
+    .await;
+    assert!(
+        content(&unknown).starts_with("There is no module `music`. Modules: welcome, levels"),
+        "{}",
+        content(&unknown)
+    );
+    // A forged choice outside the registered list (Discord's client would never send it).
+    let forged = run(&fake, settings("language", vec![("code", json!(99))])).await;
+    assert!(
+        content(&forged).starts_with("That value is not valid"),
+        "{}",
+        content(&forged)
+    );
+    assert_eq!(
+        config_updates(&db).await,
+        0,
+        "invalid input changes nothing"
+    );
+
+    run(&fake, settings("color", vec![("hex", json!("ff8800"))])).await;
+    run(&fake, settings("language", vec![("code", json!(1))])).await; // choice 1 = de
+    let module = run(
+        &fake,
+        settings(
+            "module",
+            vec![("name", json!("Levels")), ("state", json!(0))],
+        ),
+    )
+    .await;
+    assert_eq!(content(&module), "Saved: module levels to on.");
+
+    let stored = current(&db).await;
+    assert_eq!(
+        (stored.embed_color, stored.language.as_str()),
+        (0xFF8800, "de")
+    );
+    assert_eq!(
+        store::modules(&db.pool, GUILD).await.unwrap(),
+        vec![("levels".to_owned(), true)]
+    );
+    assert_eq!(config_updates(&db).await, 3);
+
+    let shown = run(&fake, settings("show", vec![])).await;
+    let embed = &shown["data"]["embeds"][0];
+    assert_eq!(embed["color"], 0xFF8800);
+    let text = embed.to_string();
+    for expected in [
+        "#FF8800",
+        "\"de\"",
+        "**levels**: on",
+        "**welcome**: off",
+        "not set (no broadcasts)",
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn members_without_manage_server_are_refused() {
+    let (fake, db, bot) = start().await;
+    let mut interaction = settings("color", vec![("hex", json!("#000000"))]);
+    interaction["member"]["permissions"] = json!("0");
+
+    let refused = run(&fake, interaction).await;
+
+    assert_eq!(
+        content(&refused),
+        "You need the Manage Server permission to change this server's settings."
+    );
+    assert_eq!(current(&db).await.embed_color, 0x5865F2);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn accepted_categories_are_chosen_from_a_menu() {
+    let (fake, db, bot) = start().await;
+    let interaction = settings("broadcast-categories", vec![]);
+    let token = interaction["token"].as_str().unwrap().to_owned();
+    let id = interaction["id"].as_str().unwrap().to_owned();
+    let menu = run(&fake, interaction).await;
+    assert_eq!(
+        menu["data"]["components"][0]["components"][0]["options"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    let message = fake.original_response(&token).unwrap();
+    let mut pick = fixtures::button_press(
+        99,
+        "pick-token",
+        Some(GUILD),
+        MANAGER,
+        &format!("cats{id}"),
+        message,
+    );
+    pick["data"] =
+        json!({ "custom_id": format!("cats{id}"), "component_type": 3, "values": ["maintenance"] });
+    let saved = run(&fake, pick).await;
+
+    assert_eq!(
+        content(&saved),
+        "Saved: the accepted broadcasts to maintenance."
+    );
+    assert_eq!(
+        current(&db).await.broadcast_categories,
+        vec!["maintenance".to_owned()]
+    );
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
