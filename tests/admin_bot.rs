@@ -9,22 +9,15 @@ use admin_panel::store::command_stats::{self, CommandEvent};
 use admin_panel::store::developers;
 use chrono::{TimeDelta, Utc};
 use serde_json::Value;
-use support::bot::{DEVELOPER, TestBot, eventually, test_config};
+use support::bot::{
+    ADMIN_GUILD, DEVELOPER, TestBot, eventually, start_with_admin_guild, test_config,
+};
 use support::db::TestDb;
 use support::fake_discord::FakeDiscord;
 use support::fixtures;
 
-const ADMIN_GUILD: u64 = 700_000_000_000_000_001;
 const STRANGER: u64 = 200_000_000_000_000_999;
 const WAIT: Duration = Duration::from_secs(10);
-
-async fn start() -> (FakeDiscord, TestDb, TestBot) {
-    let fake = FakeDiscord::start().await;
-    let db = TestDb::new().await;
-    let config = test_config(&fake, &db, &[("ADMIN_GUILD_IDS", &ADMIN_GUILD.to_string())]);
-    let bot = TestBot::start(&fake, config).await;
-    (fake, db, bot)
-}
 
 /// Sends `/admin <path>` (or any command) and returns the first response's body.
 async fn run_command(fake: &FakeDiscord, user: u64, path: &[&str], token: &str) -> Value {
@@ -49,7 +42,7 @@ async fn count(db: &TestDb, sql: &'static str) -> i64 {
 
 #[tokio::test]
 async fn the_bot_boots_against_the_fake_and_registers_admin_only_in_the_admin_guilds() {
-    let (fake, _db, bot) = start().await;
+    let (fake, _db, bot) = start_with_admin_guild(&[]).await;
 
     eventually("both registrations", WAIT, || async {
         let guild = fake.registered_commands(Some(ADMIN_GUILD));
@@ -109,7 +102,7 @@ async fn without_admin_guilds_admin_is_global_and_hidden_behind_administrator() 
 
 #[tokio::test]
 async fn a_developers_admin_stats_is_an_ephemeral_embed_whose_numbers_match_seeded_rows() {
-    let (fake, db, bot) = start().await;
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
     for (id, left) in [(1_i64, false), (2, false), (3, false), (4, true)] {
         sqlx::query("INSERT INTO guilds (id, name, member_count, joined_at, left_at) VALUES ($1, 'g', 10, now(), CASE WHEN $2 THEN now() END)")
             .bind(id)
@@ -167,7 +160,7 @@ async fn a_developers_admin_stats_is_an_ephemeral_embed_whose_numbers_match_seed
 
 #[tokio::test]
 async fn a_non_developer_gets_the_refusal_and_no_data() {
-    let (fake, _db, bot) = start().await;
+    let (fake, _db, bot) = start_with_admin_guild(&[]).await;
 
     let response = run_command(&fake, STRANGER, &["admin", "stats"], "stranger-token").await;
 
@@ -192,7 +185,7 @@ async fn a_non_developer_gets_the_refusal_and_no_data() {
 
 #[tokio::test]
 async fn a_developer_added_to_the_developers_table_gets_access_at_once() {
-    let (fake, db, bot) = start().await;
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
     let before = run_command(&fake, STRANGER, &["admin", "stats"], "before-token").await;
     assert!(
         before["data"]["content"]
@@ -212,7 +205,7 @@ async fn a_developer_added_to_the_developers_table_gets_access_at_once() {
 
 #[tokio::test]
 async fn guild_create_and_guild_delete_keep_the_guilds_table_current() {
-    let (fake, db, bot) = start().await;
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
     let guild = 800_000_000_000_000_001_u64;
     let active = |db: &TestDb| {
         let pool = db.pool.clone();
@@ -308,7 +301,7 @@ async fn guild_create_and_guild_delete_keep_the_guilds_table_current() {
 
 #[tokio::test]
 async fn commands_are_recorded_and_flushed_on_shutdown() {
-    let (fake, db, bot) = start().await;
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
 
     let pong = run_command(&fake, STRANGER, &["ping"], "ping-token").await;
     assert!(

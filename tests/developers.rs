@@ -6,23 +6,14 @@ use std::time::Duration;
 
 use admin_panel::store::developers;
 use serde_json::Value;
-use support::bot::{DEVELOPER, TestBot, test_config};
+use support::bot::{ADMIN_GUILD, DEVELOPER, TestBot, start_with_admin_guild, test_config};
 use support::db::TestDb;
 use support::fake_discord::FakeDiscord;
 use support::fixtures;
 
-const ADMIN_GUILD: u64 = 700_000_000_000_000_001;
 const ALICE: u64 = 200_000_000_000_000_100;
 const BOB: u64 = 200_000_000_000_000_200;
 const WAIT: Duration = Duration::from_secs(10);
-
-async fn start() -> (FakeDiscord, TestDb, TestBot) {
-    let fake = FakeDiscord::start().await;
-    let db = TestDb::new().await;
-    let config = test_config(&fake, &db, &[("ADMIN_GUILD_IDS", &ADMIN_GUILD.to_string())]);
-    let bot = TestBot::start(&fake, config).await;
-    (fake, db, bot)
-}
 
 /// `/admin developers <action> [user:<target>]` by `by`; returns the first response.
 async fn developers_command(
@@ -81,7 +72,7 @@ async fn log_types(db: &TestDb) -> Vec<String> {
 
 #[tokio::test]
 async fn adding_refuses_bots_the_primary_and_duplicates_and_logs_each_addition() {
-    let (fake, db, bot) = start().await;
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
 
     assert!(
         content(&developers_command(&fake, 1, DEVELOPER, "add", Some((ALICE, true))).await)
@@ -122,7 +113,7 @@ async fn adding_refuses_bots_the_primary_and_duplicates_and_logs_each_addition()
 
 #[tokio::test]
 async fn removing_refuses_the_primary_yourself_and_non_developers() {
-    let (fake, db, bot) = start().await;
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
     developers::add(&db.pool, ALICE, DEVELOPER).await.unwrap();
 
     assert_eq!(
@@ -144,7 +135,7 @@ async fn removing_refuses_the_primary_yourself_and_non_developers() {
 
 #[tokio::test]
 async fn a_confirmed_removal_takes_access_away_at_once_and_is_logged() {
-    let (fake, db, bot) = start().await;
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
     developers::add(&db.pool, ALICE, DEVELOPER).await.unwrap();
     developers::add(&db.pool, BOB, DEVELOPER).await.unwrap();
 

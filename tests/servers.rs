@@ -10,12 +10,11 @@ use admin_panel::store::developers;
 use admin_panel::store::servers::ServerSort;
 use admin_panel::ui::pager::Control;
 use serde_json::{Value, json};
-use support::bot::{DEVELOPER, TestBot, eventually, test_config};
+use support::bot::{ADMIN_GUILD, DEVELOPER, eventually, start_with_admin_guild};
 use support::db::TestDb;
 use support::fake_discord::FakeDiscord;
 use support::fixtures;
 
-const ADMIN_GUILD: u64 = 700_000_000_000_000_001;
 const STRANGER: u64 = 200_000_000_000_000_999;
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -100,16 +99,6 @@ async fn the_server_list_sorts_by_name_and_newest_and_searches() {
     assert!(ids(&wildcard).is_empty(), "% is literal, not a wildcard");
 }
 
-async fn start(extra: &[(&str, &str)]) -> (FakeDiscord, TestDb, TestBot) {
-    let fake = FakeDiscord::start().await;
-    let db = TestDb::new().await;
-    let admin_guild = ADMIN_GUILD.to_string();
-    let mut vars = vec![("ADMIN_GUILD_IDS", admin_guild.as_str())];
-    vars.extend_from_slice(extra);
-    let bot = TestBot::start(&fake, test_config(&fake, &db, &vars)).await;
-    (fake, db, bot)
-}
-
 async fn slash(
     fake: &FakeDiscord,
     id: u64,
@@ -159,7 +148,7 @@ fn footer(message: &Value) -> String {
 
 #[tokio::test]
 async fn the_pager_answers_only_its_invoker_and_opens_a_server_from_the_menu() {
-    let (fake, db, bot) = start(&[]).await;
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
     seed(&db, 25).await;
 
     let first = slash(
@@ -236,7 +225,7 @@ async fn the_pager_answers_only_its_invoker_and_opens_a_server_from_the_menu() {
 
 #[tokio::test]
 async fn a_developer_removed_meanwhile_is_refused_on_the_buttons() {
-    let (fake, db, bot) = start(&[]).await;
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
     seed(&db, 15).await;
     developers::add(&db.pool, STRANGER, DEVELOPER)
         .await
@@ -275,7 +264,7 @@ async fn a_developer_removed_meanwhile_is_refused_on_the_buttons() {
 
 #[tokio::test]
 async fn the_buttons_are_disabled_after_the_timeout() {
-    let (fake, db, bot) = start(&[("PAGER_TIMEOUT_SECS", "1")]).await;
+    let (fake, db, bot) = start_with_admin_guild(&[("PAGER_TIMEOUT_SECS", "1")]).await;
     seed(&db, 15).await;
     slash(
         &fake,
@@ -308,7 +297,7 @@ async fn the_buttons_are_disabled_after_the_timeout() {
 
 #[tokio::test]
 async fn the_server_view_shows_the_whole_configuration() {
-    let (fake, db, bot) = start(&[]).await;
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
     seed(&db, 3).await;
     sqlx::query("UPDATE guild_settings SET language = 'de', embed_color = 16711680, broadcast_channel_id = 4444, broadcast_categories = ARRAY['changelog'] WHERE guild_id = 2")
         .execute(&db.pool).await.unwrap();
@@ -357,7 +346,7 @@ async fn the_server_view_shows_the_whole_configuration() {
 
 #[tokio::test]
 async fn unknown_and_malformed_server_ids_get_a_clear_error() {
-    let (fake, db, bot) = start(&[]).await;
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
     seed(&db, 1).await;
 
     let unknown = slash(

@@ -17,7 +17,7 @@ use serenity::all::{
 };
 
 use crate::error::{Error, UserError};
-use crate::panel::{AdminPanel, HasAdminPanel};
+use crate::panel::HasAdminPanel;
 use crate::store::logs::{self, Severity};
 use crate::store::settings::{self as store, CATEGORIES, Change};
 use validate::{Language, known_module, parse_colour};
@@ -81,18 +81,37 @@ fn guild(ctx: Context<'_, impl HasAdminPanel>) -> Result<GuildId, UserError> {
         .ok_or_else(|| UserError::new("Use this in a server."))
 }
 
-/// Saves one change, logs it, and confirms.
-async fn save<U: HasAdminPanel>(
+/// Stores one change and logs it; an unknown server is the user's error.
+async fn persist<U: HasAdminPanel>(
     ctx: Context<'_, U>,
     change: Change,
-    what: String,
+    what: &str,
 ) -> Result<(), Error> {
     let panel = ctx.data().admin_panel();
     let guild_id = guild(ctx)?;
     if !store::apply(&panel.pool, guild_id.get(), &change).await? {
         return Err(unknown_server().into());
     }
-    log_change(panel, ctx, guild_id, &what).await?;
+    let message = format!("{} ({}) changed {what}", ctx.author().name, ctx.author().id);
+    tracing::info!(event_type = "config_update", guild_id = %guild_id, "{message}");
+    logs::insert(
+        &panel.pool,
+        Severity::Info,
+        "config_update",
+        Some(guild_id.get()),
+        &message,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stores one change, logs it, and confirms.
+async fn save<U: HasAdminPanel>(
+    ctx: Context<'_, U>,
+    change: Change,
+    what: String,
+) -> Result<(), Error> {
+    persist(ctx, change, &what).await?;
     ctx.send(
         CreateReply::default()
             .content(format!("Saved: {what}."))
@@ -106,24 +125,6 @@ fn unknown_server() -> UserError {
     UserError::new(
         "I do not know this server yet (Discord announces it when I connect); try again in a minute.",
     )
-}
-
-async fn log_change(
-    panel: &AdminPanel,
-    ctx: Context<'_, impl HasAdminPanel>,
-    guild_id: GuildId,
-    what: &str,
-) -> Result<(), sqlx::Error> {
-    let message = format!("{} ({}) changed {what}", ctx.author().name, ctx.author().id);
-    tracing::info!(event_type = "config_update", guild_id = %guild_id, "{message}");
-    logs::insert(
-        &panel.pool,
-        Severity::Info,
-        "config_update",
-        Some(guild_id.get()),
-        &message,
-    )
-    .await
 }
 
 /// Where broadcasts go (without a channel: nowhere).
@@ -221,16 +222,7 @@ pub async fn broadcast_categories<U: HasAdminPanel>(ctx: Context<'_, U>) -> Resu
                 chosen.join(", ")
             }
         );
-        if !store::apply(
-            &panel.pool,
-            guild_id.get(),
-            &Change::BroadcastCategories(chosen),
-        )
-        .await?
-        {
-            return Err(unknown_server().into());
-        }
-        log_change(panel, ctx, guild_id, &what).await?;
+        persist(ctx, Change::BroadcastCategories(chosen), &what).await?;
         let update = CreateInteractionResponseMessage::new()
             .content(format!("Saved: {what}."))
             .components(vec![]);
@@ -290,22 +282,18 @@ pub async fn module<U: HasAdminPanel>(
     name: String,
     #[description = "on or off"] state: OnOff,
 ) -> Result<(), Error> {
-    let panel = ctx.data().admin_panel();
-    let guild_id = guild(ctx)?;
-    let module = known_module(&panel.options.modules, &name)?.to_owned();
+    let module = known_module(&ctx.data().admin_panel().options.modules, &name)?.to_owned();
     let enabled = state == OnOff::On;
-    if !store::set_module(&panel.pool, guild_id.get(), &module, enabled).await? {
-        return Err(unknown_server().into());
-    }
     let what = format!("module {module} to {}", if enabled { "on" } else { "off" });
-    log_change(panel, ctx, guild_id, &what).await?;
-    ctx.send(
-        CreateReply::default()
-            .content(format!("Saved: {what}."))
-            .ephemeral(true),
+    save(
+        ctx,
+        Change::Module {
+            name: module,
+            enabled,
+        },
+        what,
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 async fn autocomplete_module<U: HasAdminPanel>(

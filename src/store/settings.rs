@@ -36,23 +36,32 @@ pub enum Change {
     EmbedColor(u32),
     BroadcastChannel(Option<u64>),
     BroadcastCategories(Vec<String>),
+    /// Turns a module on or off (keeping its settings).
+    Module {
+        name: String,
+        enabled: bool,
+    },
 }
 
 /// Applies one change; returns `false` if the server is unknown.
 pub async fn apply(pool: &PgPool, guild_id: u64, change: &Change) -> Result<bool, sqlx::Error> {
     let guild = db_id(guild_id);
+    if let Change::Module { name, enabled } = change {
+        return set_module(pool, guild_id, name, *enabled).await;
+    }
     // language=PostgreSQL
     let query = match change {
         Change::Language(code) => sqlx::query("UPDATE guild_settings SET language = $2, updated_at = now() WHERE guild_id = $1").bind(guild).bind(code.clone()),
         Change::EmbedColor(colour) => sqlx::query("UPDATE guild_settings SET embed_color = $2, updated_at = now() WHERE guild_id = $1").bind(guild).bind(*colour as i32),
         Change::BroadcastChannel(channel) => sqlx::query("UPDATE guild_settings SET broadcast_channel_id = $2, updated_at = now() WHERE guild_id = $1").bind(guild).bind(channel.map(db_id)),
+        Change::Module { .. } => unreachable!("handled above"),
         Change::BroadcastCategories(categories) => sqlx::query("UPDATE guild_settings SET broadcast_categories = $2, updated_at = now() WHERE guild_id = $1").bind(guild).bind(categories.clone()),
     };
     Ok(query.execute(pool).await?.rows_affected() == 1)
 }
 
-/// Turns a module on or off (keeping its settings); `false` if the server is unknown.
-pub async fn set_module(
+/// Inserts or updates the module row; `false` if the server is unknown.
+async fn set_module(
     pool: &PgPool,
     guild_id: u64,
     module: &str,

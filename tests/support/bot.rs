@@ -11,6 +11,21 @@ use tokio::task::JoinHandle;
 use super::db::TestDb;
 use super::fake_discord::FakeDiscord;
 
+/// The guild `/admin` is registered in for tests that use [`start_with_admin_guild`].
+pub const ADMIN_GUILD: u64 = 700_000_000_000_000_001;
+
+/// A fake Discord, a fresh database and a bot with `/admin` in [`ADMIN_GUILD`];
+/// `extra` adds or overrides variables.
+pub async fn start_with_admin_guild(extra: &[(&str, &str)]) -> (FakeDiscord, TestDb, TestBot) {
+    let fake = FakeDiscord::start().await;
+    let db = TestDb::new().await;
+    let admin_guild = ADMIN_GUILD.to_string();
+    let mut vars = vec![("ADMIN_GUILD_IDS", admin_guild.as_str())];
+    vars.extend_from_slice(extra);
+    let bot = TestBot::start(&fake, test_config(&fake, &db, &vars)).await;
+    (fake, db, bot)
+}
+
 /// The primary developer every test bot is configured with.
 pub const DEVELOPER: u64 = 200_000_000_000_000_001;
 /// A token that passes config validation; the fake accepts any token.

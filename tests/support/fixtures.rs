@@ -135,18 +135,21 @@ pub fn slash_command(
     interaction
 }
 
-/// Adds a USER option (type 6) to a slash command's innermost options, with the
-/// user in `data.resolved`, as Discord sends it.
-pub fn with_user_option(mut interaction: Value, name: &str, user_id: u64, bot: bool) -> Value {
+/// The options of the innermost subcommand, where a command's own options go.
+fn innermost_options(interaction: &mut Value) -> &mut Vec<Value> {
     let mut options = &mut interaction["data"]["options"];
     while let Some(first) = options.as_array().and_then(|o| o.first())
         && matches!(first["type"].as_u64(), Some(1 | 2))
     {
         options = &mut options[0]["options"];
     }
-    options
-        .as_array_mut()
-        .expect("an options array")
+    options.as_array_mut().expect("an options array")
+}
+
+/// Adds a USER option (type 6) to a slash command's innermost options, with the
+/// user in `data.resolved`, as Discord sends it.
+pub fn with_user_option(mut interaction: Value, name: &str, user_id: u64, bot: bool) -> Value {
+    innermost_options(&mut interaction)
         .push(json!({ "name": name, "type": 6, "value": user_id.to_string() }));
     interaction["data"]["resolved"]["users"][user_id.to_string()] = user(user_id, bot);
     interaction
@@ -154,15 +157,7 @@ pub fn with_user_option(mut interaction: Value, name: &str, user_id: u64, bot: b
 
 /// Adds a CHANNEL option (type 7) with the channel in `data.resolved`.
 pub fn with_channel_option(mut interaction: Value, name: &str, channel_id: u64, kind: u8) -> Value {
-    let mut options = &mut interaction["data"]["options"];
-    while let Some(first) = options.as_array().and_then(|o| o.first())
-        && matches!(first["type"].as_u64(), Some(1 | 2))
-    {
-        options = &mut options[0]["options"];
-    }
-    options
-        .as_array_mut()
-        .expect("an options array")
+    innermost_options(&mut interaction)
         .push(json!({ "name": name, "type": 7, "value": channel_id.to_string() }));
     interaction["data"]["resolved"]["channels"][channel_id.to_string()] = json!({
         "id": channel_id.to_string(), "name": format!("channel{channel_id}"), "type": kind,
