@@ -45,10 +45,22 @@ async fn start() -> (FakeDiscord, TestDb, TestBot) {
     (fake, db, bot)
 }
 
+/// Sends the interaction; returns the reply. A deferred reply (type 5) is
+/// followed by the real one as a follow-up message, returned in the same shape.
 async fn run(fake: &FakeDiscord, interaction: Value) -> Value {
     let token = interaction["token"].as_str().unwrap().to_owned();
     fake.dispatch("INTERACTION_CREATE", interaction).await;
-    fake.wait_for_callback(&token, WAIT).await
+    let callback = fake.wait_for_callback(&token, WAIT).await;
+    if callback["type"] != 5 {
+        return callback;
+    }
+    assert_eq!(callback["data"]["flags"], 64, "deferred ephemerally");
+    let follow_up = fake
+        .wait_for_request("the follow-up", WAIT, |r| {
+            r.method == "POST" && r.path.ends_with(&format!("/{token}"))
+        })
+        .await;
+    json!({ "type": 4, "data": follow_up.body.unwrap() })
 }
 
 fn settings(path: &str, options: Vec<(&str, Value)>) -> Value {
@@ -264,6 +276,31 @@ async fn accepted_categories_are_chosen_from_a_menu() {
         current(&db).await.broadcast_categories,
         vec!["maintenance".to_owned()]
     );
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_discord_cannot_push_the_first_response_past_three_seconds() {
+    let (fake, db, bot) = start().await;
+    fake.fail_route(
+        "GET",
+        &format!("/api/v10/channels/{TEXT}"),
+        support::fake_discord::Failure::Delay(Duration::from_millis(3500)),
+        Some(1),
+    );
+
+    let saved = run(
+        &fake,
+        fixtures::with_channel_option(settings("broadcast-channel", vec![]), "channel", TEXT, 0),
+    )
+    .await;
+
+    assert_eq!(
+        content(&saved),
+        format!("Saved: the broadcast channel to <#{TEXT}>.")
+    );
+    assert_eq!(current(&db).await.broadcast_channel_id, Some(TEXT as i64));
     fake.assert_no_spec_violations();
     bot.stop().await;
 }
