@@ -361,3 +361,42 @@ async fn a_process_runs_only_the_shards_named_in_shard_ids() {
     assert_eq!(recorded, vec![2, 3]);
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn an_internal_error_shows_only_an_error_id_and_logs_the_cause() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    // One deliberately broken dependency: the hourly rollup is gone.
+    sqlx::query("DROP TABLE command_stats_hourly")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+
+    let response = run_command(&fake, DEVELOPER, &["admin", "stats"], "broken-token").await;
+
+    let text = response["data"]["content"].as_str().unwrap().to_owned();
+    assert_eq!(response["data"]["flags"], 64);
+    assert!(
+        text.starts_with("Something went wrong on our side."),
+        "{text}"
+    );
+    let error_id = text
+        .split('`')
+        .nth(1)
+        .expect("an error id in backticks")
+        .to_owned();
+    assert_eq!(error_id.len(), 8);
+    assert!(
+        !text.contains("command_stats_hourly"),
+        "no raw error text reaches the user"
+    );
+    let logged: String =
+        sqlx::query_scalar("SELECT message FROM system_logs WHERE event_type = 'command_error'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(
+        logged.contains(&error_id) && logged.contains("command_stats_hourly"),
+        "{logged}"
+    );
+    bot.stop().await;
+}
