@@ -6,6 +6,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::ops::Range;
 
+use crate::panel::Retention;
 use serenity::all::{GuildId, UserId};
 
 /// The bot token. Kept out of `Debug`/`Display` so it can never reach a log line.
@@ -52,6 +53,8 @@ pub struct Config {
     pub rust_log: String,
     /// How long pager buttons stay live (`PAGER_TIMEOUT_SECS`).
     pub pager_timeout: std::time::Duration,
+    /// How long operational logs and raw command events are kept.
+    pub retention: Retention,
 }
 
 /// A configuration problem: which variable, and what is wrong with it.
@@ -143,8 +146,22 @@ impl Config {
             },
         };
 
+        let retention = Retention {
+            log_days: parse_days(
+                "LOG_RETENTION_DAYS",
+                get("LOG_RETENTION_DAYS").as_deref(),
+                Retention::default().log_days,
+            )?,
+            stats_days: parse_days(
+                "STATS_RETENTION_DAYS",
+                get("STATS_RETENTION_DAYS").as_deref(),
+                Retention::default().stats_days,
+            )?,
+        };
+
         Ok(Self {
             pager_timeout,
+            retention,
             discord_token,
             developer_user_id,
             database_url,
@@ -154,6 +171,20 @@ impl Config {
             sharding,
             rust_log,
         })
+    }
+}
+
+/// A whole number of days from 1 to 3650, or `default` when unset.
+fn parse_days(variable: &'static str, raw: Option<&str>, default: u32) -> Result<u32, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(default);
+    };
+    match raw.parse::<u32>() {
+        Ok(days) if (1..=3650).contains(&days) => Ok(days),
+        _ => Err(ConfigError::new(
+            variable,
+            format!("{raw:?} is not a whole number of days from 1 to 3650"),
+        )),
     }
 }
 
@@ -303,6 +334,22 @@ mod tests {
         assert_eq!(config.sharding, Sharding::Recommended);
         assert!(config.admin_guild_ids.is_empty());
         assert!(config.database_url.is_none());
+    }
+
+    #[test]
+    fn retention_defaults_and_refuses_nonsense() {
+        let defaults = config(&minimal()).expect("valid").retention;
+        assert_eq!((defaults.log_days, defaults.stats_days), (30, 90));
+        let mut vars = minimal();
+        vars.push(("LOG_RETENTION_DAYS", "7"));
+        vars.push(("STATS_RETENTION_DAYS", "365"));
+        let set = config(&vars).expect("valid").retention;
+        assert_eq!((set.log_days, set.stats_days), (7, 365));
+        for bad in ["0", "-1", "30d", "99999"] {
+            let mut vars = minimal();
+            vars.push(("STATS_RETENTION_DAYS", bad));
+            assert_eq!(config(&vars).unwrap_err().variable, "STATS_RETENTION_DAYS");
+        }
     }
 
     #[test]

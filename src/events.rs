@@ -5,11 +5,12 @@
 use chrono::{DateTime, Utc};
 use serenity::all::{FullEvent, Guild, Timestamp};
 
-use crate::error::{Error, cause_chain};
+use crate::error::Error;
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::store::guilds::{self, GuildSnapshot};
 use crate::store::instances;
-use crate::store::logs::{self, Severity};
+use crate::store::logs::Severity;
+use crate::telemetry::oplog;
 
 /// The poise `event_handler` a host bot installs (or chains from its own).
 pub async fn handle_event<U: HasAdminPanel>(
@@ -57,7 +58,6 @@ async fn on_guild_create(panel: &AdminPanel, guild: &Guild) -> Result<(), sqlx::
             "Joined server {} ({}, {} members)",
             guild.name, guild.id, guild.member_count
         );
-        tracing::info!(event_type = "guild_join", guild_id = %guild.id, "{message}");
         log_event(panel, "guild_join", guild.id.get(), &message).await;
     }
     Ok(())
@@ -66,7 +66,6 @@ async fn on_guild_create(panel: &AdminPanel, guild: &Guild) -> Result<(), sqlx::
 async fn on_guild_removed(panel: &AdminPanel, guild_id: u64) -> Result<(), sqlx::Error> {
     if guilds::mark_left(&panel.pool, guild_id, Utc::now()).await? {
         let message = format!("Left server {guild_id}");
-        tracing::info!(event_type = "guild_leave", guild_id, "{message}");
         log_event(panel, "guild_leave", guild_id, &message).await;
     }
     Ok(())
@@ -74,17 +73,14 @@ async fn on_guild_removed(panel: &AdminPanel, guild_id: u64) -> Result<(), sqlx:
 
 /// Operational log entries are best effort: losing one must not fail the event.
 async fn log_event(panel: &AdminPanel, event_type: &str, guild_id: u64, message: &str) {
-    if let Err(error) = logs::insert(
+    oplog::record_best_effort(
         &panel.pool,
         Severity::Info,
         event_type,
         Some(guild_id),
         message,
     )
-    .await
-    {
-        tracing::warn!(error = %cause_chain(&error), event_type, "could not persist a log entry");
-    }
+    .await;
 }
 
 fn to_utc(timestamp: Timestamp) -> DateTime<Utc> {

@@ -11,7 +11,8 @@ use crate::access::REFUSAL;
 use crate::error::{Error, UserError, cause_chain, internal_error_message, new_error_id};
 use crate::panel::HasAdminPanel;
 use crate::store::command_stats::CommandEvent;
-use crate::store::logs::{self, Severity};
+use crate::store::logs::Severity;
+use crate::telemetry::oplog;
 
 type Context<'a, U> = poise::Context<'a, U, Error>;
 
@@ -119,21 +120,17 @@ async fn report_internal<U: HasAdminPanel>(
     let error_id = new_error_id();
     let command = ctx.command().qualified_name.to_string();
     let chain = cause_chain(error);
-    tracing::error!(error_id, command, error = %chain, "command failed");
     let panel = ctx.data().admin_panel();
     let message = format!("/{command} failed (error id {error_id}): {chain}");
     let guild_id = ctx.guild_id().map(|id| id.get());
-    if let Err(log_error) = logs::insert(
+    oplog::record_best_effort(
         &panel.pool,
         Severity::Error,
         "command_error",
         guild_id,
         &message,
     )
-    .await
-    {
-        tracing::warn!(error = %cause_chain(&log_error), "could not persist a command_error log entry");
-    }
+    .await;
     reply_ephemeral(ctx, internal_error_message(&error_id)).await;
 }
 

@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use crate::telemetry::health_server::HealthShared;
 use crate::telemetry::heartbeat::run_heartbeat;
+use crate::telemetry::log_layer::{run_writer as run_log_writer, take_installed_queue};
+use crate::telemetry::retention::run_retention;
 use crate::telemetry::recorder::{CHANNEL_CAPACITY, CommandRecorder, run_flusher};
 use crate::telemetry::system::SystemSampler;
 
@@ -37,6 +39,25 @@ pub struct PanelOptions {
     pub pager_timeout: std::time::Duration,
     /// Modules ("cogs") the host bot has, which `/settings module` can toggle.
     pub modules: Vec<String>,
+    /// How long operational logs and raw command events are kept.
+    pub retention: Retention,
+}
+
+/// `LOG_RETENTION_DAYS` and `STATS_RETENTION_DAYS`. Rollups are kept forever:
+/// they are small (one row per command per day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub log_days: u32,
+    pub stats_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            log_days: 30,
+            stats_days: 90,
+        }
+    }
 }
 
 impl PanelOptions {
@@ -47,6 +68,7 @@ impl PanelOptions {
             admin_guild_ids,
             pager_timeout: DEFAULT_PAGER_TIMEOUT,
             modules: Vec::new(),
+            retention: Retention::default(),
         }
     }
 }
@@ -110,6 +132,18 @@ impl AdminPanel {
             recorder.counters().clone(),
             shutdown.clone(),
         ))];
+        if let Some(queue) = take_installed_queue() {
+            handles.push(tokio::spawn(run_log_writer(
+                pool.clone(),
+                queue,
+                shutdown.clone(),
+            )));
+        }
+        handles.push(tokio::spawn(run_retention(
+            pool.clone(),
+            options.retention,
+            shutdown.clone(),
+        )));
         let system = SystemSampler::default();
         handles.push(tokio::spawn(system.clone().run(shutdown.clone())));
         handles.push(tokio::spawn(run_heartbeat(

@@ -16,7 +16,8 @@ use crate::access::{REFUSAL, is_developer};
 use crate::error::{Error, UserError};
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::store::developers;
-use crate::store::logs::{self, Severity};
+use crate::store::logs::Severity;
+use crate::telemetry::oplog;
 use crate::ui::developers::render_list;
 
 /// How long the remove confirmation waits for a press.
@@ -190,6 +191,5 @@ async fn log_change(
     event_type: &str,
     message: &str,
 ) -> Result<(), sqlx::Error> {
-    tracing::info!(event_type, "{message}");
-    logs::insert(&panel.pool, Severity::Info, event_type, None, message).await
+    oplog::record(&panel.pool, Severity::Info, event_type, None, message).await
 }

@@ -3,10 +3,13 @@
 
 pub mod developers;
 pub mod health;
+pub mod logs;
+pub mod modules;
 pub mod pager;
 pub mod server;
 pub mod servers;
 pub mod stats;
+pub mod usage;
 
 use crate::access::developer_check;
 use crate::error::Error;
@@ -23,7 +26,10 @@ pub type Context<'a, U> = poise::Context<'a, U, Error>;
         "health::health",
         "servers::servers",
         "server::server",
-        "developers::developers"
+        "developers::developers",
+        "usage::usage",
+        "modules::modules",
+        "logs::logs"
     ),
     subcommand_required,
     ephemeral

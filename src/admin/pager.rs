@@ -19,7 +19,9 @@ use super::Context;
 use crate::access::{REFUSAL, is_developer};
 use crate::error::{Error, UserError, cause_chain, internal_error_message, new_error_id};
 use crate::panel::{AdminPanel, HasAdminPanel};
-use crate::ui::pager::{Control, SelectItem, controls, prefix};
+use crate::ui::pager::{
+    ActionButton, Control, SelectItem, action_row, controls, parse_action, prefix,
+};
 
 /// What another user sees when pressing someone's pager.
 pub const NOT_YOURS: &str = "These controls belong to someone else.";
@@ -42,6 +44,14 @@ pub trait PageSource: Send + 'static {
     fn turn(&mut self, control: Control) -> BoxFuture<'_, Result<Page, Error>>;
     /// Renders the item the select menu chose, shown as a new ephemeral message.
     fn open(&self, value: String) -> BoxFuture<'_, Result<CreateEmbed, Error>>;
+    /// Buttons acting on the whole list, shown under the pager.
+    fn actions(&self) -> Vec<ActionButton> {
+        Vec::new()
+    }
+    /// Answers a press of action `key` with a new ephemeral message.
+    fn act(&self, key: String) -> BoxFuture<'_, Result<CreateInteractionResponseMessage, Error>> {
+        Box::pin(async move { Err(UserError::new(format!("Unknown action `{key}`.")).into()) })
+    }
 }
 
 /// Sends the first page, then serves presses in the background until the
@@ -61,16 +71,13 @@ pub async fn run<U: HasAdminPanel>(
         .filter(move |press| press.data.custom_id.starts_with(&wanted))
         .stream();
     let page = source.turn(Control::First).await?;
+    let actions = source.actions();
+    let mut rows = controls(&prefix, page.index, page.count, &page.items, false);
+    rows.extend(action_row(&prefix, &actions, false));
     ctx.send(
         CreateReply::default()
             .embed(page.embed.clone())
-            .components(controls(
-                &prefix,
-                page.index,
-                page.count,
-                &page.items,
-                false,
-            ))
+            .components(rows)
             .ephemeral(true),
     )
     .await?;
@@ -84,6 +91,7 @@ pub async fn run<U: HasAdminPanel>(
             interaction,
             prefix,
             page,
+            actions,
         };
         session.serve(presses, source).await;
     });
@@ -96,6 +104,7 @@ struct Session {
     interaction: CommandInteraction,
     prefix: String,
     page: Page,
+    actions: Vec<ActionButton>,
 }
 
 impl Session {
@@ -144,6 +153,16 @@ impl Session {
             self.respond_ephemeral(press, REFUSAL.to_owned()).await;
             return Ok(());
         }
+        if let Some(key) = parse_action(&self.prefix, &press.data.custom_id) {
+            let message = source.act(key.to_owned()).await?.ephemeral(true);
+            press
+                .create_response(
+                    &self.serenity.http,
+                    CreateInteractionResponse::Message(message),
+                )
+                .await?;
+            return Ok(());
+        }
         match Control::parse(&self.prefix, &press.data.custom_id) {
             Some(Control::Open) => {
                 let ComponentInteractionDataKind::StringSelect { values } = &press.data.kind else {
@@ -187,7 +206,9 @@ impl Session {
     /// The controls for the page on show.
     fn controls(&self, disabled: bool) -> Vec<serenity::all::CreateActionRow> {
         let page = &self.page;
-        controls(&self.prefix, page.index, page.count, &page.items, disabled)
+        let mut rows = controls(&self.prefix, page.index, page.count, &page.items, disabled);
+        rows.extend(action_row(&self.prefix, &self.actions, disabled));
+        rows
     }
 
     async fn respond_ephemeral(&self, press: &ComponentInteraction, text: String) {

@@ -49,7 +49,7 @@ pub async fn view(pool: &PgPool, id: u64, now: DateTime<Utc>) -> Result<CreateEm
 
 /// Suggests servers by name prefix. Autocomplete runs no checks in poise, so
 /// non-developers get no suggestions (server names are not theirs to see).
-async fn autocomplete_guild<U: HasAdminPanel>(
+pub(crate) async fn autocomplete_guild<U: HasAdminPanel>(
     ctx: Context<'_, U>,
     partial: &str,
 ) -> CreateAutocompleteResponse {

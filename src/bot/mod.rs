@@ -20,9 +20,18 @@ use tokio_util::sync::CancellationToken;
 pub fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
+        // Not narrowed by RUST_LOG: typed events and errors reach /admin logs
+        // even when stderr is quiet.
+        .with(crate::telemetry::log_layer::layer())
         .try_init();
 }
 
@@ -43,6 +52,7 @@ async fn run_with_pool(
 ) -> anyhow::Result<()> {
     let mut options = PanelOptions::new(config.developer_user_id, config.admin_guild_ids.clone());
     options.pager_timeout = config.pager_timeout;
+    options.retention = config.retention;
     options.modules = commands::MODULES.iter().map(|m| (*m).to_owned()).collect();
     let health_listener = health_server::bind(config.health_addr).await?;
     let (panel, background) = AdminPanel::start(pool, options).await?;

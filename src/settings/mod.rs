@@ -18,7 +18,8 @@ use serenity::all::{
 
 use crate::error::{Error, UserError};
 use crate::panel::HasAdminPanel;
-use crate::store::logs::{self, Severity};
+use crate::store::logs::Severity;
+use crate::telemetry::oplog;
 use crate::store::settings::{self as store, CATEGORIES, Change};
 use validate::{Language, known_module, parse_colour};
 
@@ -93,8 +94,7 @@ async fn persist<U: HasAdminPanel>(
         return Err(unknown_server().into());
     }
     let message = format!("{} ({}) changed {what}", ctx.author().name, ctx.author().id);
-    tracing::info!(event_type = "config_update", guild_id = %guild_id, "{message}");
-    logs::insert(
+    oplog::record(
         &panel.pool,
         Severity::Info,
         "config_update",

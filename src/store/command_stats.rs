@@ -145,3 +145,26 @@ pub async fn unique_users(pool: &PgPool) -> Result<i64, sqlx::Error> {
         .fetch_one(pool)
         .await
 }
+
+/// Deletes up to `batch` raw events older than `cutoff` (the rollups keep their
+/// counts); returns how many went. The table has no key, so rows are picked by
+/// their physical address through the BRIN time index.
+pub async fn delete_events_older_than(
+    pool: &PgPool,
+    cutoff: DateTime<Utc>,
+    batch: i64,
+) -> Result<u64, sqlx::Error> {
+    // language=PostgreSQL
+    let result = sqlx::query(
+        r#"
+        DELETE FROM command_stats WHERE ctid = ANY (ARRAY (
+            SELECT ctid FROM command_stats WHERE executed_at < $1 LIMIT $2
+        ))
+        "#,
+    )
+    .bind(cutoff)
+    .bind(batch)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected())
+}

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use super::db_id;
+use super::{db_id, like_pattern};
 
 /// Server-list sort orders (the `sort` option of `/admin servers`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
@@ -73,15 +73,6 @@ impl ServerRow {
             id: self.id,
         }
     }
-}
-
-/// `%`, `_` and `\` are literal in a search, not LIKE wildcards.
-fn like_pattern(search: &str) -> String {
-    let escaped = search
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 /// Active servers matching the optional name search.

@@ -3,5 +3,8 @@
 
 pub mod health_server;
 pub mod heartbeat;
+pub mod log_layer;
+pub mod oplog;
 pub mod recorder;
+pub mod retention;
 pub mod system;

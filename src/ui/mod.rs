@@ -2,13 +2,17 @@
 //! here touches the database, so every view can be unit-tested against
 //! Discord's limits.
 
+pub mod charts;
 pub mod developers;
 pub mod health;
 pub mod limits;
+pub mod logs;
+pub mod modules;
 pub mod pager;
 pub mod servers;
 pub mod stats;
 pub mod text;
+pub mod usage;
 
 /// Blurple, the colour of neutral informational embeds.
 pub const INFO_COLOUR: u32 = 0x5865F2;

@@ -62,6 +62,42 @@ pub struct SelectItem {
     pub description: Option<String>,
 }
 
+/// A button next to the pager that acts on the whole list (e.g. "Download").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionButton {
+    /// Short and stable: it ends the custom id (`{prefix}:x:{key}`).
+    pub key: &'static str,
+    pub label: String,
+}
+
+/// The custom id of action `key` on the pager with `prefix`.
+pub fn action_id(prefix: &str, key: &str) -> String {
+    format!("{prefix}:x:{key}")
+}
+
+/// The action key a custom id names, if it is an action of this pager.
+pub fn parse_action<'a>(prefix: &str, custom_id: &'a str) -> Option<&'a str> {
+    custom_id.strip_prefix(prefix)?.strip_prefix(":x:")
+}
+
+/// One row of up to 5 action buttons (none when there are no actions).
+pub fn action_row(prefix: &str, actions: &[ActionButton], disabled: bool) -> Option<CreateActionRow> {
+    if actions.is_empty() {
+        return None;
+    }
+    let buttons = actions
+        .iter()
+        .take(5)
+        .map(|action| {
+            CreateButton::new(action_id(prefix, action.key))
+                .label(truncate(&action.label, 80))
+                .style(ButtonStyle::Primary)
+                .disabled(disabled)
+        })
+        .collect();
+    Some(CreateActionRow::Buttons(buttons))
+}
+
 /// The action rows for page `page` (0-based) of `pages`. `disabled` greys out
 /// everything (after the pager times out).
 pub fn controls(
@@ -137,6 +173,9 @@ mod tests {
             None
         );
         assert_eq!(Control::parse(&mine, "pg123:page"), None);
+        assert_eq!(parse_action(&mine, &action_id(&mine, "csv")), Some("csv"));
+        assert_eq!(parse_action(&mine, &action_id(&prefix(1234), "csv")), None);
+        assert_eq!(Control::parse(&mine, &action_id(&mine, "csv")), None);
     }
 
     #[test]

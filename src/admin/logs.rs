@@ -1,0 +1,231 @@
+//! `/admin logs [severity] [event_type] [guild] [limit]`: the operational log,
+//! newest first, ten a page, with a CSV download of every matching entry.
+
+use serenity::all::{
+    AutocompleteChoice, CreateAttachment, CreateAutocompleteResponse, CreateEmbed,
+    CreateInteractionResponseMessage,
+};
+use sqlx::PgPool;
+
+use super::Context;
+use super::pager::{self, BoxFuture, Page, PageSource};
+use super::server::{autocomplete_guild, parse_guild_id};
+use crate::access::is_developer;
+use crate::error::{Error, UserError};
+use crate::panel::HasAdminPanel;
+use crate::store::logs::{self, LogEntry, LogFilter, MAX_LIMIT, Severity};
+use crate::telemetry::log_layer::KNOWN_EVENT_TYPES;
+use crate::ui::logs::{CSV_FILE, PAGE_SIZE, render_entry, render_page, to_csv};
+use crate::ui::pager::{ActionButton, Control};
+
+pub const DEFAULT_LIMIT: i64 = 50;
+const DOWNLOAD: &str = "csv";
+
+/// Operational log entries, newest first.
+#[poise::command(slash_command, ephemeral)]
+pub async fn logs<U: HasAdminPanel>(
+    ctx: Context<'_, U>,
+    #[description = "info, warning or error"]
+    #[autocomplete = "autocomplete_severity"]
+    severity: Option<String>,
+    #[description = "Event type, e.g. guild_join"]
+    #[autocomplete = "autocomplete_event_type"]
+    event_type: Option<String>,
+    #[description = "Only entries about this server (id; type a name to search)"]
+    #[autocomplete = "autocomplete_guild"]
+    guild: Option<String>,
+    #[description = "How many of the newest entries (1 to 500, default 50)"]
+    #[min = 1]
+    #[max = 500]
+    limit: Option<i64>,
+) -> Result<(), Error> {
+    let filter = parse_filter(
+        severity.as_deref(),
+        event_type.as_deref(),
+        guild.as_deref(),
+        limit,
+    )?;
+    let source = LogList::load(ctx.data().admin_panel().pool.clone(), filter).await?;
+    pager::run(ctx, source).await
+}
+
+/// Checks every option on the server: Discord enforces ranges and the
+/// autocomplete offers valid values, but a client can send anything.
+fn present(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
+}
+
+pub fn parse_filter(
+    severity: Option<&str>,
+    event_type: Option<&str>,
+    guild: Option<&str>,
+    limit: Option<i64>,
+) -> Result<LogFilter, UserError> {
+    let severity = present(severity)
+        .map(|raw| {
+            Severity::parse(raw).ok_or_else(|| {
+                UserError::new(format!(
+                    "Unknown severity `{}`: use info, warning or error.",
+                    crate::ui::text::truncate(raw, 40).replace('`', "'")
+                ))
+            })
+        })
+        .transpose()?;
+    let event_type = present(event_type)
+        .map(|raw| {
+            let valid = raw.len() <= 64
+                && raw
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if valid {
+                Ok(raw.to_owned())
+            } else {
+                Err(UserError::new(format!(
+                    "`{}` is not an event type: they are lower-case letters, digits and `_`, such as {}.",
+                    crate::ui::text::truncate(raw, 40).replace('`', "'"),
+                    KNOWN_EVENT_TYPES[..3].join(", ")
+                )))
+            }
+        })
+        .transpose()?;
+    let guild_id = present(guild).map(parse_guild_id).transpose()?;
+    let limit = match limit.unwrap_or(DEFAULT_LIMIT) {
+        limit @ 1..=MAX_LIMIT => limit,
+        other => {
+            return Err(UserError::new(format!(
+                "`limit` must be from 1 to {MAX_LIMIT} (got {other})."
+            )));
+        }
+    };
+    Ok(LogFilter {
+        severity,
+        event_type,
+        guild_id,
+        limit,
+    })
+}
+
+/// The matching entries (at most 500, read once so pages and the download
+/// agree), paged in memory.
+pub struct LogList {
+    filter: LogFilter,
+    entries: Vec<LogEntry>,
+    index: usize,
+}
+
+impl LogList {
+    pub async fn load(pool: PgPool, filter: LogFilter) -> Result<Self, sqlx::Error> {
+        let entries = logs::newest(&pool, &filter).await?;
+        Ok(Self {
+            filter,
+            entries,
+            index: 0,
+        })
+    }
+
+    fn pages(&self) -> usize {
+        self.entries.len().div_ceil(PAGE_SIZE).max(1)
+    }
+
+    pub fn page(&self) -> Page {
+        let pages = self.pages();
+        let (embed, items) = render_page(&self.entries, &self.filter, self.index, pages);
+        Page {
+            embed,
+            items,
+            index: self.index,
+            count: pages,
+        }
+    }
+}
+
+impl PageSource for LogList {
+    fn turn(&mut self, control: Control) -> BoxFuture<'_, Result<Page, Error>> {
+        let last = self.pages() - 1;
+        self.index = match control {
+            Control::First => 0,
+            Control::Previous => self.index.saturating_sub(1),
+            Control::Next => (self.index + 1).min(last),
+            Control::Last => last,
+            Control::Open => self.index,
+        };
+        Box::pin(async move { Ok(self.page()) })
+    }
+
+    fn open(&self, value: String) -> BoxFuture<'_, Result<CreateEmbed, Error>> {
+        Box::pin(async move {
+            let entry = value
+                .parse::<i64>()
+                .ok()
+                .and_then(|id| self.entries.iter().find(|entry| entry.id == id))
+                .ok_or_else(|| UserError::new("That entry is not in this list."))?;
+            Ok(render_entry(entry))
+        })
+    }
+
+    fn actions(&self) -> Vec<ActionButton> {
+        vec![ActionButton {
+            key: DOWNLOAD,
+            label: "Download CSV".to_owned(),
+        }]
+    }
+
+    fn act(&self, key: String) -> BoxFuture<'_, Result<CreateInteractionResponseMessage, Error>> {
+        Box::pin(async move {
+            if key != DOWNLOAD {
+                return Err(UserError::new("Unknown action.").into());
+            }
+            let csv = to_csv(&self.entries)?;
+            Ok(CreateInteractionResponseMessage::new()
+                .content(format!(
+                    "{} log entries ({}).",
+                    self.entries.len(),
+                    crate::ui::logs::describe_filter(&self.filter)
+                ))
+                .add_file(CreateAttachment::bytes(csv, CSV_FILE)))
+        })
+    }
+}
+
+async fn autocomplete_severity<U: HasAdminPanel>(
+    _ctx: Context<'_, U>,
+    partial: &str,
+) -> CreateAutocompleteResponse {
+    let partial = partial.trim().to_ascii_lowercase();
+    CreateAutocompleteResponse::new().set_choices(
+        Severity::ALL
+            .iter()
+            .filter(|s| s.as_str().starts_with(&partial))
+            .map(|s| AutocompleteChoice::new(s.as_str(), s.as_str()))
+            .collect(),
+    )
+}
+
+/// The project's documented types plus any other type present in the table.
+async fn autocomplete_event_type<U: HasAdminPanel>(
+    ctx: Context<'_, U>,
+    partial: &str,
+) -> CreateAutocompleteResponse {
+    let panel = ctx.data().admin_panel();
+    if !is_developer(panel, ctx.author().id).await.unwrap_or(false) {
+        return CreateAutocompleteResponse::new();
+    }
+    let mut types: Vec<String> = KNOWN_EVENT_TYPES.iter().map(|t| (*t).to_owned()).collect();
+    match logs::event_types(&panel.pool).await {
+        Ok(stored) => types.extend(stored),
+        Err(error) => {
+            tracing::warn!(error = %crate::error::cause_chain(&error), "event type autocomplete failed");
+        }
+    }
+    types.sort();
+    types.dedup();
+    let partial = partial.trim().to_ascii_lowercase();
+    CreateAutocompleteResponse::new().set_choices(
+        types
+            .into_iter()
+            .filter(|t| t.contains(&partial))
+            .take(25)
+            .map(|t| AutocompleteChoice::new(t.clone(), t))
+            .collect(),
+    )
+}

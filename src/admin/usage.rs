@@ -1,0 +1,114 @@
+//! `/admin usage [days] [command]`: commands per UTC day as a PNG chart, from
+//! the daily rollup.
+
+use chrono::{NaiveDate, TimeDelta, Utc};
+use poise::CreateReply;
+use serenity::all::{AutocompleteChoice, CreateAttachment, CreateAutocompleteResponse};
+use sqlx::PgPool;
+
+use super::Context;
+use crate::access::is_developer;
+use crate::error::{Error, UserError};
+use crate::panel::HasAdminPanel;
+use crate::store::usage;
+use crate::ui::usage::{CHART_FILE, TOP_COMMANDS, UsageReport, render};
+
+/// Longest period the view covers (the raw-event retention default).
+pub const MAX_DAYS: i64 = 90;
+pub const DEFAULT_DAYS: i64 = 30;
+
+/// Command usage per day, with a chart.
+#[poise::command(slash_command, ephemeral)]
+pub async fn usage<U: HasAdminPanel>(
+    ctx: Context<'_, U>,
+    #[description = "Days to cover, ending today (UTC); 1 to 90, default 30"]
+    #[min = 1]
+    #[max = 90]
+    days: Option<i64>,
+    #[description = "Only this command (e.g. `admin stats`)"]
+    #[autocomplete = "autocomplete_command"]
+    command: Option<String>,
+) -> Result<(), Error> {
+    let days = validate_days(days)?;
+    let command = command
+        .map(|c| c.trim().trim_start_matches('/').to_owned())
+        .filter(|c| !c.is_empty());
+    let pool = &ctx.data().admin_panel().pool;
+    let report = gather(pool, days, command, Utc::now().date_naive()).await?;
+    let chart = render_chart(report.clone()).await?;
+    ctx.send(
+        CreateReply::default()
+            .embed(render(&report))
+            .attachment(CreateAttachment::bytes(chart, CHART_FILE))
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The period in days; Discord enforces the range too, but a forged value must
+/// not reach the database.
+pub fn validate_days(days: Option<i64>) -> Result<i64, UserError> {
+    match days.unwrap_or(DEFAULT_DAYS) {
+        days @ 1..=MAX_DAYS => Ok(days),
+        other => Err(UserError::new(format!(
+            "`days` must be from 1 to {MAX_DAYS} (got {other})."
+        ))),
+    }
+}
+
+/// The report for the `days` UTC days ending with `today`.
+pub async fn gather(
+    pool: &PgPool,
+    days: i64,
+    command: Option<String>,
+    today: NaiveDate,
+) -> Result<UsageReport, sqlx::Error> {
+    let from = today - TimeDelta::days(days - 1);
+    let (series, top) = match &command {
+        Some(command) => (usage::daily(pool, from, today, Some(command)).await?, Vec::new()),
+        None => tokio::try_join!(
+            usage::daily(pool, from, today, None),
+            usage::top_commands(pool, from, today, TOP_COMMANDS as i64),
+        )?,
+    };
+    Ok(UsageReport {
+        days: series,
+        command,
+        top,
+    })
+}
+
+/// Draws off the async threads: a chart is tens of milliseconds of CPU.
+pub async fn render_chart(report: UsageReport) -> Result<Vec<u8>, Error> {
+    Ok(tokio::task::spawn_blocking(move || report.chart()).await??)
+}
+
+async fn autocomplete_command<U: HasAdminPanel>(
+    ctx: Context<'_, U>,
+    partial: &str,
+) -> CreateAutocompleteResponse {
+    let panel = ctx.data().admin_panel();
+    // Autocomplete runs no checks in poise: non-developers get nothing.
+    if !is_developer(panel, ctx.author().id).await.unwrap_or(false) {
+        return CreateAutocompleteResponse::new();
+    }
+    let since = Utc::now().date_naive() - TimeDelta::days(MAX_DAYS);
+    let search: String = partial.trim().trim_start_matches('/').chars().take(100).collect();
+    let names = match usage::command_names(&panel.pool, since, &search).await {
+        Ok(names) => names,
+        Err(error) => {
+            tracing::warn!(error = %crate::error::cause_chain(&error), "command autocomplete failed");
+            Vec::new()
+        }
+    };
+    CreateAutocompleteResponse::new().set_choices(
+        names
+            .into_iter()
+            .map(|name| {
+                let label = crate::ui::text::truncate(&format!("/{name}"), 100);
+                AutocompleteChoice::new(label, crate::ui::text::truncate(&name, 100))
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,91 @@
+//! Retention: deletes operational logs older than `LOG_RETENTION_DAYS` and raw
+//! command events older than `STATS_RETENTION_DAYS` (their rollups stay), in
+//! small batches with a pause between them, so a first run over millions of
+//! old rows never holds a long transaction or starves the bot's own queries.
+//! The same pass recounts module adoption, healing any drift.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::cause_chain;
+use crate::panel::Retention;
+use crate::store::{command_stats, logs, modules};
+
+/// Rows per DELETE.
+pub const DELETE_BATCH: i64 = 5_000;
+/// Pause between batches.
+const BATCH_PAUSE: Duration = Duration::from_millis(50);
+/// First pass shortly after start (not during the startup rush), then hourly.
+const FIRST_PASS_AFTER: Duration = Duration::from_secs(60);
+const PASS_INTERVAL: Duration = Duration::from_secs(60 * 60);
+
+/// What one pass deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub log_entries: u64,
+    pub command_events: u64,
+}
+
+/// Runs a pass shortly after start and then every hour, until `shutdown`.
+pub async fn run_retention(pool: PgPool, retention: Retention, shutdown: CancellationToken) {
+    let mut wait = FIRST_PASS_AFTER;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = shutdown.cancelled() => return,
+        }
+        wait = PASS_INTERVAL;
+        match purge(&pool, retention, Utc::now(), &shutdown).await {
+            Ok(purged) if purged != Purged::default() => tracing::info!(
+                log_entries = purged.log_entries,
+                command_events = purged.command_events,
+                "retention deleted old rows"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = %cause_chain(&error), "retention pass failed; retrying next hour"),
+        }
+        if let Err(error) = modules::recount(&pool).await {
+            tracing::warn!(error = %cause_chain(&error), "module adoption recount failed");
+        }
+    }
+}
+
+/// Deletes every row past its retention as of `now`, batch by batch; stops
+/// early (keeping what it did) when `shutdown` fires.
+pub async fn purge(
+    pool: &PgPool,
+    retention: Retention,
+    now: DateTime<Utc>,
+    shutdown: &CancellationToken,
+) -> Result<Purged, sqlx::Error> {
+    let log_cutoff = now - TimeDelta::days(i64::from(retention.log_days));
+    let stats_cutoff = now - TimeDelta::days(i64::from(retention.stats_days));
+    let log_entries = drain(shutdown, || logs::delete_older_than(pool, log_cutoff, DELETE_BATCH)).await?;
+    let command_events = drain(shutdown, || {
+        command_stats::delete_events_older_than(pool, stats_cutoff, DELETE_BATCH)
+    })
+    .await?;
+    Ok(Purged {
+        log_entries,
+        command_events,
+    })
+}
+
+async fn drain<F, Fut>(shutdown: &CancellationToken, mut delete_batch: F) -> Result<u64, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<u64, sqlx::Error>>,
+{
+    let mut total = 0;
+    loop {
+        let deleted = delete_batch().await?;
+        total += deleted;
+        if deleted < DELETE_BATCH as u64 || shutdown.is_cancelled() {
+            return Ok(total);
+        }
+        tokio::time::sleep(BATCH_PAUSE).await;
+    }
+}
