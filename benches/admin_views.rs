@@ -7,8 +7,12 @@
 #[path = "../tests/support/db.rs"]
 #[allow(dead_code)]
 mod db;
+#[path = "support/timing.rs"]
+mod timing;
 
 use std::time::{Duration, Instant};
+
+use timing::measure;
 
 use admin_panel::admin::servers::ServerList;
 use admin_panel::store::health as health_store;
@@ -21,36 +25,6 @@ use admin_panel::{AdminPanel, PanelOptions};
 use chrono::{TimeDelta, Utc};
 use serenity::all::UserId;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-const ITERATIONS: usize = 200;
-
-fn report(name: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    println!(
-        "{name:<40} p50 {:>7.2} ms  p95 {:>7.2} ms  max {:>7.2} ms",
-        at(0.5).as_secs_f64() * 1e3,
-        at(0.95).as_secs_f64() * 1e3,
-        at(1.0).as_secs_f64() * 1e3
-    );
-}
-
-async fn measure<F, Fut>(name: &str, mut run: F)
-where
-    F: FnMut(usize) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    for i in 0..10 {
-        run(i).await; // warm-up
-    }
-    let mut samples = Vec::with_capacity(ITERATIONS);
-    for i in 0..ITERATIONS {
-        let started = Instant::now();
-        run(i).await;
-        samples.push(started.elapsed());
-    }
-    report(name, samples);
-}
 
 #[tokio::main]
 async fn main() {

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use crate::telemetry::health_server::HealthShared;
 use crate::telemetry::heartbeat::run_heartbeat;
 use crate::telemetry::log_layer::{run_writer as run_log_writer, take_installed_queue};
-use crate::telemetry::retention::run_retention;
 use crate::telemetry::recorder::{CHANNEL_CAPACITY, CommandRecorder, run_flusher};
+use crate::telemetry::retention::run_retention;
 use crate::telemetry::system::SystemSampler;
 
 /// Lets commands generic over a host bot's data type find the panel in it.

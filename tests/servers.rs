@@ -3,20 +3,16 @@
 
 mod support;
 
-use std::time::Duration;
-
 use admin_panel::admin::servers::ServerList;
 use admin_panel::store::developers;
 use admin_panel::store::servers::ServerSort;
 use admin_panel::ui::pager::Control;
 use serde_json::{Value, json};
-use support::bot::{ADMIN_GUILD, DEVELOPER, eventually, start_with_admin_guild};
+use support::bot::{DEVELOPER, eventually, start_with_admin_guild};
 use support::db::TestDb;
-use support::fake_discord::FakeDiscord;
-use support::fixtures;
+use support::interact::{WAIT, press, slash};
 
 const STRANGER: u64 = 200_000_000_000_000_999;
-const WAIT: Duration = Duration::from_secs(10);
 
 /// Seeds `n` active servers "Server 01".. with 1000+i members, plus one that left.
 async fn seed(db: &TestDb, n: i64) {
@@ -97,46 +93,6 @@ async fn the_server_list_sorts_by_name_and_newest_and_searches() {
     let mut wildcard = ServerList::new(db.pool.clone(), ServerSort::Name, Some("%".into()));
     wildcard.load(Control::First).await.unwrap();
     assert!(ids(&wildcard).is_empty(), "% is literal, not a wildcard");
-}
-
-async fn slash(
-    fake: &FakeDiscord,
-    id: u64,
-    token: &str,
-    user: u64,
-    path: &[&str],
-    options: Vec<(&str, Value)>,
-) -> Value {
-    let interaction = fixtures::slash_command(id, token, Some(ADMIN_GUILD), user, path, options);
-    fake.dispatch("INTERACTION_CREATE", interaction).await;
-    fake.wait_for_callback(token, WAIT).await
-}
-
-async fn press(
-    fake: &FakeDiscord,
-    pager_token: &str,
-    token: &str,
-    user: u64,
-    custom_id: &str,
-    values: Option<Vec<&str>>,
-) -> Value {
-    let message = fake
-        .original_response(pager_token)
-        .expect("the pager message exists");
-    let mut interaction = fixtures::button_press(
-        rand::random::<u32>() as u64 + 1,
-        token,
-        Some(ADMIN_GUILD),
-        user,
-        custom_id,
-        message,
-    );
-    if let Some(values) = values {
-        interaction["data"] =
-            json!({ "custom_id": custom_id, "component_type": 3, "values": values });
-    }
-    fake.dispatch("INTERACTION_CREATE", interaction).await;
-    fake.wait_for_callback(token, WAIT).await
 }
 
 fn footer(message: &Value) -> String {

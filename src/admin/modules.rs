@@ -33,8 +33,7 @@ pub async fn gather(
     pool: &PgPool,
     declared: &[String],
 ) -> Result<(Vec<ModuleAdoption>, i64), sqlx::Error> {
-    let (counted, active) =
-        tokio::try_join!(modules::adoption(pool), guilds::count_active(pool))?;
+    let (counted, active) = tokio::try_join!(modules::adoption(pool), guilds::count_active(pool))?;
     let counted: Vec<(String, i64)> = counted
         .into_iter()
         .map(|a| (a.module, a.enabled_guilds))

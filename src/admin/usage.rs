@@ -66,7 +66,10 @@ pub async fn gather(
 ) -> Result<UsageReport, sqlx::Error> {
     let from = today - TimeDelta::days(days - 1);
     let (series, top) = match &command {
-        Some(command) => (usage::daily(pool, from, today, Some(command)).await?, Vec::new()),
+        Some(command) => (
+            usage::daily(pool, from, today, Some(command)).await?,
+            Vec::new(),
+        ),
         None => tokio::try_join!(
             usage::daily(pool, from, today, None),
             usage::top_commands(pool, from, today, TOP_COMMANDS as i64),
@@ -94,7 +97,12 @@ async fn autocomplete_command<U: HasAdminPanel>(
         return CreateAutocompleteResponse::new();
     }
     let since = Utc::now().date_naive() - TimeDelta::days(MAX_DAYS);
-    let search: String = partial.trim().trim_start_matches('/').chars().take(100).collect();
+    let search: String = partial
+        .trim()
+        .trim_start_matches('/')
+        .chars()
+        .take(100)
+        .collect();
     let names = match usage::command_names(&panel.pool, since, &search).await {
         Ok(names) => names,
         Err(error) => {

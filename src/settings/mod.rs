@@ -19,8 +19,8 @@ use serenity::all::{
 use crate::error::{Error, UserError};
 use crate::panel::HasAdminPanel;
 use crate::store::logs::Severity;
-use crate::telemetry::oplog;
 use crate::store::settings::{self as store, CATEGORIES, Change};
+use crate::telemetry::oplog;
 use validate::{Language, known_module, parse_colour};
 
 type Context<'a, U> = poise::Context<'a, U, Error>;

@@ -165,7 +165,9 @@ pub async fn newest(pool: &PgPool, filter: &LogFilter) -> Result<Vec<LogEntry>, 
         query.push(" AND severity = ").push_bind(severity.as_str());
     }
     if let Some(event_type) = &filter.event_type {
-        query.push(" AND event_type = ").push_bind(event_type.clone());
+        query
+            .push(" AND event_type = ")
+            .push_bind(event_type.clone());
     }
     if let Some(guild_id) = filter.guild_id {
         query.push(" AND guild_id = ").push_bind(db_id(guild_id));

@@ -126,7 +126,8 @@ pub fn persisted_callsites() -> FilterFn<fn(&Metadata<'_>) -> bool> {
     fn worth_persisting(metadata: &Metadata<'_>) -> bool {
         metadata.is_event()
             && metadata.target() != PERSISTED_TARGET
-            && (*metadata.level() == Level::ERROR || metadata.fields().field("event_type").is_some())
+            && (*metadata.level() == Level::ERROR
+                || metadata.fields().field("event_type").is_some())
     }
     filter_fn(worth_persisting as fn(&Metadata<'_>) -> bool)
 }

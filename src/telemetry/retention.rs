@@ -45,7 +45,9 @@ pub async fn run_retention(pool: PgPool, retention: Retention, shutdown: Cancell
                 "retention deleted old rows"
             ),
             Ok(_) => {}
-            Err(error) => tracing::warn!(error = %cause_chain(&error), "retention pass failed; retrying next hour"),
+            Err(error) => {
+                tracing::warn!(error = %cause_chain(&error), "retention pass failed; retrying next hour")
+            }
         }
         if let Err(error) = modules::recount(&pool).await {
             tracing::warn!(error = %cause_chain(&error), "module adoption recount failed");
@@ -63,7 +65,10 @@ pub async fn purge(
 ) -> Result<Purged, sqlx::Error> {
     let log_cutoff = now - TimeDelta::days(i64::from(retention.log_days));
     let stats_cutoff = now - TimeDelta::days(i64::from(retention.stats_days));
-    let log_entries = drain(shutdown, || logs::delete_older_than(pool, log_cutoff, DELETE_BATCH)).await?;
+    let log_entries = drain(shutdown, || {
+        logs::delete_older_than(pool, log_cutoff, DELETE_BATCH)
+    })
+    .await?;
     let command_events = drain(shutdown, || {
         command_stats::delete_events_older_than(pool, stats_cutoff, DELETE_BATCH)
     })
@@ -74,7 +79,10 @@ pub async fn purge(
     })
 }
 
-async fn drain<F, Fut>(shutdown: &CancellationToken, mut delete_batch: F) -> Result<u64, sqlx::Error>
+async fn drain<F, Fut>(
+    shutdown: &CancellationToken,
+    mut delete_batch: F,
+) -> Result<u64, sqlx::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<u64, sqlx::Error>>,

@@ -97,7 +97,7 @@ pub fn bar_chart(
             .bold_line_style(GRID)
             .x_desc(x_label)
             .y_desc(y_label)
-            .x_labels(bars.len().min(40))
+            .x_labels(bars.len().clamp(1, 40))
             .x_label_formatter(&|value| match value {
                 SegmentValue::CenterOf(index) => bars
                     .get(*index as usize)

@@ -3,10 +3,10 @@
 
 use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
+use super::INFO_COLOUR;
 use super::limits::EMBED_DESCRIPTION_CHARS;
 use super::pager::SelectItem;
 use super::text::{discord_time, fit_lines, truncate};
-use super::INFO_COLOUR;
 use crate::store::logs::{LogEntry, LogFilter, Severity};
 
 /// Entries per page.
@@ -46,8 +46,15 @@ pub fn render_page(
     page: usize,
     pages: usize,
 ) -> (CreateEmbed, Vec<SelectItem>) {
-    let shown: Vec<&LogEntry> = entries.iter().skip(page * PAGE_SIZE).take(PAGE_SIZE).collect();
-    let mut lines = vec![format!("Filters: {}", describe_filter(filter)), String::new()];
+    let shown: Vec<&LogEntry> = entries
+        .iter()
+        .skip(page * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .collect();
+    let mut lines = vec![
+        format!("Filters: {}", describe_filter(filter)),
+        String::new(),
+    ];
     if shown.is_empty() {
         lines.push("No log entries match.".to_owned());
     }
@@ -56,8 +63,8 @@ pub fn render_page(
             .guild_id
             .map(|g| format!(" · server `{g}`"))
             .unwrap_or_default();
-        let message = truncate(&entry.message.replace('\n', " "), MESSAGE_PREVIEW_CHARS)
-            .replace('`', "'");
+        let message =
+            truncate(&entry.message.replace('\n', " "), MESSAGE_PREVIEW_CHARS).replace('`', "'");
         lines.push(format!(
             "{} {} **{}** `{}`{guild}\n{message}",
             discord_time(entry.created_at, 'f'),
@@ -69,12 +76,7 @@ pub fn render_page(
     let items = shown
         .iter()
         .map(|entry| SelectItem {
-            label: format!(
-                "#{} {} {}",
-                entry.id,
-                entry.severity,
-                entry.event_type
-            ),
+            label: format!("#{} {} {}", entry.id, entry.severity, entry.event_type),
             value: entry.id.to_string(),
             description: Some(truncate(&entry.message.replace('\n', " "), 100)),
         })
@@ -137,7 +139,9 @@ pub fn to_csv(entries: &[LogEntry]) -> Result<Vec<u8>, csv::Error> {
     for entry in entries {
         writer.write_record([
             entry.id.to_string(),
-            entry.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            entry
+                .created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             entry.severity.clone(),
             entry.event_type.clone(),
             entry.guild_id.map(|g| g.to_string()).unwrap_or_default(),
@@ -179,7 +183,10 @@ mod tests {
     fn pages_and_entries_stay_within_discords_limits() {
         let entries: Vec<LogEntry> = (0..500).map(|i| entry(i, &"m\n`".repeat(2000))).collect();
         let (embed, items) = render_page(&entries, &filter(), 49, 50);
-        assert_eq!(embed_violations(&serde_json::to_value(embed).unwrap()), Vec::<String>::new());
+        assert_eq!(
+            embed_violations(&serde_json::to_value(embed).unwrap()),
+            Vec::<String>::new()
+        );
         assert_eq!(items.len(), 10);
         let full = serde_json::to_value(render_entry(&entries[0])).unwrap();
         assert_eq!(embed_violations(&full), Vec::<String>::new());
@@ -192,7 +199,14 @@ mod tests {
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         assert_eq!(
             reader.headers().unwrap(),
-            vec!["id", "created_at", "severity", "event_type", "guild_id", "message"]
+            vec![
+                "id",
+                "created_at",
+                "severity",
+                "event_type",
+                "guild_id",
+                "message"
+            ]
         );
         let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         assert_eq!(rows.len(), 1);

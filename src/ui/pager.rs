@@ -81,7 +81,11 @@ pub fn parse_action<'a>(prefix: &str, custom_id: &'a str) -> Option<&'a str> {
 }
 
 /// One row of up to 5 action buttons (none when there are no actions).
-pub fn action_row(prefix: &str, actions: &[ActionButton], disabled: bool) -> Option<CreateActionRow> {
+pub fn action_row(
+    prefix: &str,
+    actions: &[ActionButton],
+    disabled: bool,
+) -> Option<CreateActionRow> {
     if actions.is_empty() {
         return None;
     }

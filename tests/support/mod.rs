@@ -6,4 +6,5 @@ pub mod bot;
 pub mod db;
 pub mod fake_discord;
 pub mod fixtures;
+pub mod interact;
 pub mod spec;

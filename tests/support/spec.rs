@@ -120,8 +120,21 @@ pub fn violations(method: &str, path: &str, body: &Value) -> Vec<String> {
 /// Where Discord's docs and its spec disagree, the docs win. The spec types
 /// `default_member_permissions` as an integer; the docs (and Discord) take the
 /// permission bit set as a string of digits, which is what serenity sends.
+/// The spec types an uploaded attachment's `id` as a snowflake string; the
+/// docs' "Uploading Files" example gives the placeholder as an integer
+/// (`"id": 0`, the index of `files[0]`), which is what serenity sends.
 fn docs_over_spec(body: &Value) -> Value {
     let mut body = body.clone();
+    for pointer in ["/attachments", "/data/attachments"] {
+        let Some(attachments) = body.pointer_mut(pointer).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for attachment in attachments {
+            if let Some(index) = attachment.get("id").and_then(Value::as_u64) {
+                attachment["id"] = Value::from(index.to_string());
+            }
+        }
+    }
     let commands: Vec<&mut Value> = match &mut body {
         Value::Array(commands) => commands.iter_mut().collect(),
         object => vec![object],

@@ -1,0 +1,215 @@
+//! Server time of the statistics and log views at scale: 10 million command
+//! events over 90 days (50 commands, 2 million users, 100,000 guilds) and 1
+//! million log entries. Targets: p95 under 25 ms per query, under 150 ms with
+//! the chart PNG. For contrast it also times the naive query (a daily count
+//! over the raw events), which is what the rollups avoid.
+//!
+//! `cargo bench --bench stats_views` (DATABASE_URL's server or a private
+//! cluster; creates and drops its own database). `BENCH_EVENTS` and
+//! `BENCH_LOGS` scale the data down for a quick run.
+
+#[path = "../tests/support/db.rs"]
+#[allow(dead_code)]
+mod db;
+#[path = "support/timing.rs"]
+mod timing;
+
+use std::time::Instant;
+
+use admin_panel::admin::logs::LogList;
+use admin_panel::admin::{modules, stats, usage};
+use admin_panel::store::logs::{LogFilter, Severity};
+use admin_panel::ui::{modules as modules_ui, stats as stats_ui, usage as usage_ui};
+use admin_panel::{AdminPanel, PanelOptions};
+use chrono::Utc;
+use serenity::all::UserId;
+use timing::measure;
+
+fn env_number(name: &str, default: i64) -> i64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let events = env_number("BENCH_EVENTS", 10_000_000);
+    let log_entries = env_number("BENCH_LOGS", 1_000_000);
+    let db = db::TestDb::new().await;
+    let pool = db.pool.clone();
+    let (panel, background) =
+        AdminPanel::start(pool.clone(), PanelOptions::new(UserId::new(1), vec![]))
+            .await
+            .expect("panel");
+
+    let seeding = Instant::now();
+    // Raw events spread evenly over 90 days, then the rollups built exactly as
+    // the recorder's batches would have built them.
+    // language=PostgreSQL
+    for sql in [
+        "INSERT INTO guilds (id, name, joined_at, left_at)
+         SELECT i, 'Server ' || i, now() - interval '400 days', CASE WHEN i % 20 = 0 THEN now() END
+           FROM generate_series(1, 100000) AS i",
+        "INSERT INTO cog_settings (guild_id, module, enabled)
+         SELECT g, m, (g + length(m)) % 3 > 0
+           FROM generate_series(1, 100000) AS g,
+                unnest(ARRAY['welcome','levels','moderation','music','tickets']) AS m",
+        "INSERT INTO command_stats (command, guild_id, user_id, executed_at, success, duration_ms)
+         SELECT 'command ' || (i % 50), 1 + (i * 7919) % 100000, 1 + (i * 104729) % 2000000,
+                now() - (i::float8 / $1) * interval '90 days', i % 33 <> 0, i % 500
+           FROM generate_series(1, $1) AS i",
+        "INSERT INTO command_stats_hourly (hour, command, uses, failures)
+         SELECT date_trunc('hour', executed_at, 'UTC'), command, count(*), count(*) FILTER (WHERE NOT success)
+           FROM command_stats GROUP BY 1, 2",
+        "INSERT INTO command_stats_daily (day, command, uses, failures, total_duration_ms)
+         SELECT (executed_at AT TIME ZONE 'UTC')::date, command, count(*), count(*) FILTER (WHERE NOT success), sum(duration_ms)
+           FROM command_stats GROUP BY 1, 2",
+        "INSERT INTO command_stats_guild_daily (day, guild_id, uses)
+         SELECT (executed_at AT TIME ZONE 'UTC')::date, guild_id, count(*) FROM command_stats GROUP BY 1, 2",
+        "INSERT INTO command_users (user_id, first_seen_at)
+         SELECT user_id, min(executed_at) FROM command_stats GROUP BY user_id",
+        "UPDATE stat_counters SET value = (SELECT count(*) FROM command_users) WHERE name = 'unique_users'",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(events).execute(&pool).await.expect("seed");
+    }
+    // language=PostgreSQL
+    sqlx::query(
+        "INSERT INTO system_logs (created_at, severity, event_type, guild_id, message)
+         SELECT now() - (i::float8 / $1) * interval '30 days',
+                (ARRAY['info','info','info','info','warning','error'])[1 + i % 6],
+                (ARRAY['guild_join','guild_leave','config_update','command_error','broadcast_sent','developer_added'])[1 + (i / 7) % 6],
+                CASE WHEN i % 10 <> 0 THEN 1 + (i * 31) % 100000 END,
+                'log entry number ' || i
+           FROM generate_series(1, $1) AS i",
+    )
+    .bind(log_entries)
+    .execute(&pool)
+    .await
+    .expect("seed logs");
+    sqlx::query("VACUUM ANALYZE").execute(&pool).await.unwrap();
+    println!(
+        "seeded {events} command events and {log_entries} log entries in {:.1} s",
+        seeding.elapsed().as_secs_f64()
+    );
+
+    let naive = Instant::now();
+    // language=PostgreSQL
+    sqlx::query(
+        "SELECT (executed_at AT TIME ZONE 'UTC')::date, count(*) FROM command_stats
+          WHERE executed_at > now() - interval '30 days' GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    println!(
+        "for contrast, the naive 30-day daily count over raw events: {:.0} ms (once)",
+        naive.elapsed().as_secs_f64() * 1e3
+    );
+
+    measure("/admin stats (queries + render)", |_| {
+        let panel = panel.clone();
+        async move {
+            let stats = stats::gather(&panel).await.unwrap();
+            let _ = std::hint::black_box(stats_ui::render(&stats));
+        }
+    })
+    .await;
+
+    let today = Utc::now().date_naive();
+    for days in [30, 90] {
+        for command in [None, Some("command 7")] {
+            let label = format!(
+                "/admin usage {days} d{}",
+                command.map_or(String::new(), |c| format!(" command:{c}"))
+            );
+            measure(&format!("{label} (queries + embed)"), |_| {
+                let pool = pool.clone();
+                async move {
+                    let report = usage::gather(&pool, days, command.map(str::to_owned), today)
+                        .await
+                        .unwrap();
+                    let _ = std::hint::black_box(usage_ui::render(&report));
+                }
+            })
+            .await;
+            measure(&format!("{label} (with chart PNG)"), |_| {
+                let pool = pool.clone();
+                async move {
+                    let report = usage::gather(&pool, days, command.map(str::to_owned), today)
+                        .await
+                        .unwrap();
+                    let _ = std::hint::black_box(usage_ui::render(&report));
+                    std::hint::black_box(usage::render_chart(report).await.unwrap());
+                }
+            })
+            .await;
+        }
+    }
+
+    let declared: Vec<String> = ["welcome", "levels", "moderation", "music", "tickets"]
+        .map(str::to_owned)
+        .to_vec();
+    measure("/admin modules (queries + embed)", |_| {
+        let (pool, declared) = (pool.clone(), declared.clone());
+        async move {
+            let (adoption, active) = modules::gather(&pool, &declared).await.unwrap();
+            let _ = std::hint::black_box(modules_ui::render(&adoption, active));
+        }
+    })
+    .await;
+    measure("/admin modules (with chart PNG)", |_| {
+        let (pool, declared) = (pool.clone(), declared.clone());
+        async move {
+            let (adoption, active) = modules::gather(&pool, &declared).await.unwrap();
+            let _ = std::hint::black_box(modules_ui::render(&adoption, active));
+            std::hint::black_box(modules_ui::chart(&adoption).unwrap());
+        }
+    })
+    .await;
+
+    let filters = [
+        ("no filter, limit 50", None, None, None, 50),
+        ("no filter, limit 500", None, None, None, 500),
+        ("severity error", Some(Severity::Error), None, None, 50),
+        (
+            "event_type command_error",
+            None,
+            Some("command_error"),
+            None,
+            50,
+        ),
+        ("guild 4242", None, None, Some(4242), 50),
+        (
+            "error + command_error + guild",
+            Some(Severity::Error),
+            Some("command_error"),
+            Some(4242),
+            500,
+        ),
+        (
+            "rare type (none match)",
+            None,
+            Some("broadcast_failed"),
+            None,
+            500,
+        ),
+    ];
+    for (name, severity, event_type, guild_id, limit) in filters {
+        measure(&format!("/admin logs {name}"), |_| {
+            let pool = pool.clone();
+            async move {
+                let filter = LogFilter {
+                    severity,
+                    event_type: event_type.map(str::to_owned),
+                    guild_id,
+                    limit,
+                };
+                let list = LogList::load(pool, filter).await.unwrap();
+                std::hint::black_box(list.page());
+            }
+        })
+        .await;
+    }
+    background.shutdown().await;
+}

@@ -1,0 +1,63 @@
+//! Driving the bot like a Discord client: run a slash command, press a button
+//! or pick from a menu on a message the bot sent, and wait for the answer.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::bot::ADMIN_GUILD;
+use super::fake_discord::FakeDiscord;
+use super::fixtures;
+
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Runs `/path...` with `options` in the admin guild; returns the first response.
+pub async fn slash(
+    fake: &FakeDiscord,
+    id: u64,
+    token: &str,
+    user: u64,
+    path: &[&str],
+    options: Vec<(&str, Value)>,
+) -> Value {
+    let interaction = fixtures::slash_command(id, token, Some(ADMIN_GUILD), user, path, options);
+    fake.dispatch("INTERACTION_CREATE", interaction).await;
+    fake.wait_for_callback(token, WAIT).await
+}
+
+/// Presses `custom_id` on the message the interaction `message_token` answered
+/// with; `values` makes it a select-menu pick.
+pub async fn press(
+    fake: &FakeDiscord,
+    message_token: &str,
+    token: &str,
+    user: u64,
+    custom_id: &str,
+    values: Option<Vec<&str>>,
+) -> Value {
+    let message = fake
+        .original_response(message_token)
+        .expect("the message to press on exists");
+    let mut interaction = fixtures::button_press(
+        rand::random::<u32>() as u64 + 1,
+        token,
+        Some(ADMIN_GUILD),
+        user,
+        custom_id,
+        message,
+    );
+    if let Some(values) = values {
+        interaction["data"] =
+            json!({ "custom_id": custom_id, "component_type": 3, "values": values });
+    }
+    fake.dispatch("INTERACTION_CREATE", interaction).await;
+    fake.wait_for_callback(token, WAIT).await
+}
+
+/// The files attached to the first response to `token`.
+pub fn attachments(fake: &FakeDiscord, token: &str) -> Vec<(String, Vec<u8>)> {
+    fake.interaction_responses(token)
+        .into_iter()
+        .flat_map(|request| request.attachments)
+        .collect()
+}
