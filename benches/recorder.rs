@@ -20,15 +20,17 @@ const COMMANDS: usize = 50;
 const USERS: u64 = 2_000_000;
 const GUILDS: u64 = 100_000;
 
+/// Events as a busy bot produces them: in time order (ten seconds' worth per
+/// 10,000 events), from random commands, guilds and users.
 fn events(count: usize) -> Vec<CommandEvent> {
     let mut rng = rand::rng();
-    let now = Utc::now();
+    let start = Utc::now() - TimeDelta::milliseconds(count as i64);
     (0..count)
-        .map(|_| CommandEvent {
+        .map(|i| CommandEvent {
             command: format!("command {}", rng.random_range(0..COMMANDS)),
             guild_id: Some(rng.random_range(1..=GUILDS)),
             user_id: rng.random_range(1..=USERS),
-            executed_at: now - TimeDelta::seconds(rng.random_range(0..86_400)),
+            executed_at: start + TimeDelta::milliseconds(i as i64),
             success: rng.random_bool(0.97),
             duration_ms: rng.random_range(1..500),
         })

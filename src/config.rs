@@ -55,6 +55,8 @@ pub struct Config {
     pub pager_timeout: std::time::Duration,
     /// How long operational logs and raw command events are kept.
     pub retention: Retention,
+    /// `BROADCAST_RATE`: broadcast sends per second across all processes.
+    pub broadcast_rate: u32,
 }
 
 /// A configuration problem: which variable, and what is wrong with it.
@@ -159,9 +161,26 @@ impl Config {
             )?,
         };
 
+        let broadcast_rate = match get("BROADCAST_RATE") {
+            None => crate::broadcast::worker::DEFAULT_RATE,
+            Some(raw) => match raw.parse::<u32>() {
+                // Discord allows a bot 50 requests per second in all.
+                Ok(rate) if (1..=50).contains(&rate) => rate,
+                _ => {
+                    return Err(ConfigError::new(
+                        "BROADCAST_RATE",
+                        format!(
+                            "{raw:?} is not a number of sends per second from 1 to 50 (Discord's global limit)"
+                        ),
+                    ));
+                }
+            },
+        };
+
         Ok(Self {
             pager_timeout,
             retention,
+            broadcast_rate,
             discord_token,
             developer_user_id,
             database_url,

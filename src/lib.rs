@@ -8,6 +8,7 @@
 pub mod access;
 pub mod admin;
 pub mod bot;
+pub mod broadcast;
 pub mod config;
 pub mod db;
 pub mod error;

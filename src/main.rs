@@ -13,7 +13,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    admin_panel::bot::init_tracing(&config.rust_log);
+    admin_panel::bot::init_tracing(&config.rust_log, true);
     match admin_panel::bot::run(config, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

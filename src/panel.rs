@@ -41,6 +41,8 @@ pub struct PanelOptions {
     pub modules: Vec<String>,
     /// How long operational logs and raw command events are kept.
     pub retention: Retention,
+    /// `BROADCAST_RATE`: broadcast sends per second, across all processes.
+    pub broadcast_rate: u32,
 }
 
 /// `LOG_RETENTION_DAYS` and `STATS_RETENTION_DAYS`. Rollups are kept forever:
@@ -69,6 +71,7 @@ impl PanelOptions {
             pager_timeout: DEFAULT_PAGER_TIMEOUT,
             modules: Vec::new(),
             retention: Retention::default(),
+            broadcast_rate: crate::broadcast::worker::DEFAULT_RATE,
         }
     }
 }
@@ -166,6 +169,20 @@ impl AdminPanel {
 }
 
 impl BackgroundTasks {
+    /// Starts this process's broadcast delivery worker; it needs the bot's
+    /// HTTP client, which exists only once the serenity client is built.
+    pub fn spawn_broadcast_worker(&mut self, panel: &AdminPanel, http: Arc<serenity::all::Http>) {
+        let worker = crate::broadcast::worker::BroadcastWorker {
+            pool: panel.pool.clone(),
+            http,
+            instance_id: panel.instance_id,
+            host: hostname(),
+            rate: panel.options.broadcast_rate,
+        };
+        self.handles
+            .push(tokio::spawn(worker.run(self.shutdown.clone())));
+    }
+
     /// Stops every task and waits for each to finish its last write.
     pub async fn shutdown(self) {
         self.shutdown.cancel();

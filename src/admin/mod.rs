@@ -1,6 +1,7 @@
 //! The `/admin` command tree. One parent command whose developer check guards
 //! every subcommand; one file per view.
 
+pub mod broadcast;
 pub mod developers;
 pub mod health;
 pub mod logs;
@@ -29,7 +30,8 @@ pub type Context<'a, U> = poise::Context<'a, U, Error>;
         "developers::developers",
         "usage::usage",
         "modules::modules",
-        "logs::logs"
+        "logs::logs",
+        "broadcast::broadcast"
     ),
     subcommand_required,
     ephemeral

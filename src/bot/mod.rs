@@ -16,22 +16,25 @@ use crate::panel::{AdminPanel, PanelOptions};
 use crate::telemetry::health_server;
 use tokio_util::sync::CancellationToken;
 
-/// Installs the log subscriber (stderr, filtered by `RUST_LOG`).
-pub fn init_tracing(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// Installs the log subscriber: stderr, filtered by `RUST_LOG`, and (with
+/// `persist_logs`) the layer that stores typed events and errors in
+/// `system_logs` for `/admin logs`. Test processes, which run several bots on
+/// several databases, leave it out.
+pub fn init_tracing(filter: &str, persist_logs: bool) {
     use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(filter);
+    // Not narrowed by RUST_LOG: typed events and errors reach /admin logs even
+    // when stderr is quiet.
+    let persisted = persist_logs.then(crate::telemetry::log_layer::layer);
     let _ = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_filter(filter),
-        )
-        // Not narrowed by RUST_LOG: typed events and errors reach /admin logs
-        // even when stderr is quiet.
-        .with(crate::telemetry::log_layer::layer())
+        .with(stderr)
+        .with(persisted)
         .try_init();
 }
 
@@ -53,9 +56,11 @@ async fn run_with_pool(
     let mut options = PanelOptions::new(config.developer_user_id, config.admin_guild_ids.clone());
     options.pager_timeout = config.pager_timeout;
     options.retention = config.retention;
+    options.broadcast_rate = config.broadcast_rate;
     options.modules = commands::MODULES.iter().map(|m| (*m).to_owned()).collect();
     let health_listener = health_server::bind(config.health_addr).await?;
-    let (panel, background) = AdminPanel::start(pool, options).await?;
+    let (panel, mut background) = AdminPanel::start(pool, options).await?;
+    let worker_panel = panel.clone();
     let health_shutdown = CancellationToken::new();
     let health_task = tokio::spawn(health_server::serve(
         health_listener,
@@ -90,6 +95,7 @@ async fn run_with_pool(
         .await
         .context("Failed to create the Discord client")?;
 
+    background.spawn_broadcast_worker(&worker_panel, client.http.clone());
     let shard_manager = client.shard_manager.clone();
     let _ = health.shard_manager.set(shard_manager.clone());
     let gateway = async {

@@ -80,3 +80,15 @@ pub async fn last_restart(pool: &PgPool) -> Result<Option<DateTime<Utc>>, sqlx::
         .fetch_one(pool)
         .await
 }
+
+/// Processes that are running (not stopped, heartbeat within three 30 s
+/// intervals): the broadcast worker splits `BROADCAST_RATE` between them.
+pub async fn running_count(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_scalar(
+        "SELECT count(*) FROM bot_instances
+          WHERE stopped_at IS NULL AND last_heartbeat_at > now() - interval '90 seconds'",
+    )
+    .fetch_one(pool)
+    .await
+}

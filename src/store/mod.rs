@@ -1,6 +1,7 @@
 //! Plain async functions over `&PgPool`, one file per table family. No serenity
 //! types here: ids cross this boundary as `u64` and are converted below.
 
+pub mod broadcasts;
 pub mod command_stats;
 pub mod developers;
 pub mod guilds;

@@ -2,6 +2,7 @@
 //! here touches the database, so every view can be unit-tested against
 //! Discord's limits.
 
+pub mod broadcast;
 pub mod charts;
 pub mod developers;
 pub mod health;

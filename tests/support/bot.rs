@@ -55,7 +55,10 @@ pub fn test_config(fake: &FakeDiscord, db: &TestDb, extra: &[(&str, &str)]) -> C
 impl TestBot {
     /// Starts the bot and waits until its shards are connected to the fake.
     pub async fn start(fake: &FakeDiscord, config: Config) -> TestBot {
-        admin_panel::bot::init_tracing("info,admin_panel=debug,serenity=warn,poise=warn,sqlx=warn");
+        admin_panel::bot::init_tracing(
+            "info,admin_panel=debug,serenity=warn,poise=warn,sqlx=warn",
+            false,
+        );
         let shards = match &config.sharding {
             admin_panel::config::Sharding::Range { ids, .. } => ids.len(),
             admin_panel::config::Sharding::All { count } => *count as usize,

@@ -12,6 +12,7 @@ use super::fixtures;
 pub const WAIT: Duration = Duration::from_secs(10);
 
 /// Runs `/path...` with `options` in the admin guild; returns the first response.
+/// Interactions go to the shard that owns the admin guild, as on Discord.
 pub async fn slash(
     fake: &FakeDiscord,
     id: u64,
@@ -21,7 +22,7 @@ pub async fn slash(
     options: Vec<(&str, Value)>,
 ) -> Value {
     let interaction = fixtures::slash_command(id, token, Some(ADMIN_GUILD), user, path, options);
-    fake.dispatch("INTERACTION_CREATE", interaction).await;
+    fake.dispatch_for_guild(ADMIN_GUILD, "INTERACTION_CREATE", interaction);
     fake.wait_for_callback(token, WAIT).await
 }
 
@@ -50,7 +51,7 @@ pub async fn press(
         interaction["data"] =
             json!({ "custom_id": custom_id, "component_type": 3, "values": values });
     }
-    fake.dispatch("INTERACTION_CREATE", interaction).await;
+    fake.dispatch_for_guild(ADMIN_GUILD, "INTERACTION_CREATE", interaction);
     fake.wait_for_callback(token, WAIT).await
 }
 

@@ -1,0 +1,274 @@
+//! A broadcast as the developer composes it: its category and the modal's
+//! fields, validated on the server (modal limits can be forged), and the exact
+//! embed every server receives.
+
+use serenity::all::{CreateEmbed, CreateEmbedFooter};
+
+use crate::error::UserError;
+use crate::settings::validate::parse_colour;
+
+pub const MAX_TITLE_CHARS: usize = 256;
+pub const MAX_CONTENT_CHARS: usize = 4000;
+pub const MAX_FOOTER_CHARS: usize = 2048;
+pub const MAX_IMAGE_URL_CHARS: usize = 2048;
+
+/// What kind of message it is; servers choose which kinds they accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
+pub enum Category {
+    #[name = "changelog"]
+    Changelog,
+    #[name = "announcement"]
+    Announcement,
+    #[name = "maintenance"]
+    Maintenance,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Changelog => "changelog",
+            Self::Announcement => "announcement",
+            Self::Maintenance => "maintenance",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "changelog" => Some(Self::Changelog),
+            "announcement" => Some(Self::Announcement),
+            "maintenance" => Some(Self::Maintenance),
+            _ => None,
+        }
+    }
+
+    /// The embed colour when the developer gives none.
+    pub fn default_colour(self) -> u32 {
+        match self {
+            Self::Changelog => 0x5865F2,
+            Self::Announcement => 0x57F287,
+            Self::Maintenance => 0xFEE75C,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Changelog => "📋 Changelog",
+            Self::Announcement => "📣 Announcement",
+            Self::Maintenance => "🛠️ Maintenance",
+        }
+    }
+}
+
+/// The modal's raw text, as submitted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DraftInput {
+    pub title: String,
+    pub content: String,
+    pub colour: String,
+    pub image_url: String,
+    pub footer: String,
+}
+
+/// A validated broadcast message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    pub category: Category,
+    pub title: String,
+    pub content: Option<String>,
+    /// `None`: the category's colour.
+    pub colour: Option<u32>,
+    pub image_url: Option<String>,
+    pub footer: Option<String>,
+}
+
+fn optional(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+fn too_long(what: &str, count: usize, max: usize) -> UserError {
+    UserError::new(format!(
+        "The {what} has {count} characters; the most is {max}. Nothing was saved."
+    ))
+}
+
+impl Draft {
+    /// Checks every field; the first problem is the error, and nothing is saved.
+    pub fn validate(category: Category, input: &DraftInput) -> Result<Self, UserError> {
+        let title = input.title.trim().to_owned();
+        if title.is_empty() {
+            return Err(UserError::new("The title is required. Nothing was saved."));
+        }
+        let title_chars = title.chars().count();
+        if title_chars > MAX_TITLE_CHARS {
+            return Err(too_long("title", title_chars, MAX_TITLE_CHARS));
+        }
+        let content = optional(&input.content);
+        if let Some(count) = content.as_ref().map(|c| c.chars().count())
+            && count > MAX_CONTENT_CHARS
+        {
+            return Err(too_long("content", count, MAX_CONTENT_CHARS));
+        }
+        let colour = optional(&input.colour)
+            .map(|raw| parse_colour(&raw))
+            .transpose()?;
+        let image_url = optional(&input.image_url)
+            .map(|url| validate_image_url(&url))
+            .transpose()?;
+        let footer = optional(&input.footer);
+        if let Some(count) = footer.as_ref().map(|f| f.chars().count())
+            && count > MAX_FOOTER_CHARS
+        {
+            return Err(too_long("footer", count, MAX_FOOTER_CHARS));
+        }
+        Ok(Self {
+            category,
+            title,
+            content,
+            colour,
+            image_url,
+            footer,
+        })
+    }
+
+    /// The modal's fields for this draft (the Edit button refills the modal).
+    pub fn to_input(&self) -> DraftInput {
+        DraftInput {
+            title: self.title.clone(),
+            content: self.content.clone().unwrap_or_default(),
+            colour: self.colour.map(|c| format!("#{c:06X}")).unwrap_or_default(),
+            image_url: self.image_url.clone().unwrap_or_default(),
+            footer: self.footer.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The embed every server receives (the preview shows exactly this).
+    pub fn embed(&self) -> CreateEmbed {
+        let mut embed = CreateEmbed::new()
+            .author(serenity::all::CreateEmbedAuthor::new(self.category.label()))
+            .title(&self.title)
+            .colour(
+                self.colour
+                    .unwrap_or_else(|| self.category.default_colour()),
+            );
+        if let Some(content) = &self.content {
+            embed = embed.description(content);
+        }
+        if let Some(url) = &self.image_url {
+            embed = embed.image(url);
+        }
+        if let Some(footer) = &self.footer {
+            embed = embed.footer(CreateEmbedFooter::new(footer));
+        }
+        embed
+    }
+}
+
+/// An absolute http(s) URL with a host, no spaces, at most 2048 characters.
+fn validate_image_url(url: &str) -> Result<String, UserError> {
+    let refuse = || {
+        UserError::new(format!(
+            "`{}` is not an image URL: use an http:// or https:// address. Nothing was saved.",
+            crate::ui::text::truncate(url, 60).replace('`', "'")
+        ))
+    };
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(refuse)?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || url.chars().any(char::is_whitespace) || url.len() > MAX_IMAGE_URL_CHARS {
+        return Err(refuse());
+    }
+    Ok(url.to_owned())
+}
+
+/// The nonce of the message for (`broadcast`, `guild`): the same on every
+/// attempt and in every process, so Discord's `enforce_nonce` turns a retry
+/// after a crash into a no-op. Hex keeps it within Discord's 25 characters for
+/// broadcast ids below 16^7 (268 million broadcasts).
+pub fn nonce(broadcast_id: i64, guild_id: i64) -> String {
+    format!("{broadcast_id:x}.{guild_id:x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::limits::embed_violations;
+
+    fn input(title: &str) -> DraftInput {
+        DraftInput {
+            title: title.into(),
+            ..DraftInput::default()
+        }
+    }
+
+    #[test]
+    fn a_full_draft_renders_within_discords_limits() {
+        let draft = Draft::validate(
+            Category::Maintenance,
+            &DraftInput {
+                title: "t".repeat(256),
+                content: "c".repeat(4000),
+                colour: "#ff8800".into(),
+                image_url: "https://example.com/a.png".into(),
+                footer: "f".repeat(1700),
+            },
+        )
+        .unwrap();
+        assert_eq!(draft.colour, Some(0xFF8800));
+        let embed = serde_json::to_value(draft.embed()).unwrap();
+        assert_eq!(embed_violations(&embed), Vec::<String>::new());
+        assert_eq!(
+            Draft::validate(Category::Maintenance, &draft.to_input()),
+            Ok(draft)
+        );
+    }
+
+    #[test]
+    fn every_bad_field_is_refused_with_what_was_wrong() {
+        let refuse = |i: DraftInput| {
+            Draft::validate(Category::Changelog, &i)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(refuse(input("  ")).contains("title is required"));
+        assert!(refuse(input(&"t".repeat(257))).contains("257 characters; the most is 256"));
+        assert!(
+            refuse(DraftInput {
+                content: "c".repeat(4001),
+                ..input("t")
+            })
+            .contains("4001")
+        );
+        assert!(
+            refuse(DraftInput {
+                colour: "blue".into(),
+                ..input("t")
+            })
+            .contains("not a colour")
+        );
+        for url in [
+            "ftp://x/a.png",
+            "javascript:alert(1)",
+            "https://",
+            "https://a b",
+        ] {
+            assert!(
+                refuse(DraftInput {
+                    image_url: url.into(),
+                    ..input("t")
+                })
+                .contains("not an image URL"),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn nonces_are_stable_distinct_and_short_enough() {
+        assert_eq!(nonce(1, 2), nonce(1, 2));
+        assert_ne!(nonce(1, 23), nonce(12, 3));
+        assert!(nonce(0xFF_FFFF, i64::MAX).len() <= 25);
+    }
+}

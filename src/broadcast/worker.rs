@@ -1,0 +1,435 @@
+//! The delivery worker, one per bot process. It wakes on NOTIFY (Send pressed)
+//! and polls every two seconds (scheduled broadcasts, missed notifications,
+//! retries that came due). Deliveries are claimed with `FOR UPDATE SKIP
+//! LOCKED` and a lease, so processes share a broadcast and a dead process
+//! loses nothing; each message carries a nonce derived from (broadcast,
+//! server) with `enforce_nonce`, so a re-send after a crash posts nothing new.
+//! Sends are paced by our own governor (`BROADCAST_RATE` per second across
+//! the running processes), since serenity does not hold Discord's global
+//! limit for messages to many different channels.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use futures_util::StreamExt;
+use governor::{Quota, RateLimiter};
+use serenity::all::{
+    ChannelId, CreateAllowedMentions, CreateEmbed, CreateMessage, EditInteractionResponse, Http,
+    HttpError, Nonce,
+};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::draft::nonce;
+use crate::error::cause_chain;
+use crate::store::broadcasts::{self, CHANNEL, Claimed, Counts, Outcome};
+use crate::store::logs::Severity;
+use crate::telemetry::oplog;
+use crate::ui::broadcast as view;
+
+/// `BROADCAST_RATE` when unset: below Discord's global 50 requests/s, leaving
+/// room for the bot's other calls.
+pub const DEFAULT_RATE: u32 = 40;
+/// How often the worker looks for due work without a notification.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// A claimed delivery is another process's to take after this.
+const LEASE_SECS: i64 = 30;
+/// Attempts for 5xx answers and timeouts; 429s get more, they always pass.
+const MAX_ATTEMPTS: i32 = 5;
+const MAX_RATE_LIMITED_ATTEMPTS: i32 = 12;
+const SEND_TIMEOUT: Duration = Duration::from_secs(15);
+/// The progress message is edited at most this often.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+/// Discord error code for a channel that no longer exists.
+const UNKNOWN_CHANNEL: i32 = 10003;
+
+/// What the worker needs; cheap to clone.
+#[derive(Clone)]
+pub struct BroadcastWorker {
+    pub pool: PgPool,
+    pub http: Arc<Http>,
+    /// This process's `bot_instances` id (who holds a claim).
+    pub instance_id: i64,
+    pub host: String,
+    /// `BROADCAST_RATE`: sends per second across all processes.
+    pub rate: u32,
+}
+
+impl BroadcastWorker {
+    /// Runs until `shutdown`. Errors are logged and retried on the next poll.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut listener = match PgListener::connect_with(&self.pool).await {
+            Ok(mut listener) => match listener.listen(CHANNEL).await {
+                Ok(()) => Some(listener),
+                Err(error) => {
+                    tracing::warn!(error = %cause_chain(&error), "cannot LISTEN for broadcasts; polling only");
+                    None
+                }
+            },
+            Err(error) => {
+                tracing::warn!(error = %cause_chain(&error), "cannot LISTEN for broadcasts; polling only");
+                None
+            }
+        };
+        self.release_crashed_claims().await;
+        let pause = Arc::new(Mutex::new(None));
+        loop {
+            if let Err(error) = self.cycle(&pause, &shutdown).await {
+                tracing::warn!(error = %cause_chain(&error), "broadcast delivery cycle failed; retrying");
+            }
+            let woken = async {
+                match listener.as_mut() {
+                    Some(listener) => {
+                        if listener.recv().await.is_err() {
+                            tokio::time::sleep(POLL_INTERVAL).await;
+                        }
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = woken => {}
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+                () = shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    /// Deliveries leased by processes on this host that no longer run are
+    /// released at once (a restart after a crash resumes without waiting).
+    async fn release_crashed_claims(&self) {
+        let pids = match broadcasts::claiming_pids(&self.pool, &self.host, self.instance_id).await {
+            Ok(pids) => pids,
+            Err(error) => {
+                tracing::warn!(error = %cause_chain(&error), "could not look for crashed claims");
+                return;
+            }
+        };
+        let dead: Vec<i32> = pids
+            .into_iter()
+            .filter(|pid| !process_alive(*pid))
+            .collect();
+        if dead.is_empty() {
+            return;
+        }
+        match broadcasts::release_dead_claims(&self.pool, &self.host, &dead).await {
+            Ok(released) => tracing::info!(
+                released,
+                ?dead,
+                "released deliveries claimed by crashed processes"
+            ),
+            Err(error) => {
+                tracing::warn!(error = %cause_chain(&error), "could not release crashed claims")
+            }
+        }
+    }
+
+    /// Starts what is due and works on everything being sent.
+    async fn cycle(
+        &self,
+        pause: &Arc<Mutex<Option<Instant>>>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), sqlx::Error> {
+        for id in broadcasts::due(&self.pool, Utc::now()).await? {
+            if broadcasts::start(&self.pool, id).await? {
+                tracing::info!(broadcast = id, "broadcast delivery started");
+            }
+        }
+        for id in broadcasts::sending(&self.pool).await? {
+            if shutdown.is_cancelled() {
+                return Ok(());
+            }
+            self.deliver(id, pause, shutdown).await?;
+            if let Some(counts) = broadcasts::finish_if_done(&self.pool, id).await? {
+                self.finished(id, counts).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends every delivery of `id` this process can claim now.
+    async fn deliver(
+        &self,
+        id: i64,
+        pause: &Arc<Mutex<Option<Instant>>>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), sqlx::Error> {
+        let Some(broadcast) = broadcasts::get(&self.pool, id).await? else {
+            return Ok(());
+        };
+        let embed = broadcast.draft().embed();
+        let processes = crate::store::instances::running_count(&self.pool)
+            .await?
+            .max(1);
+        let per_process = (self.rate as i64 / processes).max(1) as u32;
+        let limiter = RateLimiter::direct(
+            Quota::per_second(NonZeroU32::new(per_process).unwrap_or(NonZeroU32::MIN))
+                .allow_burst(NonZeroU32::MIN),
+        );
+        let mut last_progress = Instant::now();
+        loop {
+            if shutdown.is_cancelled() {
+                return Ok(());
+            }
+            let batch = i64::from(per_process) * 2;
+            let claimed =
+                broadcasts::claim(&self.pool, id, self.instance_id, batch, LEASE_SECS).await?;
+            if claimed.is_empty() {
+                return Ok(());
+            }
+            futures_util::stream::iter(claimed)
+                .for_each_concurrent(Some(per_process as usize * 2), |delivery| {
+                    let (limiter, embed) = (&limiter, &embed);
+                    async move {
+                        wait_out_pause(pause).await;
+                        limiter.until_ready().await;
+                        let outcome = self.send(id, &delivery, embed.clone()).await;
+                        if let Outcome::Retry { after_secs, rate_limited: true, .. } = &outcome {
+                            *pause.lock().await =
+                                Some(Instant::now() + Duration::from_secs_f64(*after_secs));
+                        }
+                        if let Err(error) = self.settle(id, &delivery, &outcome).await {
+                            tracing::warn!(error = %cause_chain(&error), broadcast = id, guild = delivery.guild_id, "could not record a delivery; its lease will expire and it will be retried");
+                        }
+                    }
+                })
+                .await;
+            if last_progress.elapsed() >= PROGRESS_EVERY {
+                last_progress = Instant::now();
+                self.show_progress(&broadcast, None).await;
+            }
+        }
+    }
+
+    async fn send(&self, id: i64, delivery: &Claimed, embed: CreateEmbed) -> Outcome {
+        let message = CreateMessage::new()
+            .embed(embed)
+            .allowed_mentions(CreateAllowedMentions::new())
+            .nonce(Nonce::String(nonce(id, delivery.guild_id)))
+            .enforce_nonce(true);
+        let channel = ChannelId::new(delivery.channel_id as u64);
+        match tokio::time::timeout(SEND_TIMEOUT, channel.send_message(&self.http, message)).await {
+            Ok(Ok(message)) => Outcome::Sent {
+                message_id: message.id.get(),
+            },
+            Ok(Err(error)) => classify(&error, delivery.attempts),
+            Err(_) => transient(delivery.attempts, None, "timed out".to_owned()),
+        }
+    }
+
+    /// Stores the outcome; an Unknown Channel also clears the server's setting.
+    async fn settle(
+        &self,
+        id: i64,
+        delivery: &Claimed,
+        outcome: &Outcome,
+    ) -> Result<(), sqlx::Error> {
+        broadcasts::record(&self.pool, id, delivery.guild_id, outcome).await?;
+        if let Outcome::Failed {
+            code: Some(UNKNOWN_CHANNEL),
+            ..
+        } = outcome
+            && broadcasts::clear_unknown_channel(&self.pool, delivery.guild_id, delivery.channel_id)
+                .await?
+        {
+            let message = format!(
+                "The broadcast channel <#{}> no longer exists (Discord error 10003 during broadcast #{id}); the server's broadcast channel setting was cleared",
+                delivery.channel_id
+            );
+            oplog::record_best_effort(
+                &self.pool,
+                Severity::Warning,
+                "config_update",
+                Some(delivery.guild_id as u64),
+                &message,
+            )
+            .await;
+        }
+        Ok(())
+    }
+
+    /// The final log entries and report, written by the one process that
+    /// marked the broadcast sent.
+    async fn finished(&self, id: i64, counts: Counts) {
+        let Ok(Some(broadcast)) = broadcasts::get(&self.pool, id).await else {
+            return;
+        };
+        let summary = format!(
+            "Broadcast #{id} \"{}\" finished: {} targeted, {} sent, {} skipped, {} failed ({})",
+            crate::ui::text::truncate(&broadcast.title, 100),
+            counts.targeted,
+            counts.sent,
+            counts.skipped,
+            counts.failed,
+            view::rate_text(&counts)
+        );
+        oplog::record_best_effort(&self.pool, Severity::Info, "broadcast_sent", None, &summary)
+            .await;
+        if counts.failed > 0 {
+            oplog::record_best_effort(
+                &self.pool,
+                Severity::Warning,
+                "broadcast_failed",
+                None,
+                &summary,
+            )
+            .await;
+        }
+        self.show_progress(&broadcast, Some(counts)).await;
+    }
+
+    /// Edits the developer's message (while its token is valid) with progress,
+    /// or with the report once `finished`.
+    async fn show_progress(&self, broadcast: &broadcasts::BroadcastRow, finished: Option<Counts>) {
+        let (Some(token), Some(expires)) = (
+            &broadcast.progress_token,
+            broadcast.progress_token_expires_at,
+        ) else {
+            return;
+        };
+        if expires <= Utc::now() + TimeDelta::seconds(5) {
+            return;
+        }
+        let counts = match finished {
+            Some(counts) => counts,
+            None => match broadcasts::counts(&self.pool, broadcast.id).await {
+                Ok(counts) => counts,
+                Err(_) => return,
+            },
+        };
+        let edit = EditInteractionResponse::new()
+            .embeds(vec![
+                broadcast.draft().embed(),
+                view::progress(broadcast, &counts, finished.is_some()),
+            ])
+            .components(vec![]);
+        if let Err(error) = self
+            .http
+            .edit_original_interaction_response(token, &edit, vec![])
+            .await
+        {
+            tracing::debug!(error = %cause_chain(&error), broadcast = broadcast.id, "could not edit the broadcast progress message");
+        }
+    }
+}
+
+async fn wait_out_pause(pause: &Mutex<Option<Instant>>) {
+    let until = *pause.lock().await;
+    if let Some(until) = until
+        && until > Instant::now()
+    {
+        tokio::time::sleep_until(until).await;
+    }
+}
+
+/// 1 s, 2 s, 4 s, ... capped at a minute.
+fn backoff_secs(attempts: i32) -> f64 {
+    2f64.powi((attempts - 1).clamp(0, 6)).min(60.0)
+}
+
+fn transient(attempts: i32, code: Option<i32>, message: String) -> Outcome {
+    if attempts >= MAX_ATTEMPTS {
+        Outcome::Failed {
+            code,
+            message: format!("{message} (gave up after {attempts} attempts)"),
+        }
+    } else {
+        Outcome::Retry {
+            after_secs: backoff_secs(attempts),
+            rate_limited: false,
+            code,
+            message,
+        }
+    }
+}
+
+/// Sorts a failed send: 429 and 5xx and network trouble are retried with
+/// backoff; any other Discord error fails the delivery at once with its code.
+pub fn classify(error: &serenity::Error, attempts: i32) -> Outcome {
+    match error {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) => {
+            let status = response.status_code.as_u16();
+            let code = i32::try_from(response.error.code).ok().filter(|c| *c != 0);
+            let message = if response.error.message.is_empty() {
+                format!("HTTP {status}")
+            } else {
+                response.error.message.clone()
+            };
+            if status == 429 {
+                // With serenity's rate limiter off (proxy mode) a 429 arrives
+                // without its retry_after: back off exponentially from 1 s.
+                if attempts >= MAX_RATE_LIMITED_ATTEMPTS {
+                    Outcome::Failed {
+                        code,
+                        message: format!("rate limited (429) {attempts} times"),
+                    }
+                } else {
+                    Outcome::Retry {
+                        after_secs: backoff_secs(attempts),
+                        rate_limited: true,
+                        code: None,
+                        message: "rate limited (429)".to_owned(),
+                    }
+                }
+            } else if status >= 500 {
+                transient(attempts, code, format!("{message} (HTTP {status})"))
+            } else {
+                Outcome::Failed { code, message }
+            }
+        }
+        serenity::Error::Http(HttpError::Request(request)) => {
+            transient(attempts, None, format!("request failed: {request}"))
+        }
+        other => Outcome::Failed {
+            code: None,
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Whether a process with this pid exists on this host.
+fn process_alive(pid: i32) -> bool {
+    // Signal 0 checks existence without signalling; EPERM means it exists.
+    // SAFETY: kill with signal 0 has no effect on the target.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_second_and_is_capped() {
+        assert_eq!(backoff_secs(1), 1.0);
+        assert_eq!(backoff_secs(2), 2.0);
+        assert_eq!(backoff_secs(4), 8.0);
+        assert_eq!(backoff_secs(50), 60.0);
+    }
+
+    #[test]
+    fn transient_errors_give_up_after_five_attempts() {
+        assert!(matches!(
+            transient(1, None, "x".into()),
+            Outcome::Retry { .. }
+        ));
+        assert!(matches!(
+            transient(5, None, "x".into()),
+            Outcome::Failed { .. }
+        ));
+    }
+
+    #[test]
+    fn this_process_is_alive_and_a_reaped_one_is_not() {
+        assert!(process_alive(std::process::id() as i32));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        child.wait().unwrap();
+        assert!(!process_alive(pid));
+    }
+}

@@ -1,0 +1,266 @@
+//! Broadcast views: the composer's preview, delivery progress and report, and
+//! the history list.
+
+use chrono::{DateTime, Utc};
+use serenity::all::{CreateEmbed, CreateEmbedFooter};
+
+use super::INFO_COLOUR;
+use super::limits::{EMBED_DESCRIPTION_CHARS, EMBED_FIELD_VALUE_CHARS};
+use super::pager::SelectItem;
+use super::text::{discord_time, fit_lines, human_duration, thousands, truncate};
+use crate::store::broadcasts::{BroadcastRow, Counts, DryRun, FailureGroup, HistoryRow};
+
+/// "97.5% success" or "no deliverable servers".
+pub fn rate_text(counts: &Counts) -> String {
+    match counts.success_rate() {
+        Some(rate) => format!("{rate:.1}% success"),
+        None => "no deliverable servers".to_owned(),
+    }
+}
+
+fn when(at: DateTime<Utc>) -> String {
+    format!("{} ({})", discord_time(at, 'F'), discord_time(at, 'R'))
+}
+
+/// The dry run and schedule shown under the previewed embed.
+pub fn preview(
+    dry_run: &DryRun,
+    category: &str,
+    scheduled_for: Option<DateTime<Utc>>,
+) -> CreateEmbed {
+    let schedule = match scheduled_for {
+        Some(at) => format!("Scheduled for {}.", when(at)),
+        None => "Goes out when you press **Send**.".to_owned(),
+    };
+    CreateEmbed::new()
+        .title("Preview: the message above is exactly what servers receive")
+        .colour(INFO_COLOUR)
+        .description(format!(
+            "Reaches **{}** servers; **{}** have no broadcast channel and will be skipped; **{}** do not accept {category} messages.\n{schedule}\nNothing is sent until you press Send or Schedule.",
+            thousands(dry_run.reachable()),
+            thousands(dry_run.no_channel),
+            thousands(dry_run.category_refused),
+        ))
+}
+
+/// Progress while sending, or the final counts.
+pub fn progress(broadcast: &BroadcastRow, counts: &Counts, finished: bool) -> CreateEmbed {
+    let done = counts.sent + counts.failed;
+    let deliverable = counts.targeted - counts.skipped;
+    let title = if finished {
+        format!("Broadcast #{} delivered", broadcast.id)
+    } else {
+        format!(
+            "Broadcast #{} sending… {done} of {deliverable}",
+            broadcast.id
+        )
+    };
+    CreateEmbed::new()
+        .title(title)
+        .colour(if counts.failed > 0 {
+            0xFAA61A
+        } else {
+            0x57F287
+        })
+        .description(counts_text(counts))
+        .footer(CreateEmbedFooter::new(format!(
+            "/admin broadcast report id:{} shows the full report",
+            broadcast.id
+        )))
+}
+
+fn counts_text(counts: &Counts) -> String {
+    format!(
+        "Targeted **{}** · sent **{}** · skipped **{}** · failed **{}** · pending **{}**{} · {}",
+        thousands(counts.targeted),
+        thousands(counts.sent),
+        thousands(counts.skipped),
+        thousands(counts.failed),
+        thousands(counts.pending),
+        if counts.cancelled > 0 {
+            format!(" · cancelled **{}**", thousands(counts.cancelled))
+        } else {
+            String::new()
+        },
+        rate_text(counts)
+    )
+}
+
+/// The delivery report of one broadcast.
+pub fn report(
+    broadcast: &BroadcastRow,
+    counts: &Counts,
+    failures: &[FailureGroup],
+    skipped: &[(String, i64)],
+) -> CreateEmbed {
+    let mut timing = vec![format!("Status: **{}**", broadcast.status)];
+    if let Some(at) = broadcast
+        .scheduled_for
+        .filter(|_| broadcast.started_at.is_none())
+    {
+        timing.push(format!("Scheduled for {}", when(at)));
+    }
+    if let Some(started) = broadcast.started_at {
+        timing.push(format!("Started {}", when(started)));
+        if let Some(finished) = broadcast.finished_at {
+            let took = finished - started;
+            let seconds = took.num_milliseconds().max(1) as f64 / 1000.0;
+            timing.push(format!(
+                "Finished {} · took {} · {:.1} sends/s",
+                when(finished),
+                human_duration(took),
+                (counts.sent + counts.failed) as f64 / seconds
+            ));
+        }
+    }
+    let failure_lines: Vec<String> = failures
+        .iter()
+        .map(|group| {
+            let examples: Vec<String> = group.examples.iter().map(|g| format!("`{g}`")).collect();
+            format!(
+                "**{}** × {} {}: {}",
+                thousands(group.count),
+                group
+                    .error_code
+                    .map_or_else(|| "—".to_owned(), |c| c.to_string()),
+                truncate(&group.error_message, 120),
+                examples.join(", ")
+            )
+        })
+        .collect();
+    let skipped_lines: Vec<String> = skipped
+        .iter()
+        .map(|(reason, count)| {
+            let reason = match reason.as_str() {
+                "no_channel" => "no broadcast channel",
+                "category_refused" => "category not accepted",
+                other => other,
+            };
+            format!("**{}** × {reason}", thousands(*count))
+        })
+        .collect();
+    let or_none = |lines: &[String]| {
+        if lines.is_empty() {
+            "None.".to_owned()
+        } else {
+            fit_lines(lines, EMBED_FIELD_VALUE_CHARS)
+        }
+    };
+    CreateEmbed::new()
+        .title(format!(
+            "Broadcast #{}: {}",
+            broadcast.id,
+            truncate(&broadcast.title, 200)
+        ))
+        .colour(if counts.failed > 0 {
+            0xFAA61A
+        } else {
+            INFO_COLOUR
+        })
+        .description(truncate(
+            &format!("{}\n{}", counts_text(counts), timing.join("\n")),
+            EMBED_DESCRIPTION_CHARS,
+        ))
+        .field(
+            "Failures (code, message, example servers)",
+            or_none(&failure_lines),
+            false,
+        )
+        .field("Skipped", or_none(&skipped_lines), false)
+        .footer(CreateEmbedFooter::new(format!(
+            "Category: {}",
+            broadcast.category
+        )))
+}
+
+/// A page of the history.
+pub fn history_page(
+    rows: &[HistoryRow],
+    total: i64,
+    page: usize,
+    pages: usize,
+) -> (CreateEmbed, Vec<SelectItem>) {
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let at = match (row.started_at, row.scheduled_for) {
+                (Some(started), _) => format!("sent {}", discord_time(started, 'f')),
+                (None, Some(at)) => format!("for {}", discord_time(at, 'f')),
+                (None, None) => format!("created {}", discord_time(row.created_at, 'f')),
+            };
+            format!(
+                "**#{}** {} · {} · **{}** · {at}\n{} · targeted {} · sent {} · skipped {} · failed {}",
+                row.id,
+                truncate(&row.title, 80),
+                row.category,
+                row.status,
+                rate_text(&row.counts),
+                thousands(row.counts.targeted),
+                thousands(row.counts.sent),
+                thousands(row.counts.skipped),
+                thousands(row.counts.failed),
+            )
+        })
+        .collect();
+    let description = if lines.is_empty() {
+        "No broadcasts yet. Compose one with `/admin broadcast new`.".to_owned()
+    } else {
+        fit_lines(&lines, EMBED_DESCRIPTION_CHARS)
+    };
+    let items = rows
+        .iter()
+        .map(|row| SelectItem {
+            label: format!("#{} {}", row.id, row.title),
+            value: row.id.to_string(),
+            description: Some(format!("{} · {}", row.status, rate_text(&row.counts))),
+        })
+        .collect();
+    let embed = CreateEmbed::new()
+        .title(format!("Broadcasts: {}", thousands(total)))
+        .colour(INFO_COLOUR)
+        .description(description)
+        .footer(CreateEmbedFooter::new(format!(
+            "Newest first · page {} of {} · success rate = sent / (targeted − skipped)",
+            page + 1,
+            pages.max(1)
+        )));
+    (embed, items)
+}
+
+/// Every delivery row as CSV with a header.
+pub fn deliveries_csv(
+    rows: &[crate::store::broadcasts::DeliveryRow],
+) -> Result<Vec<u8>, csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record([
+        "guild_id",
+        "guild_name",
+        "channel_id",
+        "status",
+        "skip_reason",
+        "error_code",
+        "error_message",
+        "message_id",
+        "attempts",
+        "updated_at",
+    ])?;
+    let text = |v: Option<String>| v.unwrap_or_default();
+    for row in rows {
+        writer.write_record([
+            row.guild_id.to_string(),
+            text(row.guild_name.clone()),
+            text(row.channel_id.map(|c| c.to_string())),
+            row.status.clone(),
+            text(row.skip_reason.clone()),
+            text(row.error_code.map(|c| c.to_string())),
+            text(row.error_message.clone()),
+            text(row.message_id.map(|m| m.to_string())),
+            row.attempts.to_string(),
+            row.updated_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        ])?;
+    }
+    writer
+        .into_inner()
+        .map_err(|error| csv::Error::from(error.into_error()))
+}
