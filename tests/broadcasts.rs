@@ -11,90 +11,12 @@ use serde_json::{Value, json};
 use support::bot::{
     ADMIN_GUILD, DEVELOPER, TestBot, eventually, start_with_admin_guild, test_config,
 };
+use support::broadcast::{ALL, button_id, channel, compose, draft_id, seed_guild};
 use support::db::TestDb;
-use support::fake_discord::{Failure, FakeDiscord};
-use support::fixtures;
+use support::fake_discord::Failure;
 use support::interact::{WAIT, attachments, press, slash};
 
 const DELIVERY_WAIT: Duration = Duration::from_secs(30);
-
-/// Channel of guild `g` (one per guild, ids far from everything else).
-fn channel(guild: i64) -> u64 {
-    900_000_000_000 + guild as u64
-}
-
-/// An active guild with a broadcast channel (or none) accepting `categories`.
-async fn seed_guild(db: &TestDb, id: i64, with_channel: bool, categories: &[&str]) {
-    sqlx::query("INSERT INTO guilds (id, name, member_count, joined_at) VALUES ($1, 'Guild ' || $1, 10, now())")
-        .bind(id)
-        .execute(&db.pool)
-        .await
-        .unwrap();
-    let categories: Vec<String> = categories.iter().map(|c| (*c).to_owned()).collect();
-    sqlx::query("INSERT INTO guild_settings (guild_id, broadcast_channel_id, broadcast_categories) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(with_channel.then_some(channel(id) as i64))
-        .bind(&categories)
-        .execute(&db.pool)
-        .await
-        .unwrap();
-}
-
-const ALL: &[&str] = &["changelog", "announcement", "maintenance"];
-
-/// Opens the composer and submits the modal; returns (preview response, modal custom id).
-async fn compose(
-    fake: &FakeDiscord,
-    id: u64,
-    category: &str,
-    schedule: Option<&str>,
-    fields: &[(&str, &str)],
-) -> Value {
-    let mut options = vec![("category", json!(category_index(category)))];
-    if let Some(schedule) = schedule {
-        options.push(("schedule", json!(schedule)));
-    }
-    let opened = slash(
-        fake,
-        id,
-        &format!("compose-{id}"),
-        DEVELOPER,
-        &["admin", "broadcast", "new"],
-        options,
-    )
-    .await;
-    assert_eq!(opened["type"], 9, "a modal: {opened}");
-    let modal_id = opened["data"]["custom_id"].as_str().unwrap().to_owned();
-    assert!(opened["data"]["title"].as_str().unwrap().chars().count() <= 45);
-    let token = format!("submit-{id}");
-    let submit = fixtures::modal_submit(
-        id + 1,
-        &token,
-        Some(ADMIN_GUILD),
-        DEVELOPER,
-        &modal_id,
-        fields,
-    );
-    fake.dispatch_for_guild(ADMIN_GUILD, "INTERACTION_CREATE", submit);
-    fake.wait_for_callback(&token, WAIT).await
-}
-
-/// poise sends choice parameters as their index.
-fn category_index(category: &str) -> u64 {
-    ALL.iter().position(|c| *c == category).unwrap() as u64
-}
-
-fn button_id(message: &Value, label: &str) -> String {
-    message["data"]["components"][0]["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["label"] == label)
-        .unwrap_or_else(|| panic!("a {label} button in {message}"))["custom_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
 
 async fn status(db: &TestDb, id: i64) -> String {
     sqlx::query_scalar("SELECT status FROM broadcasts WHERE id = $1")
@@ -108,17 +30,6 @@ async fn count(db: &TestDb, sql: &str) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
         .fetch_one(&db.pool)
         .await
-        .unwrap()
-}
-
-fn draft_id(preview: &Value) -> i64 {
-    let content = preview["data"]["content"].as_str().unwrap();
-    content
-        .trim_start_matches("Draft #")
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
         .unwrap()
 }
 

@@ -118,3 +118,30 @@ async fn a_rate_limited_route_answers_429_with_retry_after() {
         other => panic!("expected a 429, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn the_global_limit_refuses_requests_over_the_per_second_budget() {
+    let fake = FakeDiscord::start().await;
+    fake.enforce_global_limit(5);
+    let http = http(&fake);
+
+    let mut refused = 0;
+    for n in 0..8 {
+        let result = ChannelId::new(3)
+            .send_message(&http, CreateMessage::new().content(format!("{n}")))
+            .await;
+        if let Err(SerenityError::Http(HttpError::UnsuccessfulRequest(response))) = &result {
+            assert_eq!(response.status_code.as_u16(), 429);
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 3, "5 of 8 requests fit in one second");
+    assert_eq!(fake.global_rate_limited(), 3);
+    assert_eq!(fake.messages_in(3).len(), 5);
+
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    ChannelId::new(3)
+        .send_message(&http, CreateMessage::new().content("later"))
+        .await
+        .expect("a new second has room again");
+}

@@ -36,9 +36,12 @@ pub async fn press(
     custom_id: &str,
     values: Option<Vec<&str>>,
 ) -> Value {
-    let message = fake
-        .original_response(message_token)
-        .expect("the message to press on exists");
+    // The fake records a callback before it has stored the message it
+    // creates, so a press right after the callback may have to wait a moment.
+    let message = super::bot::eventually("the message to press on", WAIT, || async {
+        fake.original_response(message_token)
+    })
+    .await;
     let mut interaction = fixtures::button_press(
         rand::random::<u32>() as u64 + 1,
         token,

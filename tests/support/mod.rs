@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod bot;
+pub mod broadcast;
 pub mod db;
 pub mod fake_discord;
 pub mod fixtures;

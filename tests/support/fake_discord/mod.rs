@@ -7,7 +7,7 @@
 mod gateway;
 mod rest;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -91,6 +91,10 @@ struct State {
     gateway_closed: bool,
     unknown_routes: Vec<String>,
     follow_ups: HashMap<String, Vec<Value>>,
+    /// Requests per second allowed outside interaction routes, when enforced.
+    global_limit: Option<u32>,
+    global_window: VecDeque<Instant>,
+    global_rate_limited: usize,
 }
 
 struct Inner {
@@ -268,6 +272,17 @@ impl FakeDiscord {
         });
     }
 
+    /// Enforces Discord's global rate limit: more than `per_second` requests
+    /// in any second (interaction routes exempt) get a global 429.
+    pub fn enforce_global_limit(&self, per_second: u32) {
+        self.state().global_limit = Some(per_second);
+    }
+
+    /// How many requests the global limit refused.
+    pub fn global_rate_limited(&self) -> usize {
+        self.state().global_rate_limited
+    }
+
     pub fn spec_violations(&self) -> Vec<String> {
         self.state().violations.clone()
     }
@@ -291,6 +306,11 @@ impl FakeDiscord {
             .get(&channel_id)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Messages posted in all channels together.
+    pub fn messages_posted(&self) -> usize {
+        self.state().messages.values().map(Vec::len).sum()
     }
 
     /// The callback, follow-ups and edits for one interaction token, in order.

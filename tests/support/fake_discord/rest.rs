@@ -69,6 +69,9 @@ async fn handle(
     });
     fake.inner.changed.notify_waiters();
 
+    if let Some(retry_after_secs) = over_global_limit(&fake, &path) {
+        return rate_limited(retry_after_secs, true);
+    }
     if let Some(failure) = take_failure(&fake, &method, &path) {
         match failure {
             Failure::Delay(delay) => tokio::time::sleep(delay).await,
@@ -81,24 +84,7 @@ async fn handle(
             Failure::RateLimited {
                 retry_after_secs,
                 global,
-            } => {
-                let mut response = (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    axum::Json(json!({
-                        "message": "You are being rate limited.",
-                        "retry_after": retry_after_secs, "global": global,
-                    })),
-                )
-                    .into_response();
-                let headers = response.headers_mut();
-                let secs = HeaderValue::from_str(&retry_after_secs.ceil().to_string()).unwrap();
-                headers.insert("retry-after", secs);
-                headers.insert(
-                    "x-ratelimit-scope",
-                    HeaderValue::from_static(if global { "global" } else { "user" }),
-                );
-                return response;
-            }
+            } => return rate_limited(retry_after_secs, global),
         }
     }
 
@@ -129,6 +115,53 @@ async fn handle(
         fake.state().unknown_routes.push(format!("{method} {path}"));
     }
     response
+}
+
+/// A 429 as Discord sends it: JSON body plus `retry-after` and scope headers.
+fn rate_limited(retry_after_secs: f64, global: bool) -> Response {
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        axum::Json(json!({
+            "message": "You are being rate limited.",
+            "retry_after": retry_after_secs, "global": global,
+        })),
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    let secs = HeaderValue::from_str(&retry_after_secs.ceil().to_string()).unwrap();
+    headers.insert("retry-after", secs);
+    headers.insert(
+        "x-ratelimit-scope",
+        HeaderValue::from_static(if global { "global" } else { "user" }),
+    );
+    response
+}
+
+/// Discord's global limit (requests per second per bot, interaction routes
+/// exempt), when the test turned it on: `Some(retry_after)` when this request
+/// is over it. Counted in a sliding one-second window.
+fn over_global_limit(fake: &FakeDiscord, path: &str) -> Option<f64> {
+    if path.starts_with("/api/v10/interactions/") || path.starts_with("/api/v10/webhooks/") {
+        return None;
+    }
+    let mut state = fake.state();
+    let limit = state.global_limit?;
+    let now = Instant::now();
+    let window = Duration::from_secs(1);
+    while state
+        .global_window
+        .front()
+        .is_some_and(|at| now.duration_since(*at) >= window)
+    {
+        state.global_window.pop_front();
+    }
+    if state.global_window.len() >= limit as usize {
+        state.global_rate_limited += 1;
+        let oldest = *state.global_window.front().unwrap();
+        return Some((window - now.duration_since(oldest)).as_secs_f64());
+    }
+    state.global_window.push_back(now);
+    None
 }
 
 fn take_failure(fake: &FakeDiscord, method: &str, path: &str) -> Option<Failure> {

@@ -1,0 +1,168 @@
+//! A broadcast to 10,000 guilds through a fake Discord that answers in 50 ms
+//! and enforces Discord's global limit of 50 requests/s with 429s. Reports the
+//! sustained send rate (target: at least 95% of `BROADCAST_RATE`, zero 429s),
+//! the time from pressing Send to the first message, and memory.
+//!
+//! `cargo bench --bench broadcast` (DATABASE_URL's server; creates and drops
+//! its own database). `BENCH_GUILDS` and `BROADCAST_RATE` change the run.
+//! For comparison, Red-DiscordBot's announcer sends one guild every 0.5 s.
+
+// The test harness's own unit tests do not run under a bench harness, so
+// their imports look unused here.
+#[path = "../tests/support/mod.rs"]
+#[allow(unused_imports)]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::bot::{DEVELOPER, start_with_admin_guild};
+use support::broadcast::{button_id, channel, compose, draft_id};
+use support::fake_discord::Failure;
+use support::interact::press;
+
+/// Discord's global limit the fake enforces, requests per second.
+const GLOBAL_LIMIT: u32 = 50;
+const LATENCY: Duration = Duration::from_millis(50);
+
+fn env_number(name: &str, default: u32) -> u32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// (current, peak) resident memory of this process in MiB: the bot, the fake
+/// and the bench together, so an upper bound for the bot's share.
+fn memory_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+#[tokio::main]
+async fn main() {
+    let guilds = env_number("BENCH_GUILDS", 10_000) as i64;
+    let rate = env_number("BROADCAST_RATE", 40);
+    let rate_text = rate.to_string();
+    let (fake, db, bot) = start_with_admin_guild(&[("BROADCAST_RATE", &rate_text)]).await;
+    // language=PostgreSQL
+    for sql in [
+        "INSERT INTO guilds (id, name, member_count, joined_at)
+         SELECT i, 'Server ' || i, 100, now() FROM generate_series(1, $1) AS i",
+        "INSERT INTO guild_settings (guild_id, broadcast_channel_id)
+         SELECT i, 900000000000 + i FROM generate_series(1, $1) AS i",
+    ] {
+        sqlx::query(sql)
+            .bind(guilds)
+            .execute(&db.pool)
+            .await
+            .expect("seed");
+    }
+    assert_eq!(
+        channel(1),
+        900_000_000_001,
+        "the seed uses the shared channel ids"
+    );
+    fake.fail_route(
+        "POST",
+        "/api/v10/channels/*/messages",
+        Failure::Delay(LATENCY),
+        None,
+    );
+    fake.enforce_global_limit(GLOBAL_LIMIT);
+    let (rss_before, _) = memory_mib();
+
+    let preview = compose(&fake, 9001, "announcement", None, &[("title", "Benchmark")]).await;
+    let id = draft_id(&preview);
+    let pressed = Instant::now();
+    press(
+        &fake,
+        "submit-9001",
+        "press-send",
+        DEVELOPER,
+        &button_id(&preview, "Send"),
+        None,
+    )
+    .await;
+
+    let mut first_message = None;
+    let mut samples = Vec::new();
+    while fake.messages_posted() < guilds as usize {
+        let posted = fake.messages_posted();
+        if posted > 0 && first_message.is_none() {
+            first_message = Some(pressed.elapsed());
+        }
+        samples.push((pressed.elapsed(), posted));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let all_sent = pressed.elapsed();
+    let first = first_message.unwrap_or(all_sent);
+    let (rss_after, rss_peak) = memory_mib();
+
+    // The steady state: between 10% and 90% of the guilds.
+    let at = |share: f64| {
+        samples
+            .iter()
+            .find(|(_, posted)| *posted as f64 >= guilds as f64 * share)
+            .copied()
+            .unwrap_or((all_sent, guilds as usize))
+    };
+    let (from, from_count) = at(0.1);
+    let (to, to_count) = at(0.9);
+    let sustained = (to_count - from_count) as f64 / (to - from).as_secs_f64();
+    let overall = (guilds - 1) as f64 / (all_sent - first).as_secs_f64();
+
+    support::bot::eventually("the report", Duration::from_secs(60), || async {
+        let status: String = sqlx::query_scalar("SELECT status FROM broadcasts WHERE id = $1")
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        (status == "sent").then_some(())
+    })
+    .await;
+    let (sent, failed): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status = 'failed')
+           FROM broadcast_deliveries WHERE broadcast_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+
+    println!(
+        "broadcast to {guilds} guilds, BROADCAST_RATE {rate}/s, fake: {} ms answers, global limit {GLOBAL_LIMIT}/s",
+        LATENCY.as_millis()
+    );
+    println!(
+        "  Send -> first message: {:.0} ms (target < 2000)",
+        first.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  sustained (10%..90%): {sustained:.1} sends/s = {:.1}% of BROADCAST_RATE (target >= 95%)",
+        sustained / rate as f64 * 100.0
+    );
+    println!(
+        "  first to last message: {overall:.1} sends/s; all sent after {:.1} s",
+        all_sent.as_secs_f64()
+    );
+    println!(
+        "  global 429s: {} (target 0); deliveries sent {sent}, failed {failed}",
+        fake.global_rate_limited()
+    );
+    println!(
+        "  memory: RSS {rss_before:.0} MiB before Send, {rss_after:.0} MiB after, peak {rss_peak:.0} MiB (bot + fake + bench)"
+    );
+    println!(
+        "  Red-DiscordBot's announcer at 2 sends/s would take {:.0} min",
+        guilds as f64 / 2.0 / 60.0
+    );
+    bot.stop().await;
+}
