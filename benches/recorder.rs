@@ -12,9 +12,12 @@ mod db;
 use std::time::Instant;
 
 use admin_panel::store::command_stats::{self, CommandEvent};
-use admin_panel::telemetry::recorder::{BATCH_SIZE, CommandRecorder};
+use admin_panel::telemetry::recorder::{
+    BATCH_SIZE, CHANNEL_CAPACITY, CommandRecorder, WRITERS, run_flusher,
+};
 use chrono::{TimeDelta, Utc};
 use rand::Rng;
+use tokio_util::sync::CancellationToken;
 
 const COMMANDS: usize = 50;
 const USERS: u64 = 2_000_000;
@@ -60,19 +63,60 @@ async fn main() {
         recorder.dropped()
     );
 
-    // Sustained writes: batches of BATCH_SIZE, one statement each, as the flusher does.
+    // One writer: batches of BATCH_SIZE written one after another.
+    let serial = total / 2;
     let started = Instant::now();
-    for batch in events.chunks(BATCH_SIZE) {
+    for batch in events[..serial].chunks(BATCH_SIZE) {
         command_stats::insert_batch(&db.pool, batch)
             .await
             .expect("batch insert");
     }
     let elapsed = started.elapsed();
     println!(
-        "flush: {total} events in {:.2} s = {:.0} events/s ({} per batch, rollups included)",
+        "one writer: {serial} events in {:.2} s = {:.0} events/s ({BATCH_SIZE} per batch, rollups included)",
         elapsed.as_secs_f64(),
-        total as f64 / elapsed.as_secs_f64(),
-        BATCH_SIZE
+        serial as f64 / elapsed.as_secs_f64(),
+    );
+
+    // The flusher as the bot runs it: events pushed through the recorder's
+    // channel as fast as it takes them, up to WRITERS batches in flight.
+    let rest = &events[serial..];
+    let (recorder, receiver) = CommandRecorder::new(CHANNEL_CAPACITY);
+    let shutdown = CancellationToken::new();
+    let flusher = tokio::spawn(run_flusher(
+        db.pool.clone(),
+        receiver,
+        recorder.counters().clone(),
+        shutdown.clone(),
+    ));
+    let started = Instant::now();
+    let mut pushed = 0;
+    while pushed < rest.len() {
+        // Push only what the channel has room for, so nothing is dropped and
+        // the figure is the flusher's pace, not the pusher's.
+        let queued = pushed as u64 - recorder.recorded();
+        let room = (CHANNEL_CAPACITY as u64).saturating_sub(queued) as usize;
+        let room = room
+            .saturating_sub(2 * BATCH_SIZE * WRITERS)
+            .min(rest.len() - pushed);
+        for event in &rest[pushed..pushed + room] {
+            recorder.record(event.clone());
+        }
+        pushed += room;
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    while recorder.recorded() < rest.len() as u64 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let elapsed = started.elapsed();
+    shutdown.cancel();
+    flusher.await.expect("flusher");
+    println!(
+        "flusher ({WRITERS} writers): {} events in {:.2} s = {:.0} events/s, {} dropped",
+        rest.len(),
+        elapsed.as_secs_f64(),
+        rest.len() as f64 / elapsed.as_secs_f64(),
+        recorder.dropped()
     );
     let rows: i64 = sqlx::query_scalar("SELECT sum(uses)::int8 FROM command_stats_daily")
         .fetch_one(&db.pool)

@@ -337,3 +337,62 @@ async fn unknown_and_malformed_server_ids_get_a_clear_error() {
     fake.assert_no_spec_violations();
     bot.stop().await;
 }
+
+/// The active-server count comes from a trigger-kept counter; every way a
+/// guild row can change (join, refresh, leave, rejoin, delete) keeps it equal
+/// to a real count.
+#[tokio::test]
+async fn the_active_server_counter_matches_a_real_count_through_every_change() {
+    use admin_panel::store::guilds::{self, GuildSnapshot};
+    let db = TestDb::new().await;
+    let check = |expected: i64| {
+        let pool = db.pool.clone();
+        async move {
+            let real: i64 = sqlx::query_scalar("SELECT count(*) FROM guilds WHERE left_at IS NULL")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            let counted = guilds::count_active(&pool).await.unwrap();
+            assert_eq!((counted, real), (expected, expected));
+        }
+    };
+    let snapshot = |id: u64| GuildSnapshot {
+        id,
+        name: format!("Server {id}"),
+        icon_hash: None,
+        member_count: 10,
+        joined_at: chrono::Utc::now(),
+    };
+    let now = chrono::Utc::now();
+    check(0).await;
+    for id in 1..=5 {
+        guilds::upsert(&db.pool, &snapshot(id)).await.unwrap();
+    }
+    check(5).await;
+    guilds::upsert(&db.pool, &snapshot(3)).await.unwrap(); // a reconnect's refresh
+    guilds::refresh(&db.pool, 3, "Renamed", None).await.unwrap();
+    check(5).await;
+    guilds::mark_left(&db.pool, 2, now).await.unwrap();
+    guilds::mark_left(&db.pool, 2, now).await.unwrap(); // a repeated GUILD_DELETE
+    check(4).await;
+    guilds::upsert(&db.pool, &snapshot(2)).await.unwrap(); // rejoin
+    guilds::mark_left(&db.pool, 4, now).await.unwrap();
+    check(4).await;
+    sqlx::query("DELETE FROM guilds WHERE id IN (1, 4)") // one active, one gone
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    check(3).await;
+    seed_more(&db).await;
+    check(13).await;
+}
+
+/// Ten more active servers in one multi-row insert.
+async fn seed_more(db: &TestDb) {
+    sqlx::query(
+        "INSERT INTO guilds (id, name, joined_at) SELECT i, 'More', now() FROM generate_series(100, 109) AS i",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+}

@@ -75,15 +75,17 @@ impl ServerRow {
     }
 }
 
-/// Active servers matching the optional name search.
+/// Active servers matching the optional name search. Without a search this is
+/// the trigger-kept counter, so the unfiltered list never counts every row.
 pub async fn count_active(pool: &PgPool, search: Option<&str>) -> Result<i64, sqlx::Error> {
+    let Some(search) = search else {
+        return super::guilds::count_active(pool).await;
+    };
     // language=PostgreSQL
-    sqlx::query_scalar(
-        "SELECT count(*) FROM guilds WHERE left_at IS NULL AND ($1::text IS NULL OR name ILIKE $1)",
-    )
-    .bind(search.map(like_pattern))
-    .fetch_one(pool)
-    .await
+    sqlx::query_scalar("SELECT count(*) FROM guilds WHERE left_at IS NULL AND name ILIKE $1")
+        .bind(like_pattern(search))
+        .fetch_one(pool)
+        .await
 }
 
 /// One page of active servers in list order.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
@@ -24,6 +25,9 @@ pub const CHANNEL_CAPACITY: usize = 10_000;
 /// Events kept for retry while the database is unreachable; older ones are dropped.
 const MAX_PENDING: usize = 10 * BATCH_SIZE;
 const RETRY_DELAY: Duration = Duration::from_secs(2);
+/// Batches written at once (each on its own pooled connection). Two keep both
+/// cores of a small database busy; more mostly wait on the shared rollup rows.
+pub const WRITERS: usize = 2;
 
 /// Counters a health view or `/metrics` can read.
 #[derive(Debug, Default)]
@@ -74,6 +78,11 @@ impl CommandRecorder {
 
 /// Drains `receiver` into the database until `shutdown`, then writes whatever
 /// is still buffered or queued before returning.
+///
+/// Up to [`WRITERS`] batches are written at once, so receiving and grouping
+/// the next batch overlaps with the database work of the previous ones. While
+/// writes fail, at most [`MAX_PENDING`] events wait for the retry; past that
+/// the channel fills and new events are dropped and counted at the push.
 pub async fn run_flusher(
     pool: PgPool,
     mut receiver: mpsc::Receiver<CommandEvent>,
@@ -81,73 +90,110 @@ pub async fn run_flusher(
     shutdown: CancellationToken,
 ) {
     let mut buffer: Vec<CommandEvent> = Vec::with_capacity(BATCH_SIZE);
+    let mut writes: JoinSet<BatchOutcome> = JoinSet::new();
     let mut ticker = tokio::time::interval(FLUSH_INTERVAL);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut retry_at: Option<Instant> = None;
 
     loop {
+        let may_write = retry_at.is_none_or(|at| Instant::now() >= at);
+        while may_write && buffer.len() >= BATCH_SIZE && writes.len() < WRITERS {
+            spawn_write(&mut writes, &pool, buffer.drain(..BATCH_SIZE).collect());
+        }
         tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
-            received = receiver.recv() => match received {
-                Some(event) => {
-                    buffer.push(event);
-                    let may_write = retry_at.is_none_or(|at| Instant::now() >= at);
-                    if buffer.len() >= BATCH_SIZE && may_write {
-                        retry_at = flush(&pool, &mut buffer, &counters).await;
-                    }
+            Some(written) = writes.join_next(), if !writes.is_empty() => {
+                if let Some(at) = settle(written, &mut buffer, &counters) {
+                    retry_at = Some(at);
+                } else if retry_at.is_some_and(|at| Instant::now() >= at) {
+                    retry_at = None;
                 }
+            }
+            received = receiver.recv(), if buffer.len() < MAX_PENDING => match received {
+                Some(event) => buffer.push(event),
                 None => break,
             },
             _ = ticker.tick() => {
-                if !buffer.is_empty() && retry_at.is_none_or(|at| Instant::now() >= at) {
-                    retry_at = flush(&pool, &mut buffer, &counters).await;
+                if may_write && !buffer.is_empty() && writes.is_empty() {
+                    let take = buffer.len().min(BATCH_SIZE);
+                    spawn_write(&mut writes, &pool, buffer.drain(..take).collect());
                 }
             }
         }
     }
 
-    // Shutdown: take everything already queued, then write it all.
+    // Shutdown: let the writes in flight finish, take everything already
+    // queued, then write it all.
+    while let Some(written) = writes.join_next().await {
+        settle(written, &mut buffer, &counters);
+    }
     receiver.close();
     while let Ok(event) = receiver.try_recv() {
         buffer.push(event);
     }
-    if flush(&pool, &mut buffer, &counters).await.is_some() {
-        let lost = buffer.len() as u64;
-        counters.dropped.fetch_add(lost, Ordering::Relaxed);
-        tracing::error!(lost, "command events could not be written before shutdown");
+    let mut written = 0;
+    for batch in buffer.chunks(BATCH_SIZE) {
+        if let Err(error) = command_stats::insert_batch(&pool, batch).await {
+            let lost = buffer.len() - written;
+            counters.dropped.fetch_add(lost as u64, Ordering::Relaxed);
+            tracing::error!(
+                lost,
+                error = %cause_chain(&error),
+                "command events could not be written before shutdown"
+            );
+            return;
+        }
+        written += batch.len();
+        counters
+            .recorded
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
     }
 }
 
-/// Writes the buffer in batches. On failure the unwritten events stay buffered
-/// (capped at [`MAX_PENDING`]) and the time of the next attempt is returned.
-async fn flush(
-    pool: &PgPool,
+/// A finished batch write: its events back when it failed.
+type BatchOutcome = Result<usize, (Vec<CommandEvent>, sqlx::Error)>;
+
+fn spawn_write(writes: &mut JoinSet<BatchOutcome>, pool: &PgPool, batch: Vec<CommandEvent>) {
+    let pool = pool.clone();
+    writes.spawn(async move {
+        match command_stats::insert_batch(&pool, &batch).await {
+            Ok(()) => Ok(batch.len()),
+            Err(error) => Err((batch, error)),
+        }
+    });
+}
+
+/// Counts a finished write. A failed batch goes back into the buffer (which
+/// is then cut to [`MAX_PENDING`], oldest first) and the time of the next
+/// attempt is returned.
+fn settle(
+    written: Result<BatchOutcome, tokio::task::JoinError>,
     buffer: &mut Vec<CommandEvent>,
     counters: &RecorderCounters,
 ) -> Option<Instant> {
-    while !buffer.is_empty() {
-        let take = buffer.len().min(BATCH_SIZE);
-        match command_stats::insert_batch(pool, &buffer[..take]).await {
-            Ok(()) => {
-                buffer.drain(..take);
-                counters.recorded.fetch_add(take as u64, Ordering::Relaxed);
-            }
-            Err(error) => {
-                let excess = buffer.len().saturating_sub(MAX_PENDING);
-                buffer.drain(..excess);
-                counters.dropped.fetch_add(excess as u64, Ordering::Relaxed);
-                tracing::error!(
-                    pending = buffer.len(),
-                    dropped = excess,
-                    error = %cause_chain(&error),
-                    "failed to write command events; will retry"
-                );
-                return Some(Instant::now() + RETRY_DELAY);
-            }
+    let (batch, error) = match written {
+        Ok(Ok(count)) => {
+            counters.recorded.fetch_add(count as u64, Ordering::Relaxed);
+            return None;
         }
-    }
-    None
+        Ok(Err(failed)) => failed,
+        Err(panicked) => {
+            tracing::error!(error = %panicked, "a command-event write task panicked");
+            return Some(Instant::now() + RETRY_DELAY);
+        }
+    };
+    buffer.splice(0..0, batch);
+    let excess = buffer.len().saturating_sub(MAX_PENDING);
+    buffer.drain(..excess);
+    counters.dropped.fetch_add(excess as u64, Ordering::Relaxed);
+    tracing::error!(
+        pending = buffer.len(),
+        dropped = excess,
+        error = %cause_chain(&error),
+        "failed to write command events; will retry"
+    );
+    Some(Instant::now() + RETRY_DELAY)
 }
 
 #[cfg(test)]
