@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::task::{self, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
@@ -26,7 +26,8 @@ pub const CHANNEL_CAPACITY: usize = 10_000;
 const MAX_PENDING: usize = 10 * BATCH_SIZE;
 const RETRY_DELAY: Duration = Duration::from_secs(2);
 /// Batches written at once (each on its own pooled connection). Two keep both
-/// cores of a small database busy; more mostly wait on the shared rollup rows.
+/// cores of a small database busy; more mostly wait on the shared per-command
+/// rollup rows.
 pub const WRITERS: usize = 2;
 
 /// Counters a health view or `/metrics` can read.
@@ -76,20 +77,51 @@ impl CommandRecorder {
     }
 }
 
+/// Events waiting for one writer. Events are split between lanes by server,
+/// so two batches written at once never update the same per-server row and
+/// neither waits for the other's commit.
+#[derive(Debug, Default)]
+struct Lane {
+    buffer: Vec<CommandEvent>,
+    /// The task writing this lane's current batch, if one is.
+    writing: Option<task::Id>,
+}
+
+impl Lane {
+    fn of(event: &CommandEvent) -> usize {
+        (event.guild_id.unwrap_or(event.user_id) % WRITERS as u64) as usize
+    }
+
+    /// Starts writing up to a batch from this lane.
+    fn write(&mut self, writes: &mut JoinSet<BatchOutcome>, pool: &PgPool) {
+        let take = self.buffer.len().min(BATCH_SIZE);
+        let batch: Vec<CommandEvent> = self.buffer.drain(..take).collect();
+        let pool = pool.clone();
+        let handle = writes.spawn(async move {
+            match command_stats::insert_batch(&pool, &batch).await {
+                Ok(()) => Ok(batch.len()),
+                Err(error) => Err((batch, error)),
+            }
+        });
+        self.writing = Some(handle.id());
+    }
+}
+
 /// Drains `receiver` into the database until `shutdown`, then writes whatever
 /// is still buffered or queued before returning.
 ///
-/// Up to [`WRITERS`] batches are written at once, so receiving and grouping
-/// the next batch overlaps with the database work of the previous ones. While
-/// writes fail, at most [`MAX_PENDING`] events wait for the retry; past that
-/// the channel fills and new events are dropped and counted at the push.
+/// Up to [`WRITERS`] batches are written at once (one per [`Lane`]), so the
+/// database's cores share the work and receiving the next batch overlaps with
+/// writing the last. While writes fail, at most [`MAX_PENDING`] events wait
+/// for the retry; past that the channel fills and new events are dropped and
+/// counted at the push.
 pub async fn run_flusher(
     pool: PgPool,
     mut receiver: mpsc::Receiver<CommandEvent>,
     counters: Arc<RecorderCounters>,
     shutdown: CancellationToken,
 ) {
-    let mut buffer: Vec<CommandEvent> = Vec::with_capacity(BATCH_SIZE);
+    let mut lanes: Vec<Lane> = (0..WRITERS).map(|_| Lane::default()).collect();
     let mut writes: JoinSet<BatchOutcome> = JoinSet::new();
     let mut ticker = tokio::time::interval(FLUSH_INTERVAL);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -97,27 +129,33 @@ pub async fn run_flusher(
 
     loop {
         let may_write = retry_at.is_none_or(|at| Instant::now() >= at);
-        while may_write && buffer.len() >= BATCH_SIZE && writes.len() < WRITERS {
-            spawn_write(&mut writes, &pool, buffer.drain(..BATCH_SIZE).collect());
+        if may_write {
+            for lane in &mut lanes {
+                if lane.writing.is_none() && lane.buffer.len() >= BATCH_SIZE {
+                    lane.write(&mut writes, &pool);
+                }
+            }
         }
+        let pending: usize = lanes.iter().map(|lane| lane.buffer.len()).sum();
         tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
-            Some(written) = writes.join_next(), if !writes.is_empty() => {
-                if let Some(at) = settle(written, &mut buffer, &counters) {
+            Some(written) = writes.join_next_with_id(), if !writes.is_empty() => {
+                if let Some(at) = settle(written, &mut lanes, &counters) {
                     retry_at = Some(at);
-                } else if retry_at.is_some_and(|at| Instant::now() >= at) {
-                    retry_at = None;
                 }
             }
-            received = receiver.recv(), if buffer.len() < MAX_PENDING => match received {
-                Some(event) => buffer.push(event),
+            received = receiver.recv(), if pending < MAX_PENDING => match received {
+                Some(event) => lanes[Lane::of(&event)].buffer.push(event),
                 None => break,
             },
             _ = ticker.tick() => {
-                if may_write && !buffer.is_empty() && writes.is_empty() {
-                    let take = buffer.len().min(BATCH_SIZE);
-                    spawn_write(&mut writes, &pool, buffer.drain(..take).collect());
+                if may_write {
+                    for lane in &mut lanes {
+                        if lane.writing.is_none() && !lane.buffer.is_empty() {
+                            lane.write(&mut writes, &pool);
+                        }
+                    }
                 }
             }
         }
@@ -125,9 +163,10 @@ pub async fn run_flusher(
 
     // Shutdown: let the writes in flight finish, take everything already
     // queued, then write it all.
-    while let Some(written) = writes.join_next().await {
-        settle(written, &mut buffer, &counters);
+    while let Some(written) = writes.join_next_with_id().await {
+        settle(written, &mut lanes, &counters);
     }
+    let mut buffer: Vec<CommandEvent> = lanes.into_iter().flat_map(|lane| lane.buffer).collect();
     receiver.close();
     while let Ok(event) = receiver.try_recv() {
         buffer.push(event);
@@ -154,41 +193,37 @@ pub async fn run_flusher(
 /// A finished batch write: its events back when it failed.
 type BatchOutcome = Result<usize, (Vec<CommandEvent>, sqlx::Error)>;
 
-fn spawn_write(writes: &mut JoinSet<BatchOutcome>, pool: &PgPool, batch: Vec<CommandEvent>) {
-    let pool = pool.clone();
-    writes.spawn(async move {
-        match command_stats::insert_batch(&pool, &batch).await {
-            Ok(()) => Ok(batch.len()),
-            Err(error) => Err((batch, error)),
-        }
-    });
-}
-
-/// Counts a finished write. A failed batch goes back into the buffer (which
-/// is then cut to [`MAX_PENDING`], oldest first) and the time of the next
-/// attempt is returned.
+/// Counts a finished write and frees its lane. A failed batch goes back into
+/// its lane (which is then cut to its share of [`MAX_PENDING`], oldest first)
+/// and the time of the next attempt is returned.
 fn settle(
-    written: Result<BatchOutcome, tokio::task::JoinError>,
-    buffer: &mut Vec<CommandEvent>,
+    written: Result<(task::Id, BatchOutcome), task::JoinError>,
+    lanes: &mut [Lane],
     counters: &RecorderCounters,
 ) -> Option<Instant> {
+    let id = match &written {
+        Ok((id, _)) => *id,
+        Err(error) => error.id(),
+    };
+    let lane = lanes.iter_mut().find(|lane| lane.writing == Some(id))?;
+    lane.writing = None;
     let (batch, error) = match written {
-        Ok(Ok(count)) => {
+        Ok((_, Ok(count))) => {
             counters.recorded.fetch_add(count as u64, Ordering::Relaxed);
             return None;
         }
-        Ok(Err(failed)) => failed,
+        Ok((_, Err(failed))) => failed,
         Err(panicked) => {
             tracing::error!(error = %panicked, "a command-event write task panicked");
             return Some(Instant::now() + RETRY_DELAY);
         }
     };
-    buffer.splice(0..0, batch);
-    let excess = buffer.len().saturating_sub(MAX_PENDING);
-    buffer.drain(..excess);
+    lane.buffer.splice(0..0, batch);
+    let excess = lane.buffer.len().saturating_sub(MAX_PENDING / WRITERS);
+    lane.buffer.drain(..excess);
     counters.dropped.fetch_add(excess as u64, Ordering::Relaxed);
     tracing::error!(
-        pending = buffer.len(),
+        pending = lane.buffer.len(),
         dropped = excess,
         error = %cause_chain(&error),
         "failed to write command events; will retry"
