@@ -552,3 +552,54 @@ async fn two_processes_share_one_broadcast_without_duplicates() {
     first.stop().await;
     second.stop().await;
 }
+
+/// A broadcast that starts after the developer's interaction token expired (a
+/// schedule more than 15 minutes ahead) is delivered, but its stale message is
+/// left alone: no edit is even attempted with the dead token.
+#[tokio::test]
+async fn progress_is_not_edited_once_the_interaction_token_has_expired() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    seed_guild(&db, 1, true, ALL).await;
+    let at = Utc::now() + chrono::TimeDelta::seconds(3);
+    let schedule = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let preview = compose(
+        &fake,
+        8301,
+        "announcement",
+        Some(&schedule),
+        &[("title", "Long after")],
+    )
+    .await;
+    press(
+        &fake,
+        "submit-8301",
+        "press-late",
+        DEVELOPER,
+        &button_id(&preview, "Schedule"),
+        None,
+    )
+    .await;
+    let id = draft_id(&preview);
+    // As if the schedule had been 20 minutes ahead: the token is dead by now.
+    sqlx::query(
+        "UPDATE broadcasts SET progress_token_expires_at = now() - interval '5 minutes' WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let before = fake.interaction_responses("press-late").len();
+
+    eventually("the late broadcast is sent", DELIVERY_WAIT, || async {
+        (status(&db, id).await == "sent").then_some(())
+    })
+    .await;
+    assert_eq!(fake.messages_in(channel(1)).len(), 1);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        fake.interaction_responses("press-late").len(),
+        before,
+        "no request with the expired token"
+    );
+    bot.stop().await;
+}
