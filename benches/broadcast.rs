@@ -15,9 +15,12 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::bot::{DEVELOPER, start_with_admin_guild};
+use support::binary::{memory_mib, spawn_bot, work_dir};
+use support::bot::{ADMIN_GUILD, DEVELOPER};
 use support::broadcast::{button_id, channel, compose, draft_id};
+use support::db::TestDb;
 use support::fake_discord::Failure;
+use support::fake_discord::FakeDiscord;
 use support::interact::press;
 
 /// Discord's global limit the fake enforces, requests per second.
@@ -31,27 +34,30 @@ fn env_number(name: &str, default: u32) -> u32 {
         .unwrap_or(default)
 }
 
-/// (current, peak) resident memory of this process in MiB: the bot, the fake
-/// and the bench together, so an upper bound for the bot's share.
-fn memory_mib() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|line| line.starts_with(name))
-            .and_then(|line| line.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
 #[tokio::main]
 async fn main() {
     let guilds = env_number("BENCH_GUILDS", 10_000) as i64;
     let rate = env_number("BROADCAST_RATE", 40);
     let rate_text = rate.to_string();
-    let (fake, db, bot) = start_with_admin_guild(&[("BROADCAST_RATE", &rate_text)]).await;
+    // The bot runs as its own process (the reference binary), so its memory
+    // is measured apart from the fake's, which keeps every request.
+    let fake = FakeDiscord::start().await;
+    let db = TestDb::new().await;
+    let dir = work_dir();
+    let admin_guild = ADMIN_GUILD.to_string();
+    let mut bot = spawn_bot(
+        &dir,
+        &fake,
+        &db,
+        "bot.log",
+        &[
+            ("BROADCAST_RATE", &rate_text),
+            ("ADMIN_GUILD_IDS", &admin_guild),
+            ("SHARD_COUNT", "1"),
+            ("RUST_LOG", "warn"),
+        ],
+    );
+    fake.wait_for_shards(1, Duration::from_secs(60)).await;
     // language=PostgreSQL
     for sql in [
         "INSERT INTO guilds (id, name, member_count, joined_at)
@@ -77,7 +83,7 @@ async fn main() {
         None,
     );
     fake.enforce_global_limit(GLOBAL_LIMIT);
-    let (rss_before, _) = memory_mib();
+    let (rss_before, _) = memory_mib(bot.id());
 
     let preview = compose(&fake, 9001, "announcement", None, &[("title", "Benchmark")]).await;
     let id = draft_id(&preview);
@@ -104,7 +110,7 @@ async fn main() {
     }
     let all_sent = pressed.elapsed();
     let first = first_message.unwrap_or(all_sent);
-    let (rss_after, rss_peak) = memory_mib();
+    let (rss_after, rss_peak) = memory_mib(bot.id());
 
     // The steady state: between 10% and 90% of the guilds.
     let at = |share: f64| {
@@ -158,11 +164,13 @@ async fn main() {
         fake.global_rate_limited()
     );
     println!(
-        "  memory: RSS {rss_before:.0} MiB before Send, {rss_after:.0} MiB after, peak {rss_peak:.0} MiB (bot + fake + bench)"
+        "  memory: RSS {rss_before:.0} MiB before Send, {rss_after:.0} MiB after, peak {rss_peak:.0} MiB (the bot process alone)"
     );
     println!(
         "  Red-DiscordBot's announcer at 2 sends/s would take {:.0} min",
         guilds as f64 / 2.0 / 60.0
     );
-    bot.stop().await;
+    // SAFETY: kill(2) with a pid we spawned and a valid signal number.
+    unsafe { libc::kill(bot.id() as i32, libc::SIGTERM) };
+    bot.wait().expect("the bot exits");
 }

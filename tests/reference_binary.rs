@@ -4,37 +4,13 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use support::binary::{command, spawn_bot, work_dir};
 use support::bot::{DEVELOPER, TOKEN};
 use support::db::TestDb;
 use support::fake_discord::FakeDiscord;
-
-const BINARY: &str = env!("CARGO_BIN_EXE_admin-panel");
-
-/// A fresh working directory without a `.env`, readable by an unprivileged user
-/// (the self-managed PostgreSQL runs as one when the tests run as root).
-fn work_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("admin-panel-bin-{:08x}", rand::random::<u32>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-    dir
-}
-
-fn command(dir: &Path, vars: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(BINARY);
-    command
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default());
-    for (name, value) in vars {
-        command.env(name, value);
-    }
-    command
-}
 
 #[test]
 fn bad_configuration_exits_with_code_2_and_one_line_naming_the_variable() {
@@ -188,26 +164,6 @@ fn messages_posted(fake: &FakeDiscord) -> usize {
         .sum()
 }
 
-/// Spawns the binary against `db` and the fake, logging to a file in `dir`.
-fn spawn_bot(dir: &Path, fake: &FakeDiscord, db: &TestDb, log: &str) -> std::process::Child {
-    let developer = DEVELOPER.to_string();
-    let log = std::fs::File::create(dir.join(log)).unwrap();
-    command(
-        dir,
-        &[
-            ("DISCORD_TOKEN", TOKEN),
-            ("DEVELOPER_USER_ID", &developer),
-            ("DATABASE_URL", &db.url),
-            ("DISCORD_PROXY_URL", &fake.base_url()),
-            ("HEALTH_ADDR", "127.0.0.1:0"),
-        ],
-    )
-    .stdout(Stdio::null())
-    .stderr(log)
-    .spawn()
-    .unwrap()
-}
-
 /// SIGKILL in the middle of a 500-guild broadcast, then a restart: the new
 /// process releases the dead one's claims and finishes the job, and the
 /// nonces make the sends that were in flight at the kill harmless. Every
@@ -247,7 +203,7 @@ async fn a_broadcast_killed_midway_resumes_after_restart_without_sending_twice()
     .await
     .unwrap();
 
-    let mut first = spawn_bot(&dir, &fake, &db, "first.log");
+    let mut first = spawn_bot(&dir, &fake, &db, "first.log", &[]);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while messages_posted(&fake) < 150 {
         assert!(
@@ -265,7 +221,7 @@ async fn a_broadcast_killed_midway_resumes_after_restart_without_sending_twice()
         "killed before the end ({at_kill} sent)"
     );
 
-    let mut second = spawn_bot(&dir, &fake, &db, "second.log");
+    let mut second = spawn_bot(&dir, &fake, &db, "second.log", &[]);
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
     loop {
         let status: String = sqlx::query_scalar("SELECT status FROM broadcasts WHERE id = $1")

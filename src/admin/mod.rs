@@ -2,6 +2,7 @@
 //! every subcommand; one file per view.
 
 pub mod broadcast;
+pub mod confirm;
 pub mod developers;
 pub mod health;
 pub mod logs;

@@ -2,6 +2,7 @@
 //! validator, the reference bot run in-process, and throwaway PostgreSQL databases.
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod bot;
 pub mod broadcast;
 pub mod db;
