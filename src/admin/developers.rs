@@ -59,14 +59,7 @@ pub async fn add<U: HasAdminPanel>(
     if !developers::add(&panel.pool, user.id.get(), ctx.author().id.get()).await? {
         return Err(UserError::new(format!("<@{}> is already a developer.", user.id)).into());
     }
-    let message = format!(
-        "{} ({}) added developer {} ({})",
-        ctx.author().name,
-        ctx.author().id,
-        user.name,
-        user.id
-    );
-    log_change(panel, "developer_added", &message).await?;
+    log_change(panel, ctx.author(), "developer_added", "added", &user).await?;
     ctx.send(
         CreateReply::default()
             .content(format!("<@{}> is now a developer.", user.id))
@@ -108,14 +101,7 @@ pub async fn remove<U: HasAdminPanel>(
     let outcome = if !decision.confirmed {
         "Cancelled: nothing changed.".to_owned()
     } else if developers::remove(&panel.pool, user.id.get()).await? {
-        let message = format!(
-            "{} ({}) removed developer {} ({})",
-            ctx.author().name,
-            ctx.author().id,
-            user.name,
-            user.id
-        );
-        log_change(panel, "developer_removed", &message).await?;
+        log_change(panel, ctx.author(), "developer_removed", "removed", &user).await?;
         format!("<@{}> is no longer a developer.", user.id)
     } else {
         format!("<@{}> was already removed.", user.id)
@@ -123,10 +109,17 @@ pub async fn remove<U: HasAdminPanel>(
     decision.answer(ctx, outcome).await
 }
 
+/// The log entry for a change: who made it, what, and to whom.
 async fn log_change(
     panel: &AdminPanel,
+    author: &User,
     event_type: &str,
-    message: &str,
+    verb: &str,
+    user: &User,
 ) -> Result<(), sqlx::Error> {
-    oplog::record(&panel.pool, Severity::Info, event_type, None, message).await
+    let message = format!(
+        "{} ({}) {verb} developer {} ({})",
+        author.name, author.id, user.name, user.id
+    );
+    oplog::record(&panel.pool, Severity::Info, event_type, None, &message).await
 }
