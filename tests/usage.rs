@@ -279,3 +279,33 @@ async fn admin_modules_answers_with_counts_and_a_chart() {
     fake.assert_no_spec_violations();
     bot.stop().await;
 }
+
+/// Bulk statements (an import, a mass toggle, servers leaving together) keep
+/// the adoption counts exact: the triggers work per statement.
+#[tokio::test]
+async fn module_adoption_stays_exact_through_bulk_statements() {
+    let db = TestDb::new().await;
+    // language=PostgreSQL
+    for sql in [
+        "INSERT INTO guilds (id, name, joined_at) SELECT i, 'g', now() FROM generate_series(1, 2000) AS i",
+        "INSERT INTO cog_settings (guild_id, module, enabled)
+         SELECT g, m, (g + length(m)) % 3 > 0
+           FROM generate_series(1, 2000) AS g, unnest(ARRAY['music', 'levels', 'welcome']) AS m",
+        "UPDATE guilds SET left_at = now() WHERE id % 10 = 0",
+        "UPDATE cog_settings SET enabled = NOT enabled WHERE guild_id % 7 = 0",
+        "UPDATE guilds SET left_at = NULL WHERE id % 20 = 0",
+        "DELETE FROM cog_settings WHERE guild_id % 11 = 0 AND module = 'levels'",
+        "DELETE FROM guilds WHERE id <= 30",
+    ] {
+        sqlx::query(sql).execute(&db.pool).await.expect(sql);
+        let real: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT c.module, count(*) FROM cog_settings c
+               JOIN guilds g ON g.id = c.guild_id AND g.left_at IS NULL
+              WHERE c.enabled GROUP BY c.module ORDER BY count(*) DESC, c.module",
+        )
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+        assert_eq!(counts(&db).await, real, "after: {sql}");
+    }
+}
