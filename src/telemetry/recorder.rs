@@ -145,10 +145,6 @@ pub async fn run_flusher(
                     retry_at = Some(at);
                 }
             }
-            received = receiver.recv(), if pending < MAX_PENDING => match received {
-                Some(event) => lanes[Lane::of(&event)].buffer.push(event),
-                None => break,
-            },
             _ = ticker.tick() => {
                 if may_write {
                     for lane in &mut lanes {
@@ -158,6 +154,12 @@ pub async fn run_flusher(
                     }
                 }
             }
+            // Polled after the tick: under a steady stream of events the tick
+            // must still come round, or a quiet lane would wait for a full batch.
+            received = receiver.recv(), if pending < MAX_PENDING => match received {
+                Some(event) => lanes[Lane::of(&event)].buffer.push(event),
+                None => break,
+            },
         }
     }
 
