@@ -9,11 +9,15 @@
 
 // The test harness's own unit tests do not run under a bench harness, so
 // their imports look unused here.
+#[path = "support/settings.rs"]
+mod settings;
 #[path = "../tests/support/mod.rs"]
 #[allow(unused_imports)]
 mod support;
 
 use std::time::{Duration, Instant};
+
+use settings::env_number;
 
 use support::binary::{memory_mib, spawn_bot, work_dir};
 use support::bot::{ADMIN_GUILD, DEVELOPER};
@@ -27,17 +31,10 @@ use support::interact::press;
 const GLOBAL_LIMIT: u32 = 50;
 const LATENCY: Duration = Duration::from_millis(50);
 
-fn env_number(name: &str, default: u32) -> u32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 #[tokio::main]
 async fn main() {
-    let guilds = env_number("BENCH_GUILDS", 10_000) as i64;
-    let rate = env_number("BROADCAST_RATE", 40);
+    let guilds: i64 = env_number("BENCH_GUILDS", 10_000);
+    let rate: u32 = env_number("BROADCAST_RATE", 40);
     let rate_text = rate.to_string();
     // The bot runs as its own process (the reference binary), so its memory
     // is measured apart from the fake's, which keeps every request.

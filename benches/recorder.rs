@@ -8,6 +8,8 @@
 #[path = "../tests/support/db.rs"]
 #[allow(dead_code)]
 mod db;
+#[path = "support/settings.rs"]
+mod settings;
 
 use std::time::Instant;
 
@@ -17,6 +19,7 @@ use admin_panel::telemetry::recorder::{
 };
 use chrono::{TimeDelta, Utc};
 use rand::Rng;
+use settings::env_number;
 use tokio_util::sync::CancellationToken;
 
 const COMMANDS: usize = 50;
@@ -42,10 +45,7 @@ fn events(count: usize) -> Vec<CommandEvent> {
 
 #[tokio::main]
 async fn main() {
-    let total: usize = std::env::var("BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300_000);
+    let total: usize = env_number("BENCH_EVENTS", 300_000);
     let db = db::TestDb::new().await;
     let events = events(total);
 

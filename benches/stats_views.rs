@@ -11,6 +11,8 @@
 #[path = "../tests/support/db.rs"]
 #[allow(dead_code)]
 mod db;
+#[path = "support/settings.rs"]
+mod settings;
 #[path = "support/timing.rs"]
 mod timing;
 
@@ -24,19 +26,13 @@ use admin_panel::ui::{modules as modules_ui, stats as stats_ui, usage as usage_u
 use admin_panel::{AdminPanel, PanelOptions};
 use chrono::Utc;
 use serenity::all::UserId;
+use settings::env_number;
 use timing::measure;
-
-fn env_number(name: &str, default: i64) -> i64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 #[tokio::main]
 async fn main() {
-    let events = env_number("BENCH_EVENTS", 10_000_000);
-    let log_entries = env_number("BENCH_LOGS", 1_000_000);
+    let events: i64 = env_number("BENCH_EVENTS", 10_000_000);
+    let log_entries: i64 = env_number("BENCH_LOGS", 1_000_000);
     let db = db::TestDb::new().await;
     let pool = db.pool.clone();
     let (panel, background) =
