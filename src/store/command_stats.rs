@@ -67,11 +67,16 @@ impl<'a> BatchRollups<'a> {
 /// Inserts events and updates every rollup in one transaction, so the rollups
 /// can never drift from the events.
 ///
-/// Two statements, in lock order: first the raw events, the per-server daily
-/// counts and the new users (rows two concurrent batches rarely share), then
-/// the hourly and daily per-command rows and the unique-user counter (rows
-/// every batch shares). A second writer therefore does most of its work while
-/// the first still holds the shared rows, and waits only for the short tail.
+/// Three statements, in lock order. First the raw events and the per-server
+/// daily counts: the flusher splits batches between writers by server, so two
+/// concurrent batches never share these rows and this part runs in parallel.
+/// Then the rows concurrent batches can share, each set sorted by key so
+/// writers queue up instead of deadlocking: the first sightings of users
+/// (a new user seen by both batches makes the second wait for the first's
+/// commit), then the hourly and daily per-command rows and the unique-user
+/// counter (shared by every batch). A second writer therefore does the
+/// per-server half of its work while the first still holds the shared rows,
+/// and waits only for the other's tail, never for its whole transaction.
 ///
 /// The transaction commits with `synchronous_commit = off`: it does not wait
 /// for its WAL flush, which is most of a small transaction's latency. A crash
@@ -89,19 +94,19 @@ pub async fn insert_batch(pool: &PgPool, events: &[CommandEvent]) -> Result<(), 
     sqlx::query("SET LOCAL synchronous_commit = off")
         .execute(&mut *transaction)
         .await?;
-    let new_users = insert_events(&mut transaction, events, &rollups).await?;
+    insert_events(&mut transaction, events, &rollups).await?;
+    let new_users = insert_new_users(&mut transaction, &rollups).await?;
     add_to_shared_rollups(&mut transaction, &rollups, new_users).await?;
     transaction.commit().await?;
     Ok(())
 }
 
-/// The raw events, per-server daily counts and first sightings of users;
-/// returns how many users are new.
+/// The raw events and the per-server daily counts.
 async fn insert_events(
     connection: &mut PgConnection,
     events: &[CommandEvent],
     rollups: &BatchRollups<'_>,
-) -> Result<i64, sqlx::Error> {
+) -> Result<(), sqlx::Error> {
     let commands: Vec<&str> = events.iter().map(|e| e.command.as_str()).collect();
     let guilds: Vec<Option<i64>> = events.iter().map(|e| e.guild_id.map(db_id)).collect();
     let users: Vec<i64> = events.iter().map(|e| db_id(e.user_id)).collect();
@@ -116,30 +121,16 @@ async fn insert_events(
         .iter()
         .map(|(&(guild, day), &uses)| (guild, day, uses))
         .collect();
-    let (user_ids, first_seen): (Vec<i64>, Vec<DateTime<Utc>>) = rollups
-        .first_seen
-        .iter()
-        .map(|(&user, &at)| (user, at))
-        .unzip();
     // language=PostgreSQL
-    sqlx::query_scalar(
+    sqlx::query(
         r#"
         WITH raw AS (
             INSERT INTO command_stats (command, guild_id, user_id, executed_at, success, duration_ms)
             SELECT * FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::timestamptz[], $5::bool[], $6::int4[])
-        ),
-        guild_daily AS (
-            INSERT INTO command_stats_guild_daily AS g (guild_id, day, uses)
-            SELECT * FROM UNNEST($7::int8[], $8::date[], $9::int8[])
-            ON CONFLICT (guild_id, day) DO UPDATE SET uses = g.uses + EXCLUDED.uses
-        ),
-        new_users AS (
-            INSERT INTO command_users (user_id, first_seen_at)
-            SELECT * FROM UNNEST($10::int8[], $11::timestamptz[])
-            ON CONFLICT (user_id) DO NOTHING
-            RETURNING user_id
         )
-        SELECT count(*) FROM new_users
+        INSERT INTO command_stats_guild_daily AS g (guild_id, day, uses)
+        SELECT * FROM UNNEST($7::int8[], $8::date[], $9::int8[])
+        ON CONFLICT (guild_id, day) DO UPDATE SET uses = g.uses + EXCLUDED.uses
         "#,
     )
     .bind(&commands)
@@ -151,6 +142,33 @@ async fn insert_events(
     .bind(&guild_ids)
     .bind(&guild_days)
     .bind(&guild_uses)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// First sightings of users, in user order; returns how many users are new.
+async fn insert_new_users(
+    connection: &mut PgConnection,
+    rollups: &BatchRollups<'_>,
+) -> Result<i64, sqlx::Error> {
+    let (user_ids, first_seen): (Vec<i64>, Vec<DateTime<Utc>>) = rollups
+        .first_seen
+        .iter()
+        .map(|(&user, &at)| (user, at))
+        .unzip();
+    // language=PostgreSQL
+    sqlx::query_scalar(
+        r#"
+        WITH new_users AS (
+            INSERT INTO command_users (user_id, first_seen_at)
+            SELECT * FROM UNNEST($1::int8[], $2::timestamptz[])
+            ON CONFLICT (user_id) DO NOTHING
+            RETURNING user_id
+        )
+        SELECT count(*) FROM new_users
+        "#,
+    )
     .bind(&user_ids)
     .bind(&first_seen)
     .fetch_one(connection)
