@@ -140,11 +140,7 @@ pub async fn run_flusher(
     loop {
         let may_write = retry_at.is_none_or(|at| Instant::now() >= at);
         if may_write {
-            for lane in &mut lanes {
-                if lane.writing.is_none() && lane.buffer.len() >= BATCH_SIZE {
-                    lane.write(&mut writes, &pool);
-                }
-            }
+            start_writes(&mut lanes, BATCH_SIZE, &mut writes, &pool);
         }
         let pending: usize = lanes.iter().map(|lane| lane.buffer.len()).sum();
         tokio::select! {
@@ -157,11 +153,7 @@ pub async fn run_flusher(
             }
             _ = ticker.tick() => {
                 if may_write {
-                    for lane in &mut lanes {
-                        if lane.writing.is_none() && !lane.buffer.is_empty() {
-                            lane.write(&mut writes, &pool);
-                        }
-                    }
+                    start_writes(&mut lanes, 1, &mut writes, &pool);
                 }
             }
             // Polled after the tick: under a steady stream of events the tick
@@ -205,6 +197,21 @@ pub async fn run_flusher(
         counters
             .recorded
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
+    }
+}
+
+/// Starts a write on every idle lane holding at least `min_events`: a full
+/// batch as soon as there is one, anything at all on the flush tick.
+fn start_writes(
+    lanes: &mut [Lane],
+    min_events: usize,
+    writes: &mut JoinSet<BatchOutcome>,
+    pool: &PgPool,
+) {
+    for lane in lanes {
+        if lane.writing.is_none() && lane.buffer.len() >= min_events {
+            lane.write(writes, pool);
+        }
     }
 }
 
