@@ -17,6 +17,8 @@ const FONT_FAMILY: &str = "sans-serif";
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 /// Discord's blurple, the bars' colour.
 const BAR: RGBColor = RGBColor(0x58, 0x65, 0xF2);
+/// Fewest bar slots a chart has; fewer bars are centred among them.
+const MIN_SLOTS: usize = 8;
 const GRID: RGBColor = RGBColor(0xE3, 0xE5, 0xE8);
 
 #[derive(Debug, thiserror::Error)]
@@ -82,25 +84,31 @@ pub fn bar_chart(
         root.fill(&WHITE).map_err(draw_error)?;
         let tallest = bars.iter().map(|bar| bar.value).fold(0.0, f64::max);
         let top = max.unwrap_or_else(|| nice_ceiling(tallest));
-        let count = bars.len().max(1) as u32;
+        // At least MIN_SLOTS slots, the bars centred in them, so one day or
+        // one module is a bar, not a block filling the chart. A segmented
+        // 0..n has n + 1 slots (plotters includes the end).
+        let slots = bars.len().max(MIN_SLOTS) as u32;
+        let offset = (slots - bars.len() as u32) / 2;
+        let bar_at = |slot: u32| slot.checked_sub(offset).and_then(|i| bars.get(i as usize));
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT_FAMILY, 22))
             .margin(16)
             .x_label_area_size(48)
             .y_label_area_size(70)
-            .build_cartesian_2d((0u32..count).into_segmented(), 0.0..top)
+            .build_cartesian_2d((0u32..slots - 1).into_segmented(), 0.0..top)
             .map_err(draw_error)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .light_line_style(GRID)
+            // Grid lines at the labelled values only: the finer lines in
+            // between made the chart look ruled rather than readable.
+            .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
             .x_desc(x_label)
             .y_desc(y_label)
-            .x_labels(bars.len().clamp(1, 40))
+            .x_labels((slots as usize).clamp(1, 40))
             .x_label_formatter(&|value| match value {
-                SegmentValue::CenterOf(index) => bars
-                    .get(*index as usize)
+                SegmentValue::CenterOf(slot) => bar_at(*slot)
                     .map(|bar| bar.label.clone())
                     .unwrap_or_default(),
                 _ => String::new(),
@@ -118,7 +126,7 @@ pub fn bar_chart(
                     .data(
                         bars.iter()
                             .enumerate()
-                            .map(|(index, bar)| (index as u32, bar.value)),
+                            .map(|(index, bar)| (offset + index as u32, bar.value)),
                     ),
             )
             .map_err(draw_error)?;
@@ -200,6 +208,60 @@ mod tests {
         assert_eq!(
             decoded_size(&daily_usage("zeros", &[(day, 0)]).unwrap()),
             (WIDTH, HEIGHT)
+        );
+    }
+
+    /// Columns of the image in which the bar colour appears.
+    fn bar_columns(png_bytes: &[u8]) -> Vec<u32> {
+        let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+        let mut reader = decoder.read_info().expect("a valid PNG");
+        let mut rgb = vec![0; reader.output_buffer_size().expect("buffer size")];
+        reader.next_frame(&mut rgb).expect("one frame");
+        let is_bar = |x: u32, y: u32| {
+            let at = ((y * WIDTH + x) * 3) as usize;
+            rgb[at..at + 3] == [BAR.0, BAR.1, BAR.2]
+        };
+        (0..WIDTH)
+            .filter(|&x| (0..HEIGHT).any(|y| is_bar(x, y)))
+            .collect()
+    }
+
+    fn full_bars(count: usize) -> Vec<Bar> {
+        (0..count)
+            .map(|i| Bar {
+                label: format!("m{i}"),
+                value: 100.0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bars_fill_the_plot_without_a_blank_slot_after_the_last() {
+        let png_bytes = bar_chart("twelve", "module", "%", &full_bars(12), Some(100.0)).unwrap();
+        let columns = bar_columns(&png_bytes);
+        let (first, last) = (columns[0], columns[columns.len() - 1]);
+        // The plot's right edge is the margin away from the image's; a blank
+        // twelve-and-a-thirteenth slot would end the bars ~70 px earlier.
+        assert!(
+            WIDTH - last < 30,
+            "bars end at x={last} of {WIDTH}: a blank slot trails them"
+        );
+        assert!(first < 120, "bars start at x={first}");
+    }
+
+    #[test]
+    fn a_single_bar_is_a_centred_bar_not_a_block() {
+        let png_bytes = bar_chart("one day", "day", "uses", &full_bars(1), None).unwrap();
+        let columns = bar_columns(&png_bytes);
+        let (first, last) = (columns[0], columns[columns.len() - 1]);
+        assert!(
+            last - first < WIDTH / 6,
+            "one bar spans x={first}..{last} of {WIDTH}"
+        );
+        let middle = (first + last) / 2;
+        assert!(
+            middle.abs_diff(WIDTH / 2) < WIDTH / 10,
+            "one bar is centred near x={middle}"
         );
     }
 
