@@ -106,7 +106,7 @@ pub fn bar_chart(
             .bold_line_style(GRID)
             .x_desc(x_label)
             .y_desc(y_label)
-            .x_labels((slots as usize).clamp(1, 40))
+            .x_labels((slots as usize).min(40))
             .x_label_formatter(&|value| match value {
                 SegmentValue::CenterOf(slot) => bar_at(*slot)
                     .map(|bar| bar.label.clone())
