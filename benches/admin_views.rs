@@ -78,7 +78,7 @@ async fn main() {
     .fetch_one(&pool)
     .await
     .unwrap();
-    let cursor = Cursor { key, id };
+    let cursor = Cursor { key, id: id as u64 };
     measure(
         &format!("/admin servers page {} (next)", middle_page + 1),
         |_| {
@@ -143,10 +143,9 @@ async fn main() {
     .await;
 
     // /admin health: its queries and render (the HTTP self-probe is measured below).
-    let (panel, background) =
-        AdminPanel::start(pool.clone(), PanelOptions::new(UserId::new(1), vec![]))
-            .await
-            .expect("panel");
+    let (panel, background) = AdminPanel::start(pool.clone(), PanelOptions::new(UserId::new(1)))
+        .await
+        .expect("panel");
     tokio::time::sleep(Duration::from_millis(2500)).await; // two CPU samples
     measure("/admin health (queries + render)", |_| {
         let panel = panel.clone();
@@ -179,7 +178,11 @@ async fn main() {
         .unwrap();
     let addr = listener.local_addr().unwrap();
     let stop = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(health_server::serve(listener, panel.clone(), stop.clone()));
+    tokio::spawn(health_server::serve(
+        listener,
+        panel.health_state(),
+        stop.clone(),
+    ));
     for path in ["/health", "/metrics"] {
         measure(
             &format!("GET {path} (health-check server)"),

@@ -35,10 +35,9 @@ async fn main() {
     let log_entries: i64 = env_number("BENCH_LOGS", 1_000_000);
     let db = db::TestDb::new().await;
     let pool = db.pool.clone();
-    let (panel, background) =
-        AdminPanel::start(pool.clone(), PanelOptions::new(UserId::new(1), vec![]))
-            .await
-            .expect("panel");
+    let (panel, background) = AdminPanel::start(pool.clone(), PanelOptions::new(UserId::new(1)))
+        .await
+        .expect("panel");
 
     let seeding = Instant::now();
     // Raw events spread evenly over 90 days, then the rollups built exactly as

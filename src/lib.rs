@@ -19,6 +19,7 @@ pub mod settings;
 pub mod store;
 pub mod telemetry;
 pub mod ui;
+pub mod validate;
 
 pub use error::{Error, UserError};
 pub use panel::{AdminPanel, BackgroundTasks, HasAdminPanel, PanelOptions};

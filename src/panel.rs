@@ -1,16 +1,18 @@
 //! [`AdminPanel`]: the state the `/admin` commands need, and the background tasks
 //! that go with it. A host bot keeps one in its poise user data.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
-use serenity::all::{GuildId, UserId};
+use serenity::all::UserId;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::{DEFAULT_BROADCAST_RATE, DEFAULT_PAGER_TIMEOUT, Retention};
 use crate::store::instances;
-use std::sync::Arc;
-
-use crate::telemetry::health_server::HealthShared;
+use crate::telemetry::health_server::{HealthShared, HealthState};
 use crate::telemetry::heartbeat::run_heartbeat;
 use crate::telemetry::log_layer::{run_writer as run_log_writer, take_installed_queue};
 use crate::telemetry::recorder::{CHANNEL_CAPACITY, CommandRecorder, run_flusher};
@@ -28,15 +30,14 @@ impl HasAdminPanel for AdminPanel {
     }
 }
 
-/// What a host bot tells the panel about itself.
+/// What a host bot tells the panel about itself. Where `/admin` is registered
+/// is the host's business (see [`crate::bot::registration`]), so it is not here.
 #[derive(Debug, Clone)]
 pub struct PanelOptions {
     /// `DEVELOPER_USER_ID`: always a developer, never removable.
     pub primary_developer: UserId,
-    /// Guilds where `/admin` is registered (empty: globally).
-    pub admin_guild_ids: Vec<GuildId>,
     /// How long pager buttons stay live; below Discord's 15-minute token life.
-    pub pager_timeout: std::time::Duration,
+    pub pager_timeout: Duration,
     /// Modules ("cogs") the host bot has, which `/settings module` can toggle.
     pub modules: Vec<String>,
     /// How long operational logs and raw command events are kept.
@@ -45,39 +46,18 @@ pub struct PanelOptions {
     pub broadcast_rate: u32,
 }
 
-/// `LOG_RETENTION_DAYS` and `STATS_RETENTION_DAYS`. Rollups are kept forever:
-/// they are small (one row per command per day).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retention {
-    pub log_days: u32,
-    pub stats_days: u32,
-}
-
-impl Default for Retention {
-    fn default() -> Self {
-        Self {
-            log_days: 30,
-            stats_days: 90,
-        }
-    }
-}
-
 impl PanelOptions {
-    /// Options with the defaults (10-minute pager timeout).
-    pub fn new(primary_developer: UserId, admin_guild_ids: Vec<GuildId>) -> Self {
+    /// Options with the documented defaults (those of [`crate::config`]).
+    pub fn new(primary_developer: UserId) -> Self {
         Self {
             primary_developer,
-            admin_guild_ids,
             pager_timeout: DEFAULT_PAGER_TIMEOUT,
             modules: Vec::new(),
             retention: Retention::default(),
-            broadcast_rate: crate::broadcast::worker::DEFAULT_RATE,
+            broadcast_rate: DEFAULT_BROADCAST_RATE,
         }
     }
 }
-
-/// Pagers are disabled after this (Discord's interaction tokens last 15 minutes).
-pub const DEFAULT_PAGER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// Cheap to clone: the pool and recorder are handles.
 #[derive(Debug, Clone)]
@@ -165,6 +145,19 @@ impl AdminPanel {
             health: Arc::default(),
         };
         Ok((panel, BackgroundTasks { shutdown, handles }))
+    }
+}
+
+impl AdminPanel {
+    /// What the health-check server reads (it never sees the whole panel).
+    pub fn health_state(&self) -> HealthState {
+        HealthState {
+            shared: self.health.clone(),
+            pool: self.pool.clone(),
+            started_at: self.started_at,
+            recorder: self.recorder.counters().clone(),
+            system: self.system.clone(),
+        }
     }
 }
 

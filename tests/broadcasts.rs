@@ -88,7 +88,7 @@ async fn a_broadcast_goes_from_modal_to_preview_to_every_outcome_and_a_report() 
         &[
             ("title", "Version 2.0 is out"),
             ("content", "New things for @everyone"),
-            ("colour", "#FF8800"),
+            ("color", "#FF8800"),
             ("image_url", ""),
             ("footer", "The team"),
         ],
@@ -395,7 +395,7 @@ async fn bad_input_is_refused_with_a_reason_and_saves_nothing() {
             &[("title", "ok"), ("content", long_content.as_str())],
             "The content has 4001 characters",
         ),
-        (&[("title", "ok"), ("colour", "blurple")], "is not a colour"),
+        (&[("title", "ok"), ("color", "blurple")], "is not a color"),
         (
             &[("title", "ok"), ("image_url", "ftp://example.com/a.png")],
             "is not an image URL",

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use admin_panel::admin::logs::{LogList, parse_filter};
 use admin_panel::admin::pager::PageSource;
-use admin_panel::panel::Retention;
+use admin_panel::config::Retention;
 use admin_panel::store::command_stats::{self, CommandEvent};
 use admin_panel::store::logs::{self, LogFilter, Severity};
 use admin_panel::telemetry::log_layer::{self, DbLogLayer, PERSISTED_TARGET};

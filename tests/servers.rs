@@ -263,7 +263,7 @@ async fn the_server_view_shows_the_whole_configuration() {
         .execute(&db.pool)
         .await
         .unwrap();
-    sqlx::query("INSERT INTO system_logs (severity, event_type, guild_id, message) VALUES ('warning', 'config_update', 2, 'colour changed')")
+    sqlx::query("INSERT INTO system_logs (severity, event_type, guild_id, message) VALUES ('warning', 'config_update', 2, 'color changed')")
         .execute(&db.pool).await.unwrap();
 
     let shown = slash(
@@ -281,7 +281,7 @@ async fn the_server_view_shows_the_whole_configuration() {
     assert_eq!(embed["title"], "Server 02");
     assert_eq!(
         embed["color"], 16711680,
-        "the embed colour is the server's colour"
+        "the embed color is the server's color"
     );
     let text = embed.to_string();
     for expected in [
@@ -292,7 +292,7 @@ async fn the_server_view_shows_the_whole_configuration() {
         "**welcome**: on",
         "**levels**: off",
         "<@31337> (admin)",
-        "colour changed",
+        "color changed",
     ] {
         assert!(text.contains(expected), "{expected} in {text}");
     }

@@ -142,7 +142,7 @@ async fn a_broadcast_channel_is_saved_only_where_the_bot_can_post_embeds() {
         format!("Saved: the broadcast channel to <#{TEXT}>.")
     );
     assert_eq!(saved["data"]["flags"], 64);
-    assert_eq!(current(&db).await.broadcast_channel_id, Some(TEXT as i64));
+    assert_eq!(current(&db).await.broadcast_channel_id, Some(TEXT));
     assert_eq!(config_updates(&db).await, 1);
 
     let cleared = run(&fake, settings("broadcast-channel", vec![])).await;
@@ -153,11 +153,11 @@ async fn a_broadcast_channel_is_saved_only_where_the_bot_can_post_embeds() {
 }
 
 #[tokio::test]
-async fn colour_language_and_module_changes_are_validated_saved_and_shown() {
+async fn color_language_and_module_changes_are_validated_saved_and_shown() {
     let (fake, db, bot) = start().await;
 
     let bad = run(&fake, settings("color", vec![("hex", json!("#12345G"))])).await;
-    assert!(content(&bad).contains("is not a colour"));
+    assert!(content(&bad).contains("is not a color"));
     let unknown = run(
         &fake,
         settings(
@@ -300,7 +300,7 @@ async fn a_slow_discord_cannot_push_the_first_response_past_three_seconds() {
         content(&saved),
         format!("Saved: the broadcast channel to <#{TEXT}>.")
     );
-    assert_eq!(current(&db).await.broadcast_channel_id, Some(TEXT as i64));
+    assert_eq!(current(&db).await.broadcast_channel_id, Some(TEXT));
     fake.assert_no_spec_violations();
     bot.stop().await;
 }

@@ -15,7 +15,7 @@ use crate::ui::servers::{ListHeader, PAGE_SIZE, render_list};
 /// Longest accepted search text (Discord allows 6000 in an option).
 const MAX_SEARCH_CHARS: usize = 100;
 
-/// Active servers: name, members, language, colour, modules, install date.
+/// Active servers: name, members, language, color, modules, install date.
 #[poise::command(slash_command, ephemeral)]
 pub async fn servers<U: HasAdminPanel>(
     ctx: Context<'_, U>,

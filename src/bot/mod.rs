@@ -53,7 +53,7 @@ async fn run_with_pool(
     pool: sqlx::PgPool,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let mut options = PanelOptions::new(config.developer_user_id, config.admin_guild_ids.clone());
+    let mut options = PanelOptions::new(config.developer_user_id);
     options.pager_timeout = config.pager_timeout;
     options.retention = config.retention;
     options.broadcast_rate = config.broadcast_rate;
@@ -64,7 +64,7 @@ async fn run_with_pool(
     let health_shutdown = CancellationToken::new();
     let health_task = tokio::spawn(health_server::serve(
         health_listener,
-        panel.clone(),
+        panel.health_state(),
         health_shutdown.clone(),
     ));
     let health = panel.health.clone();

@@ -4,67 +4,22 @@
 
 use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
+pub use super::category::Category;
 use crate::error::UserError;
-use crate::settings::validate::parse_colour;
+use crate::store::broadcasts::MessageFields;
+use crate::validate::parse_color;
 
 pub const MAX_TITLE_CHARS: usize = 256;
 pub const MAX_CONTENT_CHARS: usize = 4000;
 pub const MAX_FOOTER_CHARS: usize = 2048;
 pub const MAX_IMAGE_URL_CHARS: usize = 2048;
 
-/// What kind of message it is; servers choose which kinds they accept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
-pub enum Category {
-    #[name = "changelog"]
-    Changelog,
-    #[name = "announcement"]
-    Announcement,
-    #[name = "maintenance"]
-    Maintenance,
-}
-
-impl Category {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Changelog => "changelog",
-            Self::Announcement => "announcement",
-            Self::Maintenance => "maintenance",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "changelog" => Some(Self::Changelog),
-            "announcement" => Some(Self::Announcement),
-            "maintenance" => Some(Self::Maintenance),
-            _ => None,
-        }
-    }
-
-    /// The embed colour when the developer gives none.
-    pub fn default_colour(self) -> u32 {
-        match self {
-            Self::Changelog => 0x5865F2,
-            Self::Announcement => 0x57F287,
-            Self::Maintenance => 0xFEE75C,
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Self::Changelog => "📋 Changelog",
-            Self::Announcement => "📣 Announcement",
-            Self::Maintenance => "🛠️ Maintenance",
-        }
-    }
-}
-
 /// The modal's raw text, as submitted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DraftInput {
     pub title: String,
     pub content: String,
-    pub colour: String,
+    pub color: String,
     pub image_url: String,
     pub footer: String,
 }
@@ -75,8 +30,8 @@ pub struct Draft {
     pub category: Category,
     pub title: String,
     pub content: Option<String>,
-    /// `None`: the category's colour.
-    pub colour: Option<u32>,
+    /// `None`: the category's color.
+    pub color: Option<u32>,
     pub image_url: Option<String>,
     pub footer: Option<String>,
 }
@@ -109,8 +64,8 @@ impl Draft {
         {
             return Err(too_long("content", count, MAX_CONTENT_CHARS));
         }
-        let colour = optional(&input.colour)
-            .map(|raw| parse_colour(&raw))
+        let color = optional(&input.color)
+            .map(|raw| parse_color(&raw))
             .transpose()?;
         let image_url = optional(&input.image_url)
             .map(|url| validate_image_url(&url))
@@ -125,7 +80,7 @@ impl Draft {
             category,
             title,
             content,
-            colour,
+            color,
             image_url,
             footer,
         })
@@ -136,9 +91,21 @@ impl Draft {
         DraftInput {
             title: self.title.clone(),
             content: self.content.clone().unwrap_or_default(),
-            colour: self.colour.map(|c| format!("#{c:06X}")).unwrap_or_default(),
+            color: self.color.map(|c| format!("#{c:06X}")).unwrap_or_default(),
             image_url: self.image_url.clone().unwrap_or_default(),
             footer: self.footer.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The stored form of this draft.
+    pub fn to_fields(&self) -> MessageFields {
+        MessageFields {
+            category: self.category.as_str().to_owned(),
+            title: self.title.clone(),
+            content: self.content.clone(),
+            color: self.color.map(|c| c as i32),
+            image_url: self.image_url.clone(),
+            footer: self.footer.clone(),
         }
     }
 
@@ -147,10 +114,7 @@ impl Draft {
         let mut embed = CreateEmbed::new()
             .author(serenity::all::CreateEmbedAuthor::new(self.category.label()))
             .title(&self.title)
-            .colour(
-                self.colour
-                    .unwrap_or_else(|| self.category.default_colour()),
-            );
+            .color(self.color.unwrap_or_else(|| self.category.default_color()));
         if let Some(content) = &self.content {
             embed = embed.description(content);
         }
@@ -161,6 +125,30 @@ impl Draft {
             embed = embed.footer(CreateEmbedFooter::new(footer));
         }
         embed
+    }
+}
+
+/// A stored category this build does not know: the row was written by a newer
+/// version or by hand. Refused rather than sent under a guessed category.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("broadcast has the category {0:?}, which this version does not know")]
+pub struct UnknownCategory(pub String);
+
+impl TryFrom<&MessageFields> for Draft {
+    type Error = UnknownCategory;
+
+    /// The stored message (it was validated when saved).
+    fn try_from(fields: &MessageFields) -> Result<Self, Self::Error> {
+        let category = Category::parse(&fields.category)
+            .ok_or_else(|| UnknownCategory(fields.category.clone()))?;
+        Ok(Self {
+            category,
+            title: fields.title.clone(),
+            content: fields.content.clone(),
+            color: fields.color.map(|c| c as u32),
+            image_url: fields.image_url.clone(),
+            footer: fields.footer.clone(),
+        })
     }
 }
 
@@ -187,7 +175,7 @@ fn validate_image_url(url: &str) -> Result<String, UserError> {
 /// attempt and in every process, so Discord's `enforce_nonce` turns a retry
 /// after a crash into a no-op. Hex keeps it within Discord's 25 characters for
 /// broadcast ids below 16^7 (268 million broadcasts).
-pub fn nonce(broadcast_id: i64, guild_id: i64) -> String {
+pub fn nonce(broadcast_id: i64, guild_id: u64) -> String {
     format!("{broadcast_id:x}.{guild_id:x}")
 }
 
@@ -210,13 +198,13 @@ mod tests {
             &DraftInput {
                 title: "t".repeat(256),
                 content: "c".repeat(4000),
-                colour: "#ff8800".into(),
+                color: "#ff8800".into(),
                 image_url: "https://example.com/a.png".into(),
                 footer: "f".repeat(1700),
             },
         )
         .unwrap();
-        assert_eq!(draft.colour, Some(0xFF8800));
+        assert_eq!(draft.color, Some(0xFF8800));
         let embed = serde_json::to_value(draft.embed()).unwrap();
         assert_eq!(embed_violations(&embed), Vec::<String>::new());
         assert_eq!(
@@ -243,10 +231,10 @@ mod tests {
         );
         assert!(
             refuse(DraftInput {
-                colour: "blue".into(),
+                color: "blue".into(),
                 ..input("t")
             })
-            .contains("not a colour")
+            .contains("not a color")
         );
         for url in [
             "ftp://x/a.png",
@@ -269,6 +257,6 @@ mod tests {
     fn nonces_are_stable_distinct_and_short_enough() {
         assert_eq!(nonce(1, 2), nonce(1, 2));
         assert_ne!(nonce(1, 23), nonce(12, 3));
-        assert!(nonce(0xFF_FFFF, i64::MAX).len() <= 25);
+        assert!(nonce(0xFF_FFFF, i64::MAX as u64).len() <= 25);
     }
 }

@@ -2,6 +2,7 @@
 //! or at a scheduled time) to every server's broadcast channel. The draft and
 //! schedule parsing live here; the delivery worker runs in every process.
 
+pub mod category;
 pub mod draft;
 pub mod schedule;
 pub mod worker;

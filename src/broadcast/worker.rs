@@ -25,16 +25,14 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::draft::nonce;
+use super::draft::{Draft, nonce};
 use crate::error::cause_chain;
 use crate::store::broadcasts::{self, CHANNEL, Claimed, Counts, Outcome};
 use crate::store::logs::Severity;
+use crate::store::settings;
 use crate::telemetry::oplog;
 use crate::ui::broadcast as view;
 
-/// `BROADCAST_RATE` when unset: below Discord's global 50 requests/s, leaving
-/// room for the bot's other calls.
-pub const DEFAULT_RATE: u32 = 40;
 /// How often the worker looks for due work without a notification.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// A claimed delivery is another process's to take after this.
@@ -162,7 +160,14 @@ impl BroadcastWorker {
         let Some(broadcast) = broadcasts::get(&self.pool, id).await? else {
             return Ok(());
         };
-        let embed = broadcast.draft().embed();
+        let draft = match Draft::try_from(&broadcast.message) {
+            Ok(draft) => draft,
+            Err(error) => {
+                tracing::error!(broadcast = id, error = %error, "cannot deliver a broadcast this version cannot read");
+                return Ok(());
+            }
+        };
+        let embed = draft.embed();
         let processes = crate::store::instances::running_count(&self.pool)
             .await?
             .max(1);
@@ -201,7 +206,7 @@ impl BroadcastWorker {
                 .await;
             if last_progress.elapsed() >= PROGRESS_EVERY {
                 last_progress = Instant::now();
-                self.show_progress(&broadcast, None).await;
+                self.show_progress(&broadcast, &embed, None).await;
             }
         }
     }
@@ -212,7 +217,7 @@ impl BroadcastWorker {
             .allowed_mentions(CreateAllowedMentions::new())
             .nonce(Nonce::String(nonce(id, delivery.guild_id)))
             .enforce_nonce(true);
-        let channel = ChannelId::new(delivery.channel_id as u64);
+        let channel = ChannelId::new(delivery.channel_id);
         match tokio::time::timeout(SEND_TIMEOUT, channel.send_message(&self.http, message)).await {
             Ok(Ok(message)) => Outcome::Sent {
                 message_id: message.id.get(),
@@ -229,12 +234,12 @@ impl BroadcastWorker {
         delivery: &Claimed,
         outcome: &Outcome,
     ) -> Result<(), sqlx::Error> {
-        broadcasts::record(&self.pool, id, delivery.guild_id, outcome).await?;
+        broadcasts::record_attempt(&self.pool, id, delivery.guild_id, outcome).await?;
         if let Outcome::Failed {
             code: Some(UNKNOWN_CHANNEL),
             ..
         } = outcome
-            && broadcasts::clear_unknown_channel(&self.pool, delivery.guild_id, delivery.channel_id)
+            && settings::clear_unknown_channel(&self.pool, delivery.guild_id, delivery.channel_id)
                 .await?
         {
             let message = format!(
@@ -245,7 +250,7 @@ impl BroadcastWorker {
                 &self.pool,
                 Severity::Warning,
                 "config_update",
-                Some(delivery.guild_id as u64),
+                Some(delivery.guild_id),
                 &message,
             )
             .await;
@@ -261,7 +266,7 @@ impl BroadcastWorker {
         };
         let summary = format!(
             "Broadcast #{id} \"{}\" finished: {} targeted, {} sent, {} skipped, {} failed ({})",
-            crate::ui::text::truncate(&broadcast.title, 100),
+            crate::ui::text::truncate(&broadcast.message.title, 100),
             counts.targeted,
             counts.sent,
             counts.skipped,
@@ -280,12 +285,20 @@ impl BroadcastWorker {
             )
             .await;
         }
-        self.show_progress(&broadcast, Some(counts)).await;
+        if let Ok(draft) = Draft::try_from(&broadcast.message) {
+            self.show_progress(&broadcast, &draft.embed(), Some(counts))
+                .await;
+        }
     }
 
     /// Edits the developer's message (while its token is valid) with progress,
     /// or with the report once `finished`.
-    async fn show_progress(&self, broadcast: &broadcasts::BroadcastRow, finished: Option<Counts>) {
+    async fn show_progress(
+        &self,
+        broadcast: &broadcasts::BroadcastRow,
+        embed: &CreateEmbed,
+        finished: Option<Counts>,
+    ) {
         let (Some(token), Some(expires)) = (
             &broadcast.progress_token,
             broadcast.progress_token_expires_at,
@@ -304,7 +317,7 @@ impl BroadcastWorker {
         };
         let edit = EditInteractionResponse::new()
             .embeds(vec![
-                broadcast.draft().embed(),
+                embed.clone(),
                 view::progress(broadcast, &counts, finished.is_some()),
             ])
             .components(vec![]);

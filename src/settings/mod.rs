@@ -4,7 +4,6 @@
 //! `config_update` entry for the server.
 
 mod channel;
-pub mod validate;
 
 use std::time::Duration;
 
@@ -16,12 +15,13 @@ use serenity::all::{
     CreateSelectMenuKind, CreateSelectMenuOption, GuildId, PartialChannel,
 };
 
+use crate::broadcast::category::Category;
 use crate::error::{Error, UserError};
 use crate::panel::HasAdminPanel;
 use crate::store::logs::Severity;
-use crate::store::settings::{self as store, CATEGORIES, Change};
+use crate::store::settings::{self as store, Change};
 use crate::telemetry::oplog;
-use validate::{Language, known_module, parse_colour};
+use crate::validate::{Language, known_module, parse_color};
 
 type Context<'a, U> = poise::Context<'a, U, Error>;
 
@@ -57,7 +57,7 @@ async fn manage_server_check<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<bo
     }
 }
 
-/// This server's settings: broadcasts, language, colour, modules.
+/// This server's settings: broadcasts, language, color, modules.
 #[poise::command(
     slash_command,
     guild_only,
@@ -175,16 +175,17 @@ pub async fn broadcast_categories<U: HasAdminPanel>(ctx: Context<'_, U>) -> Resu
         .filter(move |press| press.data.custom_id == wanted)
         .timeout(MENU_TIMEOUT)
         .stream();
-    let options = CATEGORIES
+    let options = Category::ALL
         .iter()
         .map(|category| {
-            CreateSelectMenuOption::new(*category, *category)
-                .default_selection(current.broadcast_categories.iter().any(|c| c == category))
+            let name = category.as_str();
+            CreateSelectMenuOption::new(name, name)
+                .default_selection(current.broadcast_categories.iter().any(|c| c == name))
         })
         .collect();
     let menu = CreateSelectMenu::new(&custom_id, CreateSelectMenuKind::String { options })
         .min_values(0)
-        .max_values(CATEGORIES.len() as u8)
+        .max_values(Category::ALL.len() as u8)
         .placeholder("Categories this server accepts");
     let handle = ctx
         .send(
@@ -208,7 +209,7 @@ pub async fn broadcast_categories<U: HasAdminPanel>(ctx: Context<'_, U>) -> Resu
         };
         let mut chosen: Vec<String> = Vec::new();
         for value in values {
-            if !CATEGORIES.contains(&value.as_str()) {
+            if Category::parse(value).is_none() {
                 return Err(
                     UserError::new(format!("`{value}` is not a broadcast category.")).into(),
                 );
@@ -259,19 +260,19 @@ pub async fn language<U: HasAdminPanel>(
     .await
 }
 
-/// The colour of the bot's embeds in this server.
+/// The color of the bot's embeds in this server.
 #[poise::command(slash_command, ephemeral)]
 pub async fn color<U: HasAdminPanel>(
     ctx: Context<'_, U>,
-    #[description = "Hex colour, e.g. #5865F2"]
+    #[description = "Hex color, e.g. #5865F2"]
     #[max_length = 7]
     hex: String,
 ) -> Result<(), Error> {
-    let colour = parse_colour(&hex)?;
+    let color = parse_color(&hex)?;
     save(
         ctx,
-        Change::EmbedColor(colour),
-        format!("the embed colour to #{colour:06X}"),
+        Change::EmbedColor(color),
+        format!("the embed color to #{color:06X}"),
     )
     .await
 }
@@ -339,10 +340,10 @@ pub async fn show<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<(), Error> {
         .collect();
     let embed = CreateEmbed::new()
         .title("Server settings")
-        .colour((settings.embed_color & 0xFF_FFFF) as u32)
+        .color((settings.embed_color & 0xFF_FFFF) as u32)
         .field("Language", settings.language.clone(), true)
         .field(
-            "Embed colour",
+            "Embed color",
             format!("#{:06X}", settings.embed_color & 0xFF_FFFF),
             true,
         )

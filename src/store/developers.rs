@@ -38,8 +38,10 @@ pub async fn remove(pool: &PgPool, user_id: u64) -> Result<bool, sqlx::Error> {
 /// A developer from the table (the primary one is not stored).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DeveloperRow {
-    pub user_id: i64,
-    pub added_by: i64,
+    #[sqlx(try_from = "super::DbId")]
+    pub user_id: u64,
+    #[sqlx(try_from = "super::DbId")]
+    pub added_by: u64,
     pub added_at: chrono::DateTime<chrono::Utc>,
 }
 

@@ -58,7 +58,8 @@ pub struct LogEntry {
     pub created_at: DateTime<Utc>,
     pub severity: String,
     pub event_type: String,
-    pub guild_id: Option<i64>,
+    #[sqlx(try_from = "super::NullableDbId")]
+    pub guild_id: Option<u64>,
     pub message: String,
 }
 

@@ -34,7 +34,7 @@ impl ServerSort {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     pub key: String,
-    pub id: i64,
+    pub id: u64,
 }
 
 /// Which page to read relative to the current one.
@@ -54,7 +54,8 @@ pub enum PageAt {
 /// One row of the server list.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ServerRow {
-    pub id: i64,
+    #[sqlx(try_from = "super::DbId")]
+    pub id: u64,
     pub name: String,
     pub icon_hash: Option<String>,
     pub member_count: i32,
@@ -138,7 +139,7 @@ pub async fn page(
         .bind(search.map(like_pattern))
         .bind(limit);
     if let Some(cursor) = cursor {
-        query = query.bind(&cursor.key).bind(cursor.id);
+        query = query.bind(&cursor.key).bind(db_id(cursor.id));
     }
     let mut rows = query.fetch_all(pool).await?;
     if backwards {
@@ -179,7 +180,8 @@ pub struct ServerDetail {
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct GuildRow {
-    pub id: i64,
+    #[sqlx(try_from = "super::DbId")]
+    pub id: u64,
     pub name: String,
     pub icon_hash: Option<String>,
     pub member_count: i32,
@@ -187,7 +189,8 @@ pub struct GuildRow {
     pub left_at: Option<DateTime<Utc>>,
     pub language: String,
     pub embed_color: i32,
-    pub broadcast_channel_id: Option<i64>,
+    #[sqlx(try_from = "super::NullableDbId")]
+    pub broadcast_channel_id: Option<u64>,
     pub broadcast_categories: Vec<String>,
 }
 
@@ -200,7 +203,8 @@ pub struct ModuleRow {
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DashboardUserRow {
-    pub user_id: i64,
+    #[sqlx(try_from = "super::DbId")]
+    pub user_id: u64,
     pub role: String,
 }
 

@@ -5,15 +5,13 @@ use sqlx::PgPool;
 
 use super::db_id;
 
-/// The categories a broadcast can have (a database constraint too).
-pub const CATEGORIES: [&str; 3] = ["changelog", "announcement", "maintenance"];
-
 /// One server's settings, as `/settings show` and the broadcast worker read them.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct GuildSettings {
     pub language: String,
     pub embed_color: i32,
-    pub broadcast_channel_id: Option<i64>,
+    #[sqlx(try_from = "super::NullableDbId")]
+    pub broadcast_channel_id: Option<u64>,
     pub broadcast_categories: Vec<String>,
 }
 
@@ -52,7 +50,7 @@ pub async fn apply(pool: &PgPool, guild_id: u64, change: &Change) -> Result<bool
     // language=PostgreSQL
     let query = match change {
         Change::Language(code) => sqlx::query("UPDATE guild_settings SET language = $2, updated_at = now() WHERE guild_id = $1").bind(guild).bind(code.clone()),
-        Change::EmbedColor(colour) => sqlx::query("UPDATE guild_settings SET embed_color = $2, updated_at = now() WHERE guild_id = $1").bind(guild).bind(*colour as i32),
+        Change::EmbedColor(color) => sqlx::query("UPDATE guild_settings SET embed_color = $2, updated_at = now() WHERE guild_id = $1").bind(guild).bind(*color as i32),
         Change::BroadcastChannel(channel) => sqlx::query("UPDATE guild_settings SET broadcast_channel_id = $2, updated_at = now() WHERE guild_id = $1").bind(guild).bind(channel.map(db_id)),
         Change::Module { .. } => unreachable!("handled above"),
         Change::BroadcastCategories(categories) => sqlx::query("UPDATE guild_settings SET broadcast_categories = $2, updated_at = now() WHERE guild_id = $1").bind(guild).bind(categories.clone()),
@@ -88,4 +86,23 @@ pub async fn modules(pool: &PgPool, guild_id: u64) -> Result<Vec<(String, bool)>
         .bind(db_id(guild_id))
         .fetch_all(pool)
         .await
+}
+
+/// Clears a server's broadcast channel when Discord says it no longer exists;
+/// only if it is still that channel (the server may have set a new one).
+pub async fn clear_unknown_channel(
+    pool: &PgPool,
+    guild_id: u64,
+    channel_id: u64,
+) -> Result<bool, sqlx::Error> {
+    // language=PostgreSQL
+    let result = sqlx::query(
+        "UPDATE guild_settings SET broadcast_channel_id = NULL, updated_at = now()
+          WHERE guild_id = $1 AND broadcast_channel_id = $2",
+    )
+    .bind(db_id(guild_id))
+    .bind(db_id(channel_id))
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
 }

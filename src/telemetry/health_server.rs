@@ -17,8 +17,12 @@ use serenity::all::{ConnectionStage, ShardManager};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use chrono::DateTime;
+use sqlx::PgPool;
+
+use super::recorder::RecorderCounters;
+use super::system::SystemSampler;
 use crate::error::cause_chain;
-use crate::panel::AdminPanel;
 use crate::store::health as store;
 
 /// How often the database-backed metrics are refreshed.
@@ -56,19 +60,31 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     })
 }
 
+/// What the health-check server reads, and nothing more: the panel builds it
+/// (`AdminPanel::health_state`), so this module needs no panel.
+#[derive(Debug, Clone)]
+pub struct HealthState {
+    pub shared: Arc<HealthShared>,
+    /// Only the background refresh of the cached counts reads it; requests never do.
+    pub pool: PgPool,
+    pub started_at: DateTime<Utc>,
+    pub recorder: Arc<RecorderCounters>,
+    pub system: SystemSampler,
+}
+
 /// Serves `/health` and `/metrics` until `shutdown`, and keeps the cached
 /// counts fresh.
-pub async fn serve(listener: TcpListener, panel: AdminPanel, shutdown: CancellationToken) {
+pub async fn serve(listener: TcpListener, state: HealthState, shutdown: CancellationToken) {
     if let Ok(addr) = listener.local_addr() {
-        let _ = panel.health.bound_addr.set(addr);
+        let _ = state.shared.bound_addr.set(addr);
         tracing::info!(%addr, "health-check server listening");
     }
-    tokio::spawn(refresh_counts(panel.clone(), shutdown.clone()));
+    tokio::spawn(refresh_counts(state.clone(), shutdown.clone()));
     let app = axum::Router::new()
         .route("/health", axum::routing::get(health))
         .route("/metrics", axum::routing::get(metrics))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
-        .with_state(panel);
+        .with_state(state);
     let stop = shutdown.clone();
     if let Err(error) = axum::serve(listener, app)
         .with_graceful_shutdown(async move { stop.cancelled().await })
@@ -78,11 +94,11 @@ pub async fn serve(listener: TcpListener, panel: AdminPanel, shutdown: Cancellat
     }
 }
 
-async fn refresh_counts(panel: AdminPanel, shutdown: CancellationToken) {
+async fn refresh_counts(state: HealthState, shutdown: CancellationToken) {
     loop {
-        match store::delivery_counts(&panel.pool).await {
+        match store::delivery_counts(&state.pool).await {
             Ok(counts) => {
-                if let Ok(mut cached) = panel.health.counts.write() {
+                if let Ok(mut cached) = state.shared.counts.write() {
                     *cached = counts;
                 }
             }
@@ -95,14 +111,14 @@ async fn refresh_counts(panel: AdminPanel, shutdown: CancellationToken) {
     }
 }
 
-async fn health(State(panel): State<AdminPanel>) -> Response {
-    let (connected, total) = shard_status(&panel.health).await;
+async fn health(State(state): State<HealthState>) -> Response {
+    let (connected, total) = shard_status(&state.shared).await;
     let up = total > 0 && connected == total;
     let body = serde_json::json!({
         "status": if up { "ok" } else { "unavailable" },
         "shards_connected": connected,
         "shards_total": total,
-        "uptime_seconds": (Utc::now() - panel.started_at).num_seconds(),
+        "uptime_seconds": (Utc::now() - state.started_at).num_seconds(),
     });
     let status = if up {
         StatusCode::OK
@@ -112,22 +128,22 @@ async fn health(State(panel): State<AdminPanel>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-async fn metrics(State(panel): State<AdminPanel>) -> Response {
-    let (connected, _) = shard_status(&panel.health).await;
-    let counts = panel
-        .health
+async fn metrics(State(state): State<HealthState>) -> Response {
+    let (connected, _) = shard_status(&state.shared).await;
+    let counts = state
+        .shared
         .counts
         .read()
         .map(|c| c.clone())
         .unwrap_or_default();
     let snapshot = MetricsSnapshot {
         guilds: counts.active_guilds,
-        commands_recorded: panel.recorder.counters().recorded.load(Ordering::Relaxed),
-        commands_dropped: panel.recorder.counters().dropped.load(Ordering::Relaxed),
+        commands_recorded: state.recorder.recorded.load(Ordering::Relaxed),
+        commands_dropped: state.recorder.dropped.load(Ordering::Relaxed),
         deliveries_sent: counts.sent,
         deliveries_skipped: counts.skipped,
         deliveries_failed: counts.failed,
-        resident_memory: panel.system.snapshot().process_rss.unwrap_or(0),
+        resident_memory: state.system.snapshot().process_rss.unwrap_or(0),
         shards_connected: connected as u64,
     };
     (

@@ -10,8 +10,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::Retention;
 use crate::error::cause_chain;
-use crate::panel::Retention;
 use crate::store::{command_stats, logs, modules};
 
 /// Rows per DELETE.

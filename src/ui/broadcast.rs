@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
-use super::INFO_COLOUR;
+use super::INFO_COLOR;
 use super::limits::{EMBED_DESCRIPTION_CHARS, EMBED_FIELD_VALUE_CHARS};
 use super::pager::SelectItem;
 use super::text::{discord_time, fit_lines, human_duration, thousands, truncate};
@@ -34,7 +34,7 @@ pub fn preview(
     };
     CreateEmbed::new()
         .title("Preview: the message above is exactly what servers receive")
-        .colour(INFO_COLOUR)
+        .color(INFO_COLOR)
         .description(format!(
             "Reaches **{}** servers; **{}** have no broadcast channel and will be skipped; **{}** do not accept {category} messages.\n{schedule}\nNothing is sent until you press Send or Schedule.",
             thousands(dry_run.reachable()),
@@ -57,7 +57,7 @@ pub fn progress(broadcast: &BroadcastRow, counts: &Counts, finished: bool) -> Cr
     };
     CreateEmbed::new()
         .title(title)
-        .colour(if counts.failed > 0 {
+        .color(if counts.failed > 0 {
             0xFAA61A
         } else {
             0x57F287
@@ -150,12 +150,12 @@ pub fn report(
         .title(format!(
             "Broadcast #{}: {}",
             broadcast.id,
-            truncate(&broadcast.title, 200)
+            truncate(&broadcast.message.title, 200)
         ))
-        .colour(if counts.failed > 0 {
+        .color(if counts.failed > 0 {
             0xFAA61A
         } else {
-            INFO_COLOUR
+            INFO_COLOR
         })
         .description(truncate(
             &format!("{}\n{}", counts_text(counts), timing.join("\n")),
@@ -169,7 +169,7 @@ pub fn report(
         .field("Skipped", or_none(&skipped_lines), false)
         .footer(CreateEmbedFooter::new(format!(
             "Category: {}",
-            broadcast.category
+            broadcast.message.category
         )))
 }
 
@@ -217,7 +217,7 @@ pub fn history_page(
         .collect();
     let embed = CreateEmbed::new()
         .title(format!("Broadcasts: {}", thousands(total)))
-        .colour(INFO_COLOUR)
+        .color(INFO_COLOR)
         .description(description)
         .footer(CreateEmbedFooter::new(format!(
             "Newest first · page {} of {} · success rate = sent / (targeted − skipped)",
@@ -250,7 +250,7 @@ pub fn deliveries_csv(
             row.guild_id.to_string(),
             text(row.guild_name.clone()),
             text(row.channel_id.map(|c| c.to_string())),
-            row.status.clone(),
+            row.status.to_string(),
             text(row.skip_reason.clone()),
             text(row.error_code.map(|c| c.to_string())),
             text(row.error_message.clone()),

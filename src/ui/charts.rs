@@ -15,7 +15,7 @@ pub const HEIGHT: u32 = 450;
 
 const FONT_FAMILY: &str = "sans-serif";
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-/// Discord's blurple, the bars' colour.
+/// Discord's blurple, the bars' color.
 const BAR: RGBColor = RGBColor(0x58, 0x65, 0xF2);
 /// Fewest bar slots a chart has; fewer bars are centred among them.
 const MIN_SLOTS: usize = 8;
@@ -140,7 +140,7 @@ fn encode_png(rgb: &[u8]) -> Result<Vec<u8>, ChartError> {
     let mut encoder = png::Encoder::new(&mut out, WIDTH, HEIGHT);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
-    // Flat colours compress well even at the fast setting; it keeps the
+    // Flat colors compress well even at the fast setting; it keeps the
     // whole chart within a few milliseconds.
     encoder.set_compression(png::Compression::Fast);
     let mut writer = encoder.write_header()?;
@@ -211,7 +211,7 @@ mod tests {
         );
     }
 
-    /// Columns of the image in which the bar colour appears.
+    /// Columns of the image in which the bar color appears.
     fn bar_columns(png_bytes: &[u8]) -> Vec<u32> {
         let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
         let mut reader = decoder.read_info().expect("a valid PNG");

@@ -2,7 +2,7 @@
 
 use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
-use super::INFO_COLOUR;
+use super::INFO_COLOR;
 use super::limits::EMBED_DESCRIPTION_CHARS;
 use super::text::{discord_time, fit_lines};
 use crate::store::developers::DeveloperRow;
@@ -22,7 +22,7 @@ pub fn render_list(primary: u64, developers: &[DeveloperRow]) -> CreateEmbed {
     }));
     CreateEmbed::new()
         .title(format!("Developers ({})", developers.len() + 1))
-        .colour(INFO_COLOUR)
+        .color(INFO_COLOR)
         .description(fit_lines(&lines, EMBED_DESCRIPTION_CHARS))
         .footer(CreateEmbedFooter::new(
             "Developers can use /admin. Server administrators cannot.",

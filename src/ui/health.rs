@@ -108,7 +108,7 @@ impl HealthReport {
 
 pub fn render(report: &HealthReport) -> CreateEmbed {
     let (warnings, critical) = report.warnings();
-    let colour = match (critical, warnings.is_empty()) {
+    let color = match (critical, warnings.is_empty()) {
         (true, _) => RED,
         (false, true) => GREEN,
         (false, false) => ORANGE,
@@ -170,7 +170,7 @@ pub fn render(report: &HealthReport) -> CreateEmbed {
     };
     CreateEmbed::new()
         .title("System health")
-        .colour(colour)
+        .color(color)
         .field(
             "Bot status",
             fit_lines(&status, EMBED_FIELD_VALUE_CHARS),

@@ -3,7 +3,7 @@
 
 use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
-use super::INFO_COLOUR;
+use super::INFO_COLOR;
 use super::limits::EMBED_DESCRIPTION_CHARS;
 use super::pager::SelectItem;
 use super::text::{discord_time, fit_lines, truncate};
@@ -83,7 +83,7 @@ pub fn render_page(
         .collect();
     let embed = CreateEmbed::new()
         .title(format!("Operational logs ({} shown)", entries.len()))
-        .colour(INFO_COLOUR)
+        .color(INFO_COLOR)
         .description(fit_lines(&lines, EMBED_DESCRIPTION_CHARS))
         .footer(CreateEmbedFooter::new(format!(
             "Newest first · page {} of {} · times in your time zone",
@@ -95,14 +95,14 @@ pub fn render_page(
 
 /// One entry in full.
 pub fn render_entry(entry: &LogEntry) -> CreateEmbed {
-    let colour = match Severity::parse(&entry.severity) {
+    let color = match Severity::parse(&entry.severity) {
         Some(Severity::Error) => 0xED4245,
         Some(Severity::Warning) => 0xFAA61A,
-        _ => INFO_COLOUR,
+        _ => INFO_COLOR,
     };
     let mut embed = CreateEmbed::new()
         .title(format!("Log entry #{}", entry.id))
-        .colour(colour)
+        .color(color)
         .description(truncate(&entry.message, EMBED_DESCRIPTION_CHARS))
         .field(
             "Time",

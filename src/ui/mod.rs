@@ -15,5 +15,5 @@ pub mod stats;
 pub mod text;
 pub mod usage;
 
-/// Blurple, the colour of neutral informational embeds.
-pub const INFO_COLOUR: u32 = 0x5865F2;
+/// Blurple, the color of neutral informational embeds.
+pub const INFO_COLOR: u32 = 0x5865F2;

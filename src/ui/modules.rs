@@ -2,7 +2,7 @@
 
 use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
-use super::INFO_COLOUR;
+use super::INFO_COLOR;
 use super::charts::{self, Bar, ChartError};
 use super::limits::EMBED_DESCRIPTION_CHARS;
 use super::text::{fit_lines, thousands, truncate};
@@ -71,7 +71,7 @@ pub fn render(modules: &[ModuleAdoption], active_guilds: i64) -> CreateEmbed {
     };
     CreateEmbed::new()
         .title("Module adoption")
-        .colour(INFO_COLOUR)
+        .color(INFO_COLOR)
         .description(description)
         .image(format!("attachment://{CHART_FILE}"))
         .footer(CreateEmbedFooter::new(format!(

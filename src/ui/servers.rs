@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
-use super::INFO_COLOUR;
+use super::INFO_COLOR;
 use super::limits::{EMBED_DESCRIPTION_CHARS, EMBED_FIELD_VALUE_CHARS};
 use super::pager::SelectItem;
 use super::text::{discord_time, fit_lines, thousands, truncate};
@@ -14,13 +14,13 @@ use crate::store::servers::{ServerDetail, ServerRow};
 pub const PAGE_SIZE: i64 = 10;
 
 /// Discord's CDN address of a server icon (animated icons start with `a_`).
-pub fn icon_url(guild_id: i64, hash: &str) -> String {
+pub fn icon_url(guild_id: u64, hash: &str) -> String {
     let extension = if hash.starts_with("a_") { "gif" } else { "png" };
     format!("https://cdn.discordapp.com/icons/{guild_id}/{hash}.{extension}?size=128")
 }
 
-fn colour_hex(colour: i32) -> String {
-    format!("#{:06X}", colour & 0xFF_FFFF)
+fn color_hex(color: i32) -> String {
+    format!("#{:06X}", color & 0xFF_FFFF)
 }
 
 /// What the list header says about the list.
@@ -52,7 +52,7 @@ pub fn render_list(rows: &[ServerRow], header: &ListHeader<'_>) -> (CreateEmbed,
                 row.id,
                 thousands(i64::from(row.member_count)),
                 row.language,
-                colour_hex(row.embed_color),
+                color_hex(row.embed_color),
                 discord_time(row.joined_at, 'd'),
             )
         })
@@ -68,7 +68,7 @@ pub fn render_list(rows: &[ServerRow], header: &ListHeader<'_>) -> (CreateEmbed,
     }
     let mut embed = CreateEmbed::new()
         .title(title)
-        .colour(INFO_COLOUR)
+        .color(INFO_COLOR)
         .description(description)
         .footer(CreateEmbedFooter::new(format!(
             "Sorted by {} · page {} of {}",
@@ -156,13 +156,13 @@ pub fn render_detail(detail: &ServerDetail, now: DateTime<Utc>) -> CreateEmbed {
         .collect();
     let mut embed = CreateEmbed::new()
         .title(truncate(&guild.name, 256))
-        // The embed's own colour is the server's embed colour: a swatch.
-        .colour((guild.embed_color & 0xFF_FFFF) as u32)
+        // The embed's own color is the server's embed color: a swatch.
+        .color((guild.embed_color & 0xFF_FFFF) as u32)
         .field("Server id", format!("`{}`", guild.id), true)
         .field("Members", thousands(i64::from(guild.member_count)), true)
         .field("Status", status, true)
         .field("Language", guild.language.clone(), true)
-        .field("Embed colour", colour_hex(guild.embed_color), true)
+        .field("Embed color", color_hex(guild.embed_color), true)
         .field(
             "Installed",
             format!(
@@ -193,7 +193,7 @@ mod tests {
 
     fn row(i: i64) -> ServerRow {
         ServerRow {
-            id: i,
+            id: i as u64,
             name: "n".repeat(100),
             icon_hash: Some("0123456789abcdef0123456789abcdef".into()),
             member_count: 1000,

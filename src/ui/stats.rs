@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
-use super::INFO_COLOUR;
+use super::INFO_COLOR;
 use super::limits::EMBED_FIELD_VALUE_CHARS;
 use super::text::{discord_time, fit_lines, human_duration, thousands, truncate};
 use crate::store::command_stats::CommandUses;
@@ -62,7 +62,7 @@ pub fn render(stats: &GlobalStats) -> CreateEmbed {
 
     CreateEmbed::new()
         .title("Bot statistics")
-        .colour(INFO_COLOUR)
+        .color(INFO_COLOR)
         .field("Servers", thousands(stats.active_guilds), true)
         .field("Unique users", thousands(stats.unique_users), true)
         .field("Commands (24 h)", thousands(total), true)

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
-use super::INFO_COLOUR;
+use super::INFO_COLOR;
 use super::charts::{self, ChartError};
 use super::limits::EMBED_FIELD_VALUE_CHARS;
 use super::text::{fit_lines, thousands, truncate};
@@ -83,7 +83,7 @@ pub fn render(report: &UsageReport) -> CreateEmbed {
     };
     let mut embed = CreateEmbed::new()
         .title(truncate(&report.title(), 256))
-        .colour(INFO_COLOUR)
+        .color(INFO_COLOR)
         .description(summary)
         .image(format!("attachment://{CHART_FILE}"))
         .footer(CreateEmbedFooter::new(

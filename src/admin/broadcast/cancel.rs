@@ -20,7 +20,7 @@ pub async fn cancel<U: HasAdminPanel>(
     let Some(broadcast) = broadcasts::get(&panel.pool, id).await? else {
         return Err(UserError::new(format!("There is no broadcast #{id}.")).into());
     };
-    if !matches!(broadcast.status.as_str(), "draft" | "scheduled" | "sending") {
+    if !broadcast.status.cancellable() {
         return Err(UserError::new(format!(
             "Broadcast #{id} is already {}: there is nothing to cancel.",
             broadcast.status
@@ -31,7 +31,7 @@ pub async fn cancel<U: HasAdminPanel>(
         action: "bccancel",
         text: format!(
             "Cancel broadcast #{id} \"{}\" ({})?",
-            crate::ui::text::truncate(&broadcast.title, 100),
+            crate::ui::text::truncate(&broadcast.message.title, 100),
             broadcast.status
         ),
         confirm: "Cancel the broadcast",

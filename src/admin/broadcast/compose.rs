@@ -104,11 +104,11 @@ fn modal(custom_id: &str, category: Category, input: &DraftInput) -> CreateModal
         ),
         field(
             InputTextStyle::Short,
-            "Colour (hex, e.g. #5865F2)",
-            "colour",
+            "Color (hex, e.g. #5865F2)",
+            "color",
             7,
             false,
-            &input.colour,
+            &input.color,
         ),
         field(
             InputTextStyle::Short,
@@ -139,7 +139,7 @@ fn input_of(submit: &ModalInteraction) -> DraftInput {
                 match text.custom_id.as_str() {
                     "title" => input.title = value,
                     "content" => input.content = value,
-                    "colour" => input.colour = value,
+                    "color" => input.color = value,
                     "image_url" => input.image_url = value,
                     "footer" => input.footer = value,
                     _ => {}
@@ -237,7 +237,7 @@ impl Session {
         };
         let id = broadcasts::create_draft(
             &self.panel.pool,
-            &draft,
+            &draft.to_fields(),
             self.author.get(),
             self.scheduled_for,
         )
@@ -257,7 +257,7 @@ impl Session {
         id: i64,
         draft: &Draft,
     ) -> Result<CreateInteractionResponseMessage, Error> {
-        let dry_run = broadcasts::dry_run(&self.panel.pool, draft.category).await?;
+        let dry_run = broadcasts::dry_run(&self.panel.pool, draft.category.as_str()).await?;
         Ok(CreateInteractionResponseMessage::new()
             .content(format!("Draft #{id} saved."))
             .embeds(vec![
@@ -358,7 +358,7 @@ impl Session {
                 .await?;
             return Ok(());
         };
-        let current = row.draft();
+        let current = Draft::try_from(&row.message)?;
         let modal_id = format!("{}:edit{}", self.prefix, press.id);
         let mut submits = self.modal_collector(&modal_id);
         press
@@ -387,7 +387,7 @@ impl Session {
                 return Ok(());
             }
         };
-        if !broadcasts::update_draft(&self.panel.pool, draft_id, &draft).await? {
+        if !broadcasts::update_draft(&self.panel.pool, draft_id, &draft.to_fields()).await? {
             submit
                 .create_response(
                     http,

@@ -2,12 +2,44 @@
 //! bot connects anywhere: a bad value stops start-up with one line naming the
 //! variable, so a misconfigured deploy fails loudly instead of half-working.
 
+mod parse;
+
 use std::fmt;
 use std::net::SocketAddr;
 use std::ops::Range;
+use std::time::Duration;
 
-use crate::panel::Retention;
 use serenity::all::{GuildId, UserId};
+
+pub use parse::parse_snowflake;
+use parse::{
+    parse_database_url, parse_days, parse_guild_list, parse_http_url, parse_sharding, parse_token,
+};
+
+/// How long list buttons stay live when `PAGER_TIMEOUT_SECS` is unset (Discord's
+/// interaction tokens last 15 minutes).
+pub const DEFAULT_PAGER_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// `BROADCAST_RATE` when unset: below Discord's global 50 requests/s, leaving
+/// room for the bot's other calls.
+pub const DEFAULT_BROADCAST_RATE: u32 = 40;
+
+/// `LOG_RETENTION_DAYS` and `STATS_RETENTION_DAYS`. Rollups are kept forever:
+/// they are small (one row per command per day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub log_days: u32,
+    pub stats_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            log_days: 30,
+            stats_days: 90,
+        }
+    }
+}
 
 /// The bot token. Kept out of `Debug`/`Display` so it can never reach a log line.
 #[derive(Clone)]
@@ -52,7 +84,7 @@ pub struct Config {
     pub sharding: Sharding,
     pub rust_log: String,
     /// How long pager buttons stay live (`PAGER_TIMEOUT_SECS`).
-    pub pager_timeout: std::time::Duration,
+    pub pager_timeout: Duration,
     /// How long operational logs and raw command events are kept.
     pub retention: Retention,
     /// `BROADCAST_RATE`: broadcast sends per second across all processes.
@@ -133,10 +165,10 @@ impl Config {
         })?;
 
         let pager_timeout = match get("PAGER_TIMEOUT_SECS") {
-            None => crate::panel::DEFAULT_PAGER_TIMEOUT,
+            None => DEFAULT_PAGER_TIMEOUT,
             Some(raw) => match raw.parse::<u64>() {
                 // Discord's interaction tokens expire after 15 minutes.
-                Ok(secs) if (1..=840).contains(&secs) => std::time::Duration::from_secs(secs),
+                Ok(secs) if (1..=840).contains(&secs) => Duration::from_secs(secs),
                 _ => {
                     return Err(ConfigError::new(
                         "PAGER_TIMEOUT_SECS",
@@ -162,7 +194,7 @@ impl Config {
         };
 
         let broadcast_rate = match get("BROADCAST_RATE") {
-            None => crate::broadcast::worker::DEFAULT_RATE,
+            None => DEFAULT_BROADCAST_RATE,
             Some(raw) => match raw.parse::<u32>() {
                 // Discord allows a bot 50 requests per second in all.
                 Ok(rate) if (1..=50).contains(&rate) => rate,
@@ -191,139 +223,6 @@ impl Config {
             rust_log,
         })
     }
-}
-
-/// A whole number of days from 1 to 3650, or `default` when unset.
-fn parse_days(variable: &'static str, raw: Option<&str>, default: u32) -> Result<u32, ConfigError> {
-    let Some(raw) = raw else {
-        return Ok(default);
-    };
-    match raw.parse::<u32>() {
-        Ok(days) if (1..=3650).contains(&days) => Ok(days),
-        _ => Err(ConfigError::new(
-            variable,
-            format!("{raw:?} is not a whole number of days from 1 to 3650"),
-        )),
-    }
-}
-
-fn parse_token(raw: Option<String>) -> Result<Secret, ConfigError> {
-    let Some(token) = raw else {
-        return Err(ConfigError::new(
-            "DISCORD_TOKEN",
-            "is not set (the bot token from the Discord developer portal)",
-        ));
-    };
-    let token = token.strip_prefix("Bot ").unwrap_or(&token);
-    if token.chars().any(char::is_whitespace) || token.len() < 20 {
-        // Never echo the value: it may be a real, slightly mangled token.
-        return Err(ConfigError::new(
-            "DISCORD_TOKEN",
-            "does not look like a bot token (too short or contains spaces)",
-        ));
-    }
-    Ok(Secret::new(token))
-}
-
-/// Discord ids are positive 64-bit numbers that fit in PostgreSQL's BIGINT.
-pub fn parse_snowflake(variable: &'static str, raw: &str) -> Result<u64, ConfigError> {
-    match raw.parse::<u64>() {
-        Ok(id) if id > 0 && id <= i64::MAX as u64 => Ok(id),
-        _ => Err(ConfigError::new(
-            variable,
-            format!("{raw:?} is not a Discord id (expected a number like 123456789012345678)"),
-        )),
-    }
-}
-
-fn parse_guild_list(raw: Option<&str>) -> Result<Vec<GuildId>, ConfigError> {
-    let Some(raw) = raw else {
-        return Ok(Vec::new());
-    };
-    raw.split(',')
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .map(|part| parse_snowflake("ADMIN_GUILD_IDS", part).map(GuildId::new))
-        .collect()
-}
-
-fn parse_database_url(url: &str) -> Result<(), ConfigError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(())
-    } else {
-        Err(ConfigError::new(
-            "DATABASE_URL",
-            "must start with postgres:// or postgresql:// (or be unset to use the built-in database)",
-        ))
-    }
-}
-
-fn parse_http_url(variable: &'static str, url: &str) -> Result<String, ConfigError> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"));
-    match rest {
-        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
-            Ok(url.trim_end_matches('/').to_owned())
-        }
-        _ => Err(ConfigError::new(
-            variable,
-            format!("{url:?} is not an http:// or https:// URL"),
-        )),
-    }
-}
-
-fn parse_sharding(count: Option<&str>, ids: Option<&str>) -> Result<Sharding, ConfigError> {
-    let count = count
-        .map(|raw| match raw.parse::<u32>() {
-            Ok(n) if (1..=65_535).contains(&n) => Ok(n),
-            _ => Err(ConfigError::new(
-                "SHARD_COUNT",
-                format!("{raw:?} is not a shard count (a number from 1 to 65535)"),
-            )),
-        })
-        .transpose()?;
-    match (count, ids) {
-        (None, None) => Ok(Sharding::Recommended),
-        (Some(count), None) => Ok(Sharding::All { count }),
-        (None, Some(_)) => Err(ConfigError::new(
-            "SHARD_IDS",
-            "needs SHARD_COUNT too (the total number of shards across all processes)",
-        )),
-        (Some(count), Some(raw)) => {
-            let ids = parse_shard_range(raw)?;
-            if ids.end > count {
-                return Err(ConfigError::new(
-                    "SHARD_IDS",
-                    format!(
-                        "{raw:?} goes past SHARD_COUNT={count} (shard ids run from 0 to {})",
-                        count - 1
-                    ),
-                ));
-            }
-            Ok(Sharding::Range { ids, count })
-        }
-    }
-}
-
-/// `"0-3"` (inclusive) or a single `"5"`, as a half-open range.
-fn parse_shard_range(raw: &str) -> Result<Range<u32>, ConfigError> {
-    let invalid = || {
-        ConfigError::new(
-            "SHARD_IDS",
-            format!("{raw:?} is not a shard range (expected e.g. 0-3 or 5)"),
-        )
-    };
-    let (first, last) = match raw.split_once('-') {
-        Some((first, last)) => (first.trim(), last.trim()),
-        None => (raw, raw),
-    };
-    let first: u32 = first.parse().map_err(|_| invalid())?;
-    let last: u32 = last.parse().map_err(|_| invalid())?;
-    if first > last {
-        return Err(invalid());
-    }
-    Ok(first..last + 1)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
-//! Pure validation of `/settings` input. Discord enforces option types and
-//! choices only in its client: a forged interaction can carry anything, so the
-//! server re-checks here.
+//! Pure validation of what users type, shared by `/settings` and broadcasts.
+//! Discord enforces option types and choices only in its client: a forged
+//! interaction can carry anything, so the server re-checks here.
 
 use crate::error::UserError;
 
@@ -21,18 +21,18 @@ pub enum Language {
     Ja,
 }
 
-/// `#5865F2` or `5865F2` (case-insensitive) as a 24-bit colour.
-pub fn parse_colour(raw: &str) -> Result<u32, UserError> {
+/// `#5865F2` or `5865F2` (case-insensitive) as a 24-bit color.
+pub fn parse_color(raw: &str) -> Result<u32, UserError> {
     let hex = raw.trim().trim_start_matches('#');
     if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return u32::from_str_radix(hex, 16).map_err(|_| colour_error(raw));
+        return u32::from_str_radix(hex, 16).map_err(|_| color_error(raw));
     }
-    Err(colour_error(raw))
+    Err(color_error(raw))
 }
 
-fn colour_error(raw: &str) -> UserError {
+fn color_error(raw: &str) -> UserError {
     UserError::new(format!(
-        "`{}` is not a colour: use six hex digits such as #5865F2 or 5865F2.",
+        "`{}` is not a color: use six hex digits such as #5865F2 or 5865F2.",
         crate::ui::text::truncate(raw, 20).replace('`', "'")
     ))
 }
@@ -58,11 +58,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn colours_take_six_hex_digits_with_or_without_a_hash() {
-        assert_eq!(parse_colour("#5865F2"), Ok(0x5865F2));
-        assert_eq!(parse_colour("5865f2"), Ok(0x5865F2));
+    fn colors_take_six_hex_digits_with_or_without_a_hash() {
+        assert_eq!(parse_color("#5865F2"), Ok(0x5865F2));
+        assert_eq!(parse_color("5865f2"), Ok(0x5865F2));
         for bad in ["", "#FFF", "blue", "#GGGGGG", "1234567", "#-12345"] {
-            assert!(parse_colour(bad).is_err(), "{bad}");
+            assert!(parse_color(bad).is_err(), "{bad}");
         }
     }
 

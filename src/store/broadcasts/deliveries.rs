@@ -1,0 +1,267 @@
+//! The delivery queue: starting a due broadcast (one row per server), claiming
+//! rows with `FOR UPDATE SKIP LOCKED` under a lease, recording each attempt,
+//! releasing a crashed process's claims, finishing, and re-queueing failures.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use super::{Counts, notify};
+use crate::store::db_id;
+
+/// Scheduled broadcasts whose time has come.
+pub async fn due(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<i64>, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_scalar(
+        "SELECT id FROM broadcasts WHERE status = 'scheduled' AND scheduled_for <= $1 ORDER BY scheduled_for, id",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await
+}
+
+/// Broadcasts being delivered.
+pub async fn sending(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_scalar("SELECT id FROM broadcasts WHERE status = 'sending' ORDER BY started_at, id")
+        .fetch_all(pool)
+        .await
+}
+
+/// Starts delivery of a due broadcast: one delivery row per active server
+/// (skipped ones with their reason), in one transaction with the status
+/// change, under a lock on the broadcast, so two processes starting it at
+/// once write the rows once. Returns false when another process already did.
+pub async fn start(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
+    let mut transaction = pool.begin().await?;
+    // language=PostgreSQL
+    let category: Option<String> = sqlx::query_scalar(
+        "SELECT category FROM broadcasts WHERE id = $1 AND status = 'scheduled' FOR UPDATE SKIP LOCKED",
+    )
+    .bind(id)
+    .fetch_optional(&mut *transaction)
+    .await?;
+    let Some(category) = category else {
+        return Ok(false);
+    };
+    // language=PostgreSQL
+    sqlx::query(
+        "INSERT INTO broadcast_deliveries (broadcast_id, guild_id, channel_id, status, skip_reason)
+         SELECT $1, g.id, s.broadcast_channel_id,
+                CASE WHEN s.broadcast_channel_id IS NULL OR NOT ($2 = ANY (s.broadcast_categories))
+                     THEN 'skipped' ELSE 'pending' END,
+                CASE WHEN s.broadcast_channel_id IS NULL THEN 'no_channel'
+                     WHEN NOT ($2 = ANY (s.broadcast_categories)) THEN 'category_refused' END
+           FROM guilds g LEFT JOIN guild_settings s ON s.guild_id = g.id
+          WHERE g.left_at IS NULL
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(&category)
+    .execute(&mut *transaction)
+    .await?;
+    // language=PostgreSQL
+    sqlx::query("UPDATE broadcasts SET status = 'sending', started_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&mut *transaction)
+        .await?;
+    transaction.commit().await?;
+    Ok(true)
+}
+
+/// A delivery this process holds.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Claimed {
+    #[sqlx(try_from = "crate::store::DbId")]
+    pub guild_id: u64,
+    #[sqlx(try_from = "crate::store::DbId")]
+    pub channel_id: u64,
+    pub attempts: i32,
+}
+
+/// Claims up to `limit` due pending deliveries of `broadcast` for `instance`:
+/// rows another process is claiming are skipped, not waited for, and each
+/// claimed row is leased for `lease_secs` (if this process dies, it becomes
+/// claimable again after that, or at once when its host sees the pid gone).
+pub async fn claim(
+    pool: &PgPool,
+    broadcast: i64,
+    instance: i64,
+    limit: i64,
+    lease_secs: i64,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_as(
+        "WITH picked AS (
+             SELECT guild_id FROM broadcast_deliveries
+              WHERE broadcast_id = $1 AND status = 'pending' AND next_attempt_at <= now()
+              ORDER BY next_attempt_at, guild_id
+              LIMIT $3
+              FOR UPDATE SKIP LOCKED
+         )
+         UPDATE broadcast_deliveries d
+            SET attempts = d.attempts + 1, claimed_by = $2, updated_at = now(),
+                next_attempt_at = now() + make_interval(secs => $4)
+           FROM picked
+          WHERE d.broadcast_id = $1 AND d.guild_id = picked.guild_id
+         RETURNING d.guild_id, d.channel_id, d.attempts",
+    )
+    .bind(broadcast)
+    .bind(instance)
+    .bind(limit)
+    .bind(lease_secs as f64)
+    .fetch_all(pool)
+    .await
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Sent {
+        message_id: u64,
+    },
+    /// Try again after `after_secs` (a 429, 5xx or timeout with attempts left).
+    Retry {
+        after_secs: f64,
+        /// A 429: every send of this process pauses, not just this one.
+        rate_limited: bool,
+        code: Option<i32>,
+        message: String,
+    },
+    Failed {
+        code: Option<i32>,
+        message: String,
+    },
+}
+
+/// Records how an attempt ended. A sent message is recorded even if the broadcast was
+/// cancelled meanwhile (it was posted); a retry or failure only while pending.
+/// `claimed_by` stays on finished rows: the report can tell which process
+/// delivered what.
+pub async fn record_attempt(
+    pool: &PgPool,
+    broadcast: i64,
+    guild: u64,
+    outcome: &Outcome,
+) -> Result<(), sqlx::Error> {
+    // language=PostgreSQL
+    let query = match outcome {
+        Outcome::Sent { message_id } => sqlx::query(
+            "UPDATE broadcast_deliveries SET status = 'sent', message_id = $3, error_code = NULL,
+                    error_message = NULL, updated_at = now()
+              WHERE broadcast_id = $1 AND guild_id = $2",
+        )
+        .bind(broadcast)
+        .bind(db_id(guild))
+        .bind(db_id(*message_id)),
+        Outcome::Retry {
+            after_secs,
+            code,
+            message,
+            ..
+        } => sqlx::query(
+            "UPDATE broadcast_deliveries SET next_attempt_at = now() + make_interval(secs => $3),
+                    error_code = $4, error_message = $5, claimed_by = NULL, updated_at = now()
+              WHERE broadcast_id = $1 AND guild_id = $2 AND status = 'pending'",
+        )
+        .bind(broadcast)
+        .bind(db_id(guild))
+        .bind(*after_secs)
+        .bind(*code)
+        .bind(message),
+        Outcome::Failed { code, message } => sqlx::query(
+            "UPDATE broadcast_deliveries SET status = 'failed', error_code = $3, error_message = $4,
+                    updated_at = now()
+              WHERE broadcast_id = $1 AND guild_id = $2 AND status = 'pending'",
+        )
+        .bind(broadcast)
+        .bind(db_id(guild))
+        .bind(*code)
+        .bind(message),
+    };
+    query.execute(pool).await?;
+    Ok(())
+}
+
+/// Releases, at once, the leases held by processes on `host` whose pid is in
+/// `dead_pids` (they crashed), so their deliveries need not wait out the lease.
+pub async fn release_dead_claims(
+    pool: &PgPool,
+    host: &str,
+    dead_pids: &[i32],
+) -> Result<u64, sqlx::Error> {
+    // language=PostgreSQL
+    let result = sqlx::query(
+        "UPDATE broadcast_deliveries SET next_attempt_at = now(), claimed_by = NULL
+          WHERE status = 'pending' AND claimed_by IN (
+                SELECT id FROM bot_instances WHERE host = $1 AND pid = ANY ($2))",
+    )
+    .bind(host)
+    .bind(dead_pids)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// Pids of other processes recorded on `host` that may still hold claims.
+pub async fn claiming_pids(
+    pool: &PgPool,
+    host: &str,
+    except: i64,
+) -> Result<Vec<i32>, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_scalar(
+        "SELECT DISTINCT i.pid FROM bot_instances i JOIN broadcast_deliveries d ON d.claimed_by = i.id
+          WHERE i.host = $1 AND i.id <> $2 AND d.status = 'pending'",
+    )
+    .bind(host)
+    .bind(except)
+    .fetch_all(pool)
+    .await
+}
+
+/// Marks a broadcast sent when no delivery is pending. Exactly one caller gets
+/// `Some` (the one that made the change), so the final log entry is written once.
+pub async fn finish_if_done(pool: &PgPool, id: i64) -> Result<Option<Counts>, sqlx::Error> {
+    // language=PostgreSQL
+    let finished: Option<i64> = sqlx::query_scalar(
+        "UPDATE broadcasts SET status = 'sent', finished_at = now()
+          WHERE id = $1 AND status = 'sending'
+            AND NOT EXISTS (SELECT 1 FROM broadcast_deliveries WHERE broadcast_id = $1 AND status = 'pending')
+         RETURNING id",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    match finished {
+        Some(_) => Ok(Some(super::counts(pool, id).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Puts failed deliveries back in the queue (same rows, so the same nonces)
+/// and the broadcast back to sending. Returns how many were re-queued.
+pub async fn retry_failed(pool: &PgPool, id: i64) -> Result<u64, sqlx::Error> {
+    let mut transaction = pool.begin().await?;
+    // language=PostgreSQL
+    let requeued = sqlx::query(
+        "UPDATE broadcast_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(),
+                error_code = NULL, error_message = NULL, updated_at = now()
+          WHERE broadcast_id = $1 AND status = 'failed'",
+    )
+    .bind(id)
+    .execute(&mut *transaction)
+    .await?
+    .rows_affected();
+    if requeued > 0 {
+        // language=PostgreSQL
+        sqlx::query(
+            "UPDATE broadcasts SET status = 'sending', finished_at = NULL WHERE id = $1 AND status IN ('sent', 'sending')",
+        )
+        .bind(id)
+        .execute(&mut *transaction)
+        .await?;
+        notify(&mut transaction, id).await?;
+    }
+    transaction.commit().await?;
+    Ok(requeued)
+}

@@ -1,0 +1,175 @@
+//! Drafts: saving, editing and discarding what a developer composed, the dry
+//! run shown in the preview, queueing (Send / Schedule) and cancelling.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use super::{BroadcastStatus, MessageFields, notify};
+use crate::store::db_id;
+
+pub async fn create_draft(
+    pool: &PgPool,
+    message: &MessageFields,
+    created_by: u64,
+    scheduled_for: Option<DateTime<Utc>>,
+) -> Result<i64, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_scalar(
+        "INSERT INTO broadcasts (category, title, content, color, image_url, footer, created_by, scheduled_for)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(&message.category)
+    .bind(&message.title)
+    .bind(&message.content)
+    .bind(message.color)
+    .bind(&message.image_url)
+    .bind(&message.footer)
+    .bind(db_id(created_by))
+    .bind(scheduled_for)
+    .fetch_one(pool)
+    .await
+}
+
+/// Replaces a draft's message; false when it is no longer a draft.
+pub async fn update_draft(
+    pool: &PgPool,
+    id: i64,
+    message: &MessageFields,
+) -> Result<bool, sqlx::Error> {
+    // language=PostgreSQL
+    let result = sqlx::query(
+        "UPDATE broadcasts SET category = $2, title = $3, content = $4, color = $5, image_url = $6, footer = $7
+          WHERE id = $1 AND status = 'draft'",
+    )
+    .bind(id)
+    .bind(&message.category)
+    .bind(&message.title)
+    .bind(&message.content)
+    .bind(message.color)
+    .bind(&message.image_url)
+    .bind(&message.footer)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Deletes a draft; false when it is no longer a draft.
+pub async fn discard_draft(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
+    // language=PostgreSQL
+    let result = sqlx::query("DELETE FROM broadcasts WHERE id = $1 AND status = 'draft'")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// What a send would do right now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct DryRun {
+    /// Active servers (each gets a delivery row).
+    pub targeted: i64,
+    pub no_channel: i64,
+    pub category_refused: i64,
+}
+
+impl DryRun {
+    pub fn reachable(&self) -> i64 {
+        self.targeted - self.no_channel - self.category_refused
+    }
+}
+
+pub async fn dry_run(pool: &PgPool, category: &str) -> Result<DryRun, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_as(
+        "SELECT count(*) AS targeted,
+                count(*) FILTER (WHERE s.broadcast_channel_id IS NULL) AS no_channel,
+                count(*) FILTER (WHERE s.broadcast_channel_id IS NOT NULL
+                                   AND NOT ($1 = ANY (s.broadcast_categories))) AS category_refused
+           FROM guilds g LEFT JOIN guild_settings s ON s.guild_id = g.id
+          WHERE g.left_at IS NULL",
+    )
+    .bind(category)
+    .fetch_one(pool)
+    .await
+}
+
+/// Where the worker reports progress: the interaction that pressed Send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgressTarget {
+    pub application_id: u64,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Queues a draft: due at `at` (now for Send). Returns false when it is not a
+/// draft any more (pressed twice, discarded, ...). Wakes the workers.
+pub async fn queue(
+    pool: &PgPool,
+    id: i64,
+    at: DateTime<Utc>,
+    progress: &ProgressTarget,
+) -> Result<bool, sqlx::Error> {
+    let mut transaction = pool.begin().await?;
+    // language=PostgreSQL
+    let result = sqlx::query(
+        "UPDATE broadcasts SET status = 'scheduled', scheduled_for = $2,
+                progress_application_id = $3, progress_token = $4, progress_token_expires_at = $5
+          WHERE id = $1 AND status = 'draft'",
+    )
+    .bind(id)
+    .bind(at)
+    .bind(db_id(progress.application_id))
+    .bind(&progress.token)
+    .bind(progress.expires_at)
+    .execute(&mut *transaction)
+    .await?;
+    if result.rows_affected() == 1 {
+        notify(&mut transaction, id).await?;
+    }
+    transaction.commit().await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// What a cancel did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancelled {
+    /// It was scheduled (or a draft) and will not go out.
+    BeforeSending,
+    /// It was sending: this many pending deliveries were cancelled.
+    WhileSending(u64),
+    /// Already sent or cancelled: nothing to do.
+    Nothing,
+}
+
+pub async fn cancel(pool: &PgPool, id: i64, by: u64) -> Result<Cancelled, sqlx::Error> {
+    let mut transaction = pool.begin().await?;
+    // language=PostgreSQL
+    let status: Option<BroadcastStatus> = sqlx::query_scalar(
+        "UPDATE broadcasts b SET status = 'cancelled', cancelled_by = $2, finished_at = now()
+           FROM (SELECT id, status FROM broadcasts WHERE id = $1 FOR UPDATE) old
+          WHERE b.id = old.id AND old.status IN ('draft', 'scheduled', 'sending')
+         RETURNING old.status",
+    )
+    .bind(id)
+    .bind(db_id(by))
+    .fetch_optional(&mut *transaction)
+    .await?;
+    let outcome = match status {
+        Some(BroadcastStatus::Sending) => {
+            // language=PostgreSQL
+            let rows = sqlx::query(
+                "UPDATE broadcast_deliveries SET status = 'cancelled', updated_at = now()
+                  WHERE broadcast_id = $1 AND status = 'pending'",
+            )
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
+            Cancelled::WhileSending(rows)
+        }
+        Some(_) => Cancelled::BeforeSending,
+        None => Cancelled::Nothing,
+    };
+    transaction.commit().await?;
+    Ok(outcome)
+}

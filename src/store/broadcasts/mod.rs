@@ -1,0 +1,133 @@
+//! Broadcasts and their delivery rows, split by concern: [`drafts`] (compose,
+//! dry run, queue, cancel), [`deliveries`] (the due-queue and the crash-safe
+//! claim of deliveries: `FOR UPDATE SKIP LOCKED` plus a lease) and [`reports`]
+//! (counts, failures, history, CSV rows). The rows here are plain: the domain
+//! types (`Draft`, `Category`) convert themselves from them.
+
+pub mod deliveries;
+pub mod drafts;
+pub mod reports;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+pub use deliveries::*;
+pub use drafts::*;
+pub use reports::*;
+
+/// The channel every process LISTENs on; the payload is the broadcast id.
+pub const CHANNEL: &str = "admin_panel_broadcasts";
+
+/// Where a broadcast is in its life (the `broadcasts.status` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum BroadcastStatus {
+    Draft,
+    Scheduled,
+    Sending,
+    Sent,
+    Cancelled,
+}
+
+impl BroadcastStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Scheduled => "scheduled",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether a cancel can still change anything.
+    pub fn cancellable(self) -> bool {
+        matches!(self, Self::Draft | Self::Scheduled | Self::Sending)
+    }
+}
+
+impl std::fmt::Display for BroadcastStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where one server's delivery is (the `broadcast_deliveries.status` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Pending,
+    Sent,
+    Skipped,
+    Failed,
+    Cancelled,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Skipped => "skipped",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl std::fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The message as composed, exactly as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MessageFields {
+    pub category: String,
+    pub title: String,
+    pub content: Option<String>,
+    pub color: Option<i32>,
+    pub image_url: Option<String>,
+    pub footer: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BroadcastRow {
+    pub id: i64,
+    #[sqlx(flatten)]
+    pub message: MessageFields,
+    pub status: BroadcastStatus,
+    #[sqlx(try_from = "super::DbId")]
+    pub created_by: u64,
+    pub created_at: DateTime<Utc>,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    #[sqlx(try_from = "super::NullableDbId")]
+    pub progress_application_id: Option<u64>,
+    pub progress_token: Option<String>,
+    pub progress_token_expires_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, category, title, content, color, image_url, footer, status, created_by, created_at, scheduled_for, started_at, finished_at, progress_application_id, progress_token, progress_token_expires_at";
+
+pub async fn get(pool: &PgPool, id: i64) -> Result<Option<BroadcastRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM broadcasts WHERE id = $1");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Wakes every process's delivery worker (inside the caller's transaction, so
+/// the notification goes out only if the change commits).
+async fn notify(connection: &mut sqlx::PgConnection, id: i64) -> Result<(), sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(id.to_string())
+        .execute(connection)
+        .await?;
+    Ok(())
+}
