@@ -59,7 +59,7 @@ async fn main() {
     let (recorder, mut receiver) = CommandRecorder::new(events.len());
     let started = Instant::now();
     for event in &events {
-        recorder.record(event.clone());
+        recorder.enqueue(event.clone());
     }
     let push = started.elapsed();
     receiver.close();
@@ -152,7 +152,7 @@ async fn flusher_rate(pool: &sqlx::PgPool, events: &[CommandEvent]) -> f64 {
         let room =
             ((CHANNEL_CAPACITY as u64).saturating_sub(queued) as usize).min(events.len() - pushed);
         for event in &events[pushed..pushed + room] {
-            recorder.record(event.clone());
+            recorder.enqueue(event.clone());
         }
         pushed += room;
         let recorded = recorder.recorded();

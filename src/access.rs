@@ -1,15 +1,28 @@
-//! Who is a developer: the primary one from `DEVELOPER_USER_ID`, or anyone in the
-//! `developers` table. Every `/admin` command, button and modal goes through
-//! [`is_developer`] at the moment it arrives; server administrators get nothing.
+//! Who may do what. `/admin` and its controls are for developers only: the
+//! primary one from `DEVELOPER_USER_ID`, or anyone in the `developers` table.
+//! Every `/admin` command passes [`developer_check`]; every button, select menu
+//! and modal of the panel passes [`guard_press`] at the moment it arrives, so
+//! a control is refused to anyone but the user it was drawn for, and to that
+//! user too once they have lost the right to use it.
 
-use serenity::all::UserId;
+use serenity::all::{
+    ComponentInteraction, Http, InteractionId, ModalInteraction, Permissions, UserId,
+};
 
 use crate::error::Error;
 use crate::panel::{AdminPanel, HasAdminPanel};
+use crate::reply;
 use crate::store::developers;
 
 /// What a non-developer is told, on commands, buttons and modals alike.
 pub const REFUSAL: &str = "This command is for the bot's developers.";
+
+/// What anyone pressing someone else's controls is told.
+pub const NOT_YOURS: &str = "These controls belong to someone else.";
+
+/// What a member without Manage Server is told by `/settings` and its menus.
+pub const NEEDS_MANAGE_SERVER: &str =
+    "You need the Manage Server permission to change this server's settings.";
 
 /// Reads the table every time: a removed developer loses access at once.
 pub async fn is_developer(panel: &AdminPanel, user: UserId) -> Result<bool, sqlx::Error> {
@@ -24,4 +37,87 @@ pub async fn developer_check<U: HasAdminPanel>(
     ctx: poise::Context<'_, U, Error>,
 ) -> Result<bool, Error> {
     Ok(is_developer(ctx.data().admin_panel(), ctx.author().id).await?)
+}
+
+/// Whether member permissions (as Discord computed them into the
+/// interaction) allow changing a server's settings.
+pub fn can_manage_server(permissions: Option<Permissions>) -> bool {
+    permissions.is_some_and(|p| p.manage_guild() || p.administrator())
+}
+
+/// What a control needs from the one who presses it, besides being its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// `/admin` controls: a developer, checked again at every press.
+    Developer,
+    /// `/settings` controls: Manage Server, as the press reports it.
+    ManageServer,
+}
+
+/// A press or modal submit, as far as access is concerned.
+#[derive(Debug, Clone, Copy)]
+pub struct Press<'a> {
+    pub id: InteractionId,
+    pub token: &'a str,
+    pub user: UserId,
+    pub permissions: Option<Permissions>,
+}
+
+impl<'a> From<&'a ComponentInteraction> for Press<'a> {
+    fn from(press: &'a ComponentInteraction) -> Self {
+        Self {
+            id: press.id,
+            token: &press.token,
+            user: press.user.id,
+            permissions: press.member.as_ref().and_then(|member| member.permissions),
+        }
+    }
+}
+
+impl<'a> From<&'a ModalInteraction> for Press<'a> {
+    fn from(submit: &'a ModalInteraction) -> Self {
+        Self {
+            id: submit.id,
+            token: &submit.token,
+            user: submit.user.id,
+            permissions: submit.member.as_ref().and_then(|member| member.permissions),
+        }
+    }
+}
+
+/// Why `press` on controls drawn for `owner` is refused, if it is.
+pub async fn refusal(
+    panel: &AdminPanel,
+    needs: Needs,
+    owner: UserId,
+    press: Press<'_>,
+) -> Result<Option<&'static str>, sqlx::Error> {
+    if press.user != owner {
+        return Ok(Some(NOT_YOURS));
+    }
+    let allowed = match needs {
+        Needs::Developer => is_developer(panel, press.user).await?,
+        Needs::ManageServer => can_manage_server(press.permissions),
+    };
+    Ok((!allowed).then_some(match needs {
+        Needs::Developer => REFUSAL,
+        Needs::ManageServer => NEEDS_MANAGE_SERVER,
+    }))
+}
+
+/// The one guard every control passes: refuses (ephemerally, changing
+/// nothing) anyone but `owner`, and `owner` too without what `needs` asks.
+/// Returns `true` when the press was refused and answered.
+pub async fn guard_press(
+    panel: &AdminPanel,
+    http: &Http,
+    needs: Needs,
+    owner: UserId,
+    press: Press<'_>,
+) -> Result<bool, Error> {
+    let Some(text) = refusal(panel, needs, owner, press).await? else {
+        return Ok(false);
+    };
+    reply::ephemeral(http, press.id, press.token, text).await?;
+    Ok(true)
 }

@@ -73,7 +73,7 @@ async fn on_guild_removed(panel: &AdminPanel, guild_id: u64) -> Result<(), sqlx:
 
 /// Operational log entries are best effort: losing one must not fail the event.
 async fn log_event(panel: &AdminPanel, event_type: &str, guild_id: u64, message: &str) {
-    oplog::record_best_effort(
+    oplog::write_entry_or_warn(
         &panel.pool,
         Severity::Info,
         event_type,

@@ -8,11 +8,10 @@ use chrono::{DateTime, Utc};
 use poise::{CreateReply, FrameworkError};
 
 use crate::access::REFUSAL;
-use crate::error::{Error, UserError, cause_chain, internal_error_message, new_error_id};
+use crate::error::{Error, cause_chain};
 use crate::panel::HasAdminPanel;
+use crate::reply;
 use crate::store::command_stats::CommandEvent;
-use crate::store::logs::Severity;
-use crate::telemetry::oplog;
 
 type Context<'a, U> = poise::Context<'a, U, Error>;
 
@@ -33,11 +32,11 @@ pub async fn pre_command<U: HasAdminPanel>(ctx: Context<'_, U>) {
 
 /// poise calls this only when the command returned `Ok`.
 pub async fn post_command<U: HasAdminPanel>(ctx: Context<'_, U>) {
-    record(ctx, true).await;
+    record_invocation(ctx, true).await;
 }
 
-/// Pushes the invocation into the recorder (non-blocking).
-async fn record<U: HasAdminPanel>(ctx: Context<'_, U>, success: bool) {
+/// Pushes the invocation into the command recorder (non-blocking).
+async fn record_invocation<U: HasAdminPanel>(ctx: Context<'_, U>, success: bool) {
     let (executed_at, duration_ms) = match ctx.invocation_data::<InvocationStart>().await {
         Some(start) => (
             start.wall,
@@ -46,7 +45,7 @@ async fn record<U: HasAdminPanel>(ctx: Context<'_, U>, success: bool) {
         // A failed check stops the invocation before pre_command runs.
         None => (Utc::now(), 0),
     };
-    ctx.data().admin_panel().recorder.record(CommandEvent {
+    ctx.data().admin_panel().recorder.enqueue(CommandEvent {
         command: ctx.command().qualified_name.to_string(),
         guild_id: ctx.guild_id().map(|id| id.get()),
         user_id: ctx.author().id.get(),
@@ -56,32 +55,27 @@ async fn record<U: HasAdminPanel>(ctx: Context<'_, U>, success: bool) {
     });
 }
 
-/// The `on_error` handler: user errors verbatim, the developer refusal for
-/// `/admin`, internal errors as a short message with an id (cause chain logged).
+/// The `on_error` handler: the developer refusal for `/admin`, a clear
+/// message for option values the registration never offered, and everything
+/// else through the one failure path ([`reply::answer_failure`]).
 pub async fn on_error<U: HasAdminPanel>(error: FrameworkError<'_, U, Error>) {
     match error {
         FrameworkError::Command { error, ctx, .. } => {
-            record(ctx, false).await;
-            match error.downcast_ref::<UserError>() {
-                Some(user_error) => reply_ephemeral(ctx, user_error.to_string()).await,
-                None => report_internal(ctx, error.as_ref()).await,
-            }
+            record_invocation(ctx, false).await;
+            answer(ctx, error.as_ref()).await;
         }
         FrameworkError::CommandCheckFailed { error, ctx, .. } => {
-            record(ctx, false).await;
+            record_invocation(ctx, false).await;
             match error {
                 None => reply_ephemeral(ctx, REFUSAL.to_owned()).await,
                 // A check may explain itself (e.g. a missing permission).
-                Some(error) => match error.downcast_ref::<UserError>() {
-                    Some(user_error) => reply_ephemeral(ctx, user_error.to_string()).await,
-                    None => report_internal(ctx, error.as_ref()).await,
-                },
+                Some(error) => answer(ctx, error.as_ref()).await,
             }
         }
         FrameworkError::ArgumentParse {
             error, input, ctx, ..
         } => {
-            record(ctx, false).await;
+            record_invocation(ctx, false).await;
             let message = match input {
                 Some(input) => format!("That value is not valid ({input:?}): {error}"),
                 None => format!("An option is not valid: {error}"),
@@ -94,15 +88,15 @@ pub async fn on_error<U: HasAdminPanel>(error: FrameworkError<'_, U, Error>) {
             description, ctx, ..
         } => {
             let ctx = poise::Context::Application(ctx);
-            record(ctx, false).await;
+            record_invocation(ctx, false).await;
             tracing::warn!(command = %ctx.command().qualified_name, description, "option values did not match the command");
             let message = format!("That value is not valid: {description}. Nothing was changed.");
             reply_ephemeral(ctx, message).await;
         }
         FrameworkError::CommandPanic { payload, ctx, .. } => {
-            record(ctx, false).await;
+            record_invocation(ctx, false).await;
             let panic = std::io::Error::other(payload.unwrap_or_else(|| "panic".into()));
-            report_internal(ctx, &panic).await;
+            answer(ctx, &panic).await;
         }
         other => {
             if let Err(error) = poise::builtins::on_error(other).await {
@@ -112,26 +106,24 @@ pub async fn on_error<U: HasAdminPanel>(error: FrameworkError<'_, U, Error>) {
     }
 }
 
-/// Logs the cause chain under a fresh error id and shows the user only the id.
-async fn report_internal<U: HasAdminPanel>(
+/// A failed command's answer: replied first, logged second.
+async fn answer<U: HasAdminPanel>(
     ctx: Context<'_, U>,
     error: &(dyn std::error::Error + Send + Sync + 'static),
 ) {
-    let error_id = new_error_id();
-    let command = ctx.command().qualified_name.to_string();
-    let chain = cause_chain(error);
-    let panel = ctx.data().admin_panel();
-    let message = format!("/{command} failed (error id {error_id}): {chain}");
+    let what = format!("/{}", ctx.command().qualified_name);
     let guild_id = ctx.guild_id().map(|id| id.get());
-    oplog::record_best_effort(
-        &panel.pool,
-        Severity::Error,
-        "command_error",
+    reply::answer_failure(
+        ctx.data().admin_panel(),
+        error,
+        &what,
         guild_id,
-        &message,
+        |text| async move {
+            let reply = CreateReply::default().content(text).ephemeral(true);
+            ctx.send(reply).await.map(|_| ())
+        },
     )
     .await;
-    reply_ephemeral(ctx, internal_error_message(&error_id)).await;
 }
 
 async fn reply_ephemeral<U: HasAdminPanel>(ctx: Context<'_, U>, content: String) {

@@ -389,11 +389,18 @@ async fn an_internal_error_shows_only_an_error_id_and_logs_the_cause() {
         !text.contains("command_stats_hourly"),
         "no raw error text reaches the user"
     );
-    let logged: String =
-        sqlx::query_scalar("SELECT message FROM system_logs WHERE event_type = 'command_error'")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+    // The reply goes out first; the log entry follows it.
+    let logged: String = eventually(
+        "the command_error entry",
+        Duration::from_secs(10),
+        || async {
+            sqlx::query_scalar("SELECT message FROM system_logs WHERE event_type = 'command_error'")
+                .fetch_optional(&db.pool)
+                .await
+                .unwrap()
+        },
+    )
+    .await;
     assert!(
         logged.contains(&error_id) && logged.contains("command_stats_hourly"),
         "{logged}"

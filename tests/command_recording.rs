@@ -148,7 +148,7 @@ async fn the_flusher_writes_everything_still_buffered_at_shutdown() {
     let (recorder, shutdown, flusher) = start_flusher(&db, 10_000);
     let now = Utc::now();
     for i in 0..2_500u64 {
-        recorder.record(event("ping", i % 700 + 1, Some(1), now, true));
+        recorder.enqueue(event("ping", i % 700 + 1, Some(1), now, true));
     }
 
     shutdown.cancel();
@@ -170,7 +170,7 @@ async fn the_flusher_writes_everything_still_buffered_at_shutdown() {
 async fn events_are_flushed_within_about_a_second_without_a_full_batch() {
     let db = TestDb::new().await;
     let (recorder, shutdown, flusher) = start_flusher(&db, 100);
-    recorder.record(event("ping", 1, None, Utc::now(), true));
+    recorder.enqueue(event("ping", 1, None, Utc::now(), true));
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while scalar(&db, "SELECT count(*) FROM command_stats").await == 0 {
@@ -248,7 +248,7 @@ async fn events_wait_out_a_failing_database_and_are_written_once_it_recovers() {
     let (recorder, shutdown, flusher) = start_flusher(&db, 10_000);
     let now = Utc::now();
     for i in 0..1_500u64 {
-        recorder.record(event("ping", i + 1, Some(1), now, true));
+        recorder.enqueue(event("ping", i + 1, Some(1), now, true));
     }
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(recorder.recorded(), 0, "nothing can be written yet");

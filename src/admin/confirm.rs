@@ -13,8 +13,7 @@ use serenity::all::{
 };
 
 use super::Context;
-use super::pager::NOT_YOURS;
-use crate::access::{REFUSAL, is_developer};
+use crate::access::{Needs, guard_press};
 use crate::error::Error;
 use crate::panel::HasAdminPanel;
 
@@ -92,20 +91,15 @@ pub async fn ask<U: HasAdminPanel>(
 
     let panel = ctx.data().admin_panel();
     while let Some(press) = presses.next().await {
-        let refusal = if press.user.id != ctx.author().id {
-            Some(NOT_YOURS)
-        } else if !is_developer(panel, press.user.id).await? {
-            Some(REFUSAL)
-        } else {
-            None
-        };
-        if let Some(refusal) = refusal {
-            let answer = CreateInteractionResponseMessage::new()
-                .content(refusal)
-                .ephemeral(true);
-            press
-                .create_response(ctx, CreateInteractionResponse::Message(answer))
-                .await?;
+        if guard_press(
+            panel,
+            ctx.http(),
+            Needs::Developer,
+            ctx.author().id,
+            (&press).into(),
+        )
+        .await?
+        {
             continue;
         }
         let confirmed = press.data.custom_id.ends_with(":confirm");

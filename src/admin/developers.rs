@@ -121,5 +121,5 @@ async fn log_change(
         "{} ({}) {verb} developer {} ({})",
         author.name, author.id, user.name, user.id
     );
-    oplog::record(&panel.pool, Severity::Info, event_type, None, &message).await
+    oplog::write_entry(&panel.pool, Severity::Info, event_type, None, &message).await
 }

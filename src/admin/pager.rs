@@ -16,15 +16,13 @@ use serenity::all::{
 };
 
 use super::Context;
-use crate::access::{REFUSAL, is_developer};
-use crate::error::{Error, UserError, cause_chain, internal_error_message, new_error_id};
+use crate::access::{Needs, guard_press};
+use crate::error::{Error, UserError, cause_chain};
 use crate::panel::{AdminPanel, HasAdminPanel};
+use crate::reply;
 use crate::ui::pager::{
     ActionButton, Control, SelectItem, action_row, controls, parse_action, prefix,
 };
-
-/// What another user sees when pressing someone's pager.
-pub const NOT_YOURS: &str = "These controls belong to someone else.";
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -117,15 +115,15 @@ impl Session {
         let mut presses = presses;
         while let Ok(Some(press)) = tokio::time::timeout_at(deadline, presses.next()).await {
             if let Err(error) = self.handle(&press, &mut source).await {
-                let text = match error.downcast_ref::<UserError>() {
-                    Some(user_error) => user_error.to_string(),
-                    None => {
-                        let error_id = new_error_id();
-                        tracing::error!(error_id, error = %cause_chain(error.as_ref()), "pager press failed");
-                        internal_error_message(&error_id)
-                    }
-                };
-                self.respond_ephemeral(&press, text).await;
+                let http = &self.serenity.http;
+                reply::answer_failure(
+                    &self.panel,
+                    error.as_ref(),
+                    "a list button",
+                    press.guild_id.map(|id| id.get()),
+                    |text| reply::ephemeral(http, press.id, &press.token, text),
+                )
+                .await;
             }
         }
         let disabled = EditInteractionResponse::new()
@@ -145,12 +143,16 @@ impl Session {
         press: &ComponentInteraction,
         source: &mut impl PageSource,
     ) -> Result<(), Error> {
-        if press.user.id != self.interaction.user.id {
-            self.respond_ephemeral(press, NOT_YOURS.to_owned()).await;
-            return Ok(());
-        }
-        if !is_developer(&self.panel, press.user.id).await? {
-            self.respond_ephemeral(press, REFUSAL.to_owned()).await;
+        let owner = self.interaction.user.id;
+        if guard_press(
+            &self.panel,
+            &self.serenity.http,
+            Needs::Developer,
+            owner,
+            press.into(),
+        )
+        .await?
+        {
             return Ok(());
         }
         if let Some(key) = parse_action(&self.prefix, &press.data.custom_id) {
@@ -209,20 +211,5 @@ impl Session {
         let mut rows = controls(&self.prefix, page.index, page.count, &page.items, disabled);
         rows.extend(action_row(&self.prefix, &self.actions, disabled));
         rows
-    }
-
-    async fn respond_ephemeral(&self, press: &ComponentInteraction, text: String) {
-        let message = CreateInteractionResponseMessage::new()
-            .content(text)
-            .ephemeral(true);
-        if let Err(error) = press
-            .create_response(
-                &self.serenity.http,
-                CreateInteractionResponse::Message(message),
-            )
-            .await
-        {
-            tracing::warn!(error = %cause_chain(&error), "could not answer a pager press");
-        }
     }
 }

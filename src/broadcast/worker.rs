@@ -246,7 +246,7 @@ impl BroadcastWorker {
                 "The broadcast channel <#{}> no longer exists (Discord error 10003 during broadcast #{id}); the server's broadcast channel setting was cleared",
                 delivery.channel_id
             );
-            oplog::record_best_effort(
+            oplog::write_entry_or_warn(
                 &self.pool,
                 Severity::Warning,
                 "config_update",
@@ -273,10 +273,10 @@ impl BroadcastWorker {
             counts.failed,
             view::rate_text(&counts)
         );
-        oplog::record_best_effort(&self.pool, Severity::Info, "broadcast_sent", None, &summary)
+        oplog::write_entry_or_warn(&self.pool, Severity::Info, "broadcast_sent", None, &summary)
             .await;
         if counts.failed > 0 {
-            oplog::record_best_effort(
+            oplog::write_entry_or_warn(
                 &self.pool,
                 Severity::Warning,
                 "broadcast_failed",

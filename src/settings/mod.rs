@@ -15,6 +15,7 @@ use serenity::all::{
     CreateSelectMenuKind, CreateSelectMenuOption, GuildId, PartialChannel,
 };
 
+use crate::access::{NEEDS_MANAGE_SERVER, Needs, can_manage_server, guard_press};
 use crate::broadcast::category::Category;
 use crate::error::{Error, UserError};
 use crate::panel::HasAdminPanel;
@@ -27,9 +28,6 @@ type Context<'a, U> = poise::Context<'a, U, Error>;
 
 /// How long the category menu waits for a choice.
 const MENU_TIMEOUT: Duration = Duration::from_secs(120);
-
-pub const NEEDS_MANAGE_SERVER: &str =
-    "You need the Manage Server permission to change this server's settings.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
 pub enum OnOff {
@@ -50,7 +48,7 @@ async fn manage_server_check<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<bo
         .member
         .as_ref()
         .and_then(|member| member.permissions);
-    if permissions.is_some_and(|p| p.manage_guild() || p.administrator()) {
+    if can_manage_server(permissions) {
         Ok(true)
     } else {
         Err(UserError::new(NEEDS_MANAGE_SERVER).into())
@@ -94,7 +92,7 @@ async fn persist<U: HasAdminPanel>(
         return Err(unknown_server().into());
     }
     let message = format!("{} ({}) changed {what}", ctx.author().name, ctx.author().id);
-    oplog::record(
+    oplog::write_entry(
         &panel.pool,
         Severity::Info,
         "config_update",
@@ -196,12 +194,16 @@ pub async fn broadcast_categories<U: HasAdminPanel>(ctx: Context<'_, U>) -> Resu
         )
         .await?;
     while let Some(pick) = picks.next().await {
-        if pick.user.id != ctx.author().id {
-            let reply = CreateInteractionResponseMessage::new()
-                .content(crate::admin::pager::NOT_YOURS)
-                .ephemeral(true);
-            pick.create_response(ctx, CreateInteractionResponse::Message(reply))
-                .await?;
+        let panel = ctx.data().admin_panel();
+        if guard_press(
+            panel,
+            ctx.http(),
+            Needs::ManageServer,
+            ctx.author().id,
+            (&pick).into(),
+        )
+        .await?
+        {
             continue;
         }
         let ComponentInteractionDataKind::StringSelect { values } = &pick.data.kind else {

@@ -10,7 +10,7 @@ use super::log_layer::PERSISTED_TARGET;
 use crate::store::logs::{self, Severity};
 
 /// Stores the entry and echoes it to the tracing output.
-pub async fn record(
+pub async fn write_entry(
     pool: &PgPool,
     severity: Severity,
     event_type: &str,
@@ -31,16 +31,16 @@ pub async fn record(
     logs::insert(pool, severity, event_type, guild_id, message).await
 }
 
-/// [`record`] for entries whose loss must not fail the operation: a failure to
+/// [`write_entry`] for entries whose loss must not fail the operation: a failure to
 /// store is itself only reported on stderr.
-pub async fn record_best_effort(
+pub async fn write_entry_or_warn(
     pool: &PgPool,
     severity: Severity,
     event_type: &str,
     guild_id: Option<u64>,
     message: &str,
 ) {
-    if let Err(error) = record(pool, severity, event_type, guild_id, message).await {
+    if let Err(error) = write_entry(pool, severity, event_type, guild_id, message).await {
         tracing::warn!(
             target: PERSISTED_TARGET,
             error = %crate::error::cause_chain(&error),

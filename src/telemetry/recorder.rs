@@ -65,7 +65,7 @@ impl CommandRecorder {
     }
 
     /// Never waits: a full channel drops the event and counts it.
-    pub fn record(&self, event: CommandEvent) {
+    pub fn enqueue(&self, event: CommandEvent) {
         if self.sender.try_send(event).is_err() {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
         }
@@ -276,7 +276,7 @@ mod tests {
     fn a_full_channel_drops_and_counts_instead_of_blocking() {
         let (recorder, _receiver) = CommandRecorder::new(2);
         for _ in 0..5 {
-            recorder.record(event());
+            recorder.enqueue(event());
         }
         assert_eq!(recorder.dropped(), 3);
     }

@@ -8,21 +8,10 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+pub use crate::ui::health::SystemSnapshot;
+
 /// How often the snapshot is refreshed (sysinfo needs >= 200 ms between CPU reads).
 pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(2);
-
-/// What the machine and this process look like at the last sample.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SystemSnapshot {
-    /// Whole-machine CPU use in percent; `None` until two samples exist.
-    pub cpu_percent: Option<f32>,
-    pub memory_used: u64,
-    pub memory_total: u64,
-    pub process_rss: Option<u64>,
-    pub disk_used: Option<u64>,
-    pub disk_total: Option<u64>,
-    pub os: String,
-}
 
 /// The shared, always-ready snapshot.
 #[derive(Debug, Clone, Default)]

@@ -8,7 +8,6 @@ use serenity::all::{CreateEmbed, CreateEmbedFooter};
 use super::limits::EMBED_FIELD_VALUE_CHARS;
 use super::text::{bytes, discord_time, fit_lines, human_duration, truncate};
 use crate::store::health::{DatabaseFacts, InstanceRow};
-use crate::telemetry::system::SystemSnapshot;
 
 pub const GREEN: u32 = 0x57F287;
 pub const ORANGE: u32 = 0xFEE75C;
@@ -18,6 +17,20 @@ pub const RED: u32 = 0xED4245;
 pub const WARN_RATIO: f64 = 0.90;
 /// Database connections above this share of `max_connections`, a warning.
 pub const WARN_CONNECTIONS_RATIO: f64 = 0.80;
+
+/// What the machine and this process look like: plain figures, filled in by
+/// the background sampler (`telemetry::system`) and shown here.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SystemSnapshot {
+    /// Whole-machine CPU use in percent; `None` until two samples exist.
+    pub cpu_percent: Option<f32>,
+    pub memory_used: u64,
+    pub memory_total: u64,
+    pub process_rss: Option<u64>,
+    pub disk_used: Option<u64>,
+    pub disk_total: Option<u64>,
+    pub os: String,
+}
 
 /// One gateway shard of this process.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,15 +14,15 @@ use serenity::all::{
 };
 
 use super::super::Context;
-use super::super::pager::NOT_YOURS;
-use crate::access::{REFUSAL, is_developer};
+use crate::access::{Needs, Press, guard_press};
 use crate::broadcast::draft::{
     Category, Draft, DraftInput, MAX_CONTENT_CHARS, MAX_FOOTER_CHARS, MAX_IMAGE_URL_CHARS,
     MAX_TITLE_CHARS,
 };
 use crate::broadcast::schedule;
-use crate::error::{Error, UserError, cause_chain, internal_error_message, new_error_id};
+use crate::error::{Error, UserError};
 use crate::panel::{AdminPanel, HasAdminPanel};
+use crate::reply;
 use crate::store::broadcasts::{self, ProgressTarget};
 use crate::ui::broadcast::preview;
 
@@ -176,15 +176,16 @@ impl Session {
             .stream()
     }
 
-    /// Refuses anyone but a developer who started this session.
-    async fn refused(&self, user: serenity::all::UserId) -> Result<Option<&'static str>, Error> {
-        if user != self.author {
-            return Ok(Some(NOT_YOURS));
-        }
-        if !is_developer(&self.panel, user).await? {
-            return Ok(Some(REFUSAL));
-        }
-        Ok(None)
+    /// Refuses (and answers) anyone but a developer who started this session.
+    async fn refused(&self, press: Press<'_>) -> Result<bool, Error> {
+        guard_press(
+            &self.panel,
+            &self.serenity.http,
+            Needs::Developer,
+            self.author,
+            press,
+        )
+        .await
     }
 
     async fn composed(self, submit: ModalInteraction) {
@@ -192,10 +193,7 @@ impl Session {
             Ok(Some(id)) => id,
             Ok(None) => return,
             Err(error) => {
-                self.report_error(error, |message| {
-                    submit.create_response(&self.serenity.http, message)
-                })
-                .await;
+                self.report_error(error.as_ref(), (&submit).into()).await;
                 return;
             }
         };
@@ -209,10 +207,7 @@ impl Session {
                 Ok(Next::Done) => return,
                 Ok(Next::Continue) => {}
                 Err(error) => {
-                    self.report_error(error, |message| {
-                        press.create_response(&self.serenity.http, message)
-                    })
-                    .await;
+                    self.report_error(error.as_ref(), (&press).into()).await;
                 }
             }
         }
@@ -220,10 +215,7 @@ impl Session {
 
     /// Validates and saves the first submission, answering with the preview.
     async fn save_first_draft(&self, submit: &ModalInteraction) -> Result<Option<i64>, Error> {
-        if let Some(refusal) = self.refused(submit.user.id).await? {
-            submit
-                .create_response(&self.serenity.http, ephemeral(refusal))
-                .await?;
+        if self.refused(submit.into()).await? {
             return Ok(None);
         }
         let draft = match Draft::validate(self.category, &input_of(submit)) {
@@ -288,8 +280,7 @@ impl Session {
 
     async fn pressed(&self, draft_id: i64, press: &ComponentInteraction) -> Result<Next, Error> {
         let http = &self.serenity.http;
-        if let Some(refusal) = self.refused(press.user.id).await? {
-            press.create_response(http, ephemeral(refusal)).await?;
+        if self.refused(press.into()).await? {
             return Ok(Next::Continue);
         }
         let action = press.data.custom_id.rsplit(':').next().unwrap_or_default();
@@ -374,8 +365,7 @@ impl Session {
         let Ok(Some(submit)) = tokio::time::timeout(SESSION_TIMEOUT, submits.next()).await else {
             return Ok(());
         };
-        if let Some(refusal) = self.refused(submit.user.id).await? {
-            submit.create_response(http, ephemeral(refusal)).await?;
+        if self.refused((&submit).into()).await? {
             return Ok(());
         }
         let draft = match Draft::validate(self.category, &input_of(&submit)) {
@@ -405,23 +395,17 @@ impl Session {
         Ok(())
     }
 
-    /// A user error verbatim; an internal one logged with an id.
-    async fn report_error<F, Fut>(&self, error: Error, respond: F)
-    where
-        F: FnOnce(CreateInteractionResponse) -> Fut,
-        Fut: Future<Output = Result<(), serenity::Error>>,
-    {
-        let text = match error.downcast_ref::<UserError>() {
-            Some(user_error) => user_error.to_string(),
-            None => {
-                let error_id = new_error_id();
-                tracing::error!(error_id, error = %cause_chain(error.as_ref()), "broadcast composer failed");
-                internal_error_message(&error_id)
-            }
-        };
-        if let Err(error) = respond(ephemeral(&text)).await {
-            tracing::warn!(error = %cause_chain(&error), "could not answer in the broadcast composer");
-        }
+    /// Every failure in the composer goes the one way failures go.
+    async fn report_error(
+        &self,
+        error: &(dyn std::error::Error + Send + Sync + 'static),
+        press: Press<'_>,
+    ) {
+        let http = &self.serenity.http;
+        reply::answer_failure(&self.panel, error, "the broadcast composer", None, |text| {
+            reply::ephemeral(http, press.id, press.token, text)
+        })
+        .await;
     }
 }
 
