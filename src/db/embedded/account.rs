@@ -1,7 +1,14 @@
 //! The data directory and the account that runs the server.
 
-use super::*;
-// The data directory and the account that runs the server
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
+use std::process::Stdio;
+
+use super::UNPRIVILEGED_ACCOUNTS;
+use super::error::{EmbeddedPostgresError, Result, io_error};
 
 /// pg_ctl embeds the data directory (and so the log and socket paths inside
 /// it) in a `/bin/sh` command line within double quotes, where these
@@ -222,41 +229,48 @@ pub(super) fn running_as_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Whether a process with `pid` exists. EPERM means it exists but belongs to
-/// someone else, which for a postmaster of our data directory still counts.
-pub(super) fn process_is_alive(pid: i32) -> bool {
-    if pid <= 0 {
-        return false;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwd_entries_are_found_by_name_and_by_uid() {
+        let passwd = "\
+# comment line
+root:x:0:0:root:/root:/bin/bash
+
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+broken-line-without-fields
++nisuser::::::
+postgres:x:101:104:PostgreSQL administrator,,,:/var/lib/postgresql:/bin/bash
+";
+        let postgres = ServerAccount {
+            name: "postgres".into(),
+            uid: 101,
+            gid: 104,
+        };
+        assert_eq!(passwd_account(passwd, "postgres"), Some(postgres));
+        assert_eq!(passwd_account(passwd, "nobody").map(|a| a.uid), Some(65534));
+        assert_eq!(passwd_account(passwd, "nisuser"), None);
+        assert_eq!(passwd_account(passwd, "alice"), None);
+        assert_eq!(passwd_name_of(passwd, 101).as_deref(), Some("postgres"));
+        assert_eq!(passwd_name_of(passwd, 4242), None);
     }
-    // SAFETY: signal 0 only checks whether the process exists; nothing is sent.
-    let result = unsafe { libc::kill(pid, 0) };
-    result == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
 
-/// What a server's `postmaster.pid` says about it. The file is written in
-/// steps while the server starts, so later fields may be missing.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub(super) struct PostmasterPid {
-    pub(super) pid: Option<i32>,
-    pub(super) port: Option<u16>,
-    /// `starting`, `ready`, `stopping` or `standby` (the last line).
-    pub(super) status: Option<String>,
-}
+    #[test]
+    fn the_preferred_unprivileged_account_is_postgres_then_nobody() {
+        let without_postgres = "nobody:x:65534:65534::/:/bin/false\n";
+        let preferred = UNPRIVILEGED_ACCOUNTS
+            .iter()
+            .find_map(|name| passwd_account(without_postgres, name));
+        assert_eq!(preferred.map(|a| a.name).as_deref(), Some("nobody"));
+    }
 
-impl PostmasterPid {
-    /// Lines: 1 pid, 2 data directory, 3 start time, 4 port, 5 socket
-    /// directory, 6 listen address, 7 shared memory key, 8 status.
-    pub(super) fn parse(contents: &str) -> PostmasterPid {
-        let lines: Vec<&str> = contents.lines().map(str::trim).collect();
-        let field = |index: usize| lines.get(index).copied().filter(|line| !line.is_empty());
-        PostmasterPid {
-            pid: field(0).and_then(|pid| pid.parse().ok()),
-            port: field(3).and_then(|port| port.parse().ok()),
-            status: field(7).map(str::to_owned),
+    #[test]
+    fn paths_that_pg_ctl_would_pass_to_the_shell_unquoted_are_refused() {
+        assert!(ensure_shell_safe(Path::new("/srv/bot data/postgres")).is_ok());
+        for path in ["/srv/$HOME", "/srv/a\"b", "/srv/`id`", "/srv/back\\slash"] {
+            assert!(ensure_shell_safe(Path::new(path)).is_err(), "{path}");
         }
-    }
-
-    pub(super) fn is_ready(&self) -> bool {
-        self.status.as_deref() == Some("ready")
     }
 }

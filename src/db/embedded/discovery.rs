@@ -1,7 +1,13 @@
 //! Finding the PostgreSQL programs.
 
-use super::*;
-// Finding the PostgreSQL programs
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use super::error::{EmbeddedPostgresError, Result};
+use super::{SERVER_PROGRAMS, VERSIONED_INSTALL_ROOTS};
 
 /// The only candidate when the caller names the directory.
 pub(super) fn explicit_bin_dir(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -166,5 +172,106 @@ pub(super) fn major_version(version_output: &str) -> Option<String> {
         Some(first.to_owned())
     } else {
         Some(format!("{first}.{}", parts.next()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(dirs: &[&str]) -> Vec<PathBuf> {
+        dirs.iter().map(PathBuf::from).collect()
+    }
+
+    #[test]
+    fn path_entries_come_before_pg_config_which_comes_before_installations() {
+        let candidates = candidate_bin_dirs(
+            Some(OsStr::new("/usr/local/bin:relative/bin:/usr/bin")),
+            Some(PathBuf::from("/usr/lib/postgresql/16/bin")),
+            paths(&["/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin"]),
+        );
+        assert_eq!(
+            candidates,
+            paths(&[
+                "/usr/local/bin",
+                "/usr/bin",
+                "/usr/lib/postgresql/16/bin",
+                "/usr/lib/postgresql/15/bin",
+            ]),
+            "relative PATH entries are skipped and duplicates appear once"
+        );
+    }
+
+    #[test]
+    fn discovery_works_without_path_or_pg_config() {
+        let candidates = candidate_bin_dirs(None, None, paths(&["/usr/pgsql-16/bin"]));
+        assert_eq!(candidates, paths(&["/usr/pgsql-16/bin"]));
+    }
+
+    #[test]
+    fn a_directory_counts_only_with_all_three_programs() {
+        let only_psql_and_pg_ctl = |path: &Path| {
+            path.file_name()
+                .is_some_and(|name| name == "pg_ctl" || name == "psql")
+        };
+        assert!(!has_server_programs(
+            Path::new("/usr/bin"),
+            only_psql_and_pg_ctl
+        ));
+        assert!(has_server_programs(Path::new("/opt/pg/bin"), |_| true));
+    }
+
+    #[test]
+    fn installations_are_ordered_newest_version_first() {
+        let names: Vec<String> = ["9.6", "10", "16", "15", "README", "16beta"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(newest_first(&names, ""), ["16", "15", "10", "9.6"]);
+
+        let homebrew: Vec<String> = ["postgresql@14", "openssl@3", "postgresql@16", "postgresql"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            newest_first(&homebrew, "postgresql@"),
+            ["postgresql@16", "postgresql@14"]
+        );
+    }
+
+    #[test]
+    fn versioned_bin_dirs_reads_the_installation_root() {
+        let root = std::env::temp_dir().join(format!(
+            "admin-panel-bindirs-{:016x}",
+            rand::random::<u64>()
+        ));
+        for version in ["13", "17", "9.5"] {
+            fs::create_dir_all(root.join(version).join("bin")).unwrap();
+        }
+        fs::write(root.join("notes.txt"), "").unwrap();
+        let found = versioned_bin_dirs(&root, "");
+        fs::remove_dir_all(&root).unwrap();
+        assert_eq!(
+            found,
+            vec![
+                root.join("17/bin"),
+                root.join("13/bin"),
+                root.join("9.5/bin")
+            ]
+        );
+        assert!(versioned_bin_dirs(Path::new("/nonexistent/postgresql"), "").is_empty());
+    }
+
+    #[test]
+    fn major_versions_are_spelled_like_pg_version_files() {
+        let debian = "postgres (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)\n";
+        assert_eq!(major_version(debian).as_deref(), Some("15"));
+        assert_eq!(
+            major_version("postgres (PostgreSQL) 9.6.24").as_deref(),
+            Some("9.6")
+        );
+        assert_eq!(
+            major_version("postgres (PostgreSQL) 18beta1").as_deref(),
+            Some("18")
+        );
+        assert_eq!(major_version("command not found"), None);
     }
 }

@@ -1,7 +1,18 @@
 //! Running programs, connecting, small helpers.
 
-use super::*;
-// Running programs, connecting, small helpers
+use std::fs;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
+
+use super::account::ServerAccount;
+use super::error::{EmbeddedPostgresError, Result};
+use super::{CONNECT_TIMEOUT, LISTEN_ADDRESS, MAINTENANCE_DATABASE, SUPERUSER};
 
 /// A command for one of the PostgreSQL programs, run as the server account
 /// (if any) and from `/`, so a working directory that account cannot enter
@@ -110,18 +121,34 @@ pub(super) fn sqlstate(error: &sqlx::Error) -> Option<String> {
     Some(error.as_database_error()?.code()?.into_owned())
 }
 
-pub(super) fn database_error(action: String) -> impl FnOnce(sqlx::Error) -> EmbeddedPostgresError {
-    move |source| EmbeddedPostgresError::Database { action, source }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-pub(super) fn io_error(
-    action: &'static str,
-    path: &Path,
-) -> impl FnOnce(io::Error) -> EmbeddedPostgresError {
-    let path = path.to_path_buf();
-    move |source| EmbeddedPostgresError::Io {
-        action,
-        path,
-        source,
+    #[test]
+    fn database_names_must_be_plain_identifiers() {
+        assert!(is_plain_identifier("admin_panel"));
+        assert!(is_plain_identifier("adminpanel_test_0123abcd"));
+        assert!(!is_plain_identifier(""));
+        assert!(!is_plain_identifier("drop\"; --"));
+        assert!(!is_plain_identifier(&"x".repeat(64)));
+    }
+
+    #[test]
+    fn a_port_taken_by_someone_else_is_recognised_in_the_log() {
+        let log = "LOG:  could not bind IPv4 address \"127.0.0.1\": Address already in use\n\
+                   HINT:  Is another postmaster already running on port 41234?\n\
+                   WARNING:  could not create listen socket for \"127.0.0.1\"\n\
+                   FATAL:  could not create any TCP/IP sockets\n";
+        assert!(port_was_taken(log));
+        assert!(!port_was_taken(
+            "FATAL:  data directory \"/x\" has wrong ownership\n"
+        ));
+    }
+
+    #[test]
+    fn only_the_last_log_lines_are_quoted() {
+        assert_eq!(last_lines("a\nb\nc\n", 2), "b\nc");
+        assert_eq!(last_lines("a", 5), "a");
     }
 }
