@@ -10,6 +10,7 @@ use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::broadcast::worker::BroadcastWorker;
 use crate::config::{DEFAULT_BROADCAST_RATE, DEFAULT_PAGER_TIMEOUT, Retention};
 use crate::store::instances;
 use crate::telemetry::health_server::{HealthShared, HealthState};
@@ -149,6 +150,17 @@ impl AdminPanel {
 }
 
 impl AdminPanel {
+    /// This process's broadcast delivery worker, sending with `http`.
+    pub fn broadcast_worker(&self, http: Arc<serenity::all::Http>) -> BroadcastWorker {
+        BroadcastWorker::new(
+            self.pool.clone(),
+            http,
+            self.instance_id,
+            hostname(),
+            self.options.broadcast_rate,
+        )
+    }
+
     /// What the health-check server reads (it never sees the whole panel).
     pub fn health_state(&self) -> HealthState {
         HealthState {
@@ -165,13 +177,7 @@ impl BackgroundTasks {
     /// Starts this process's broadcast delivery worker; it needs the bot's
     /// HTTP client, which exists only once the serenity client is built.
     pub fn spawn_broadcast_worker(&mut self, panel: &AdminPanel, http: Arc<serenity::all::Http>) {
-        let worker = crate::broadcast::worker::BroadcastWorker {
-            pool: panel.pool.clone(),
-            http,
-            instance_id: panel.instance_id,
-            host: hostname(),
-            rate: panel.options.broadcast_rate,
-        };
+        let worker = panel.broadcast_worker(http);
         self.handles
             .push(tokio::spawn(worker.run(self.shutdown.clone())));
     }

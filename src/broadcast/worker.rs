@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use governor::{Quota, RateLimiter};
 use serenity::all::{
     ChannelId, CreateAllowedMentions, CreateEmbed, CreateMessage, EditInteractionResponse, Http,
-    HttpError, Nonce,
+    Nonce,
 };
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
@@ -25,7 +25,9 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::classify::{classify, transient};
 use super::draft::{Draft, nonce};
+use crate::db::process_is_alive;
 use crate::error::cause_chain;
 use crate::store::broadcasts::{self, CHANNEL, Claimed, Counts, Outcome};
 use crate::store::logs::Severity;
@@ -37,28 +39,46 @@ use crate::ui::broadcast as view;
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// A claimed delivery is another process's to take after this.
 const LEASE_SECS: i64 = 30;
-/// Attempts for 5xx answers and timeouts; 429s get more, they always pass.
-const MAX_ATTEMPTS: i32 = 5;
-const MAX_RATE_LIMITED_ATTEMPTS: i32 = 12;
 const SEND_TIMEOUT: Duration = Duration::from_secs(15);
 /// The progress message is edited at most this often.
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 /// Discord error code for a channel that no longer exists.
 const UNKNOWN_CHANNEL: i32 = 10003;
 
-/// What the worker needs; cheap to clone.
+/// What the worker needs; cheap to clone (clones share the 429 pause).
 #[derive(Clone)]
 pub struct BroadcastWorker {
-    pub pool: PgPool,
-    pub http: Arc<Http>,
+    pool: PgPool,
+    http: Arc<Http>,
     /// This process's `bot_instances` id (who holds a claim).
-    pub instance_id: i64,
-    pub host: String,
+    instance_id: i64,
+    host: String,
     /// `BROADCAST_RATE`: sends per second across all processes.
-    pub rate: u32,
+    rate: u32,
+    /// Until when every send of this process waits, after a 429.
+    pause: Arc<Mutex<Option<Instant>>>,
 }
 
 impl BroadcastWorker {
+    pub fn new(pool: PgPool, http: Arc<Http>, instance_id: i64, host: String, rate: u32) -> Self {
+        Self {
+            pool,
+            http,
+            instance_id,
+            host,
+            rate,
+            pause: Arc::default(),
+        }
+    }
+
+    /// One pass of the worker, as its loop runs it after each wake-up:
+    /// starts what is due, sends every delivery it can claim now, and
+    /// finishes what is done. Public so tests (and tools) can drain the
+    /// queue step by step instead of waiting for the poll.
+    pub async fn deliver_once(&self) -> Result<(), sqlx::Error> {
+        self.cycle(&CancellationToken::new()).await
+    }
+
     /// Runs until `shutdown`. Errors are logged and retried on the next poll.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut listener = match PgListener::connect_with(&self.pool).await {
@@ -75,9 +95,8 @@ impl BroadcastWorker {
             }
         };
         self.release_crashed_claims().await;
-        let pause = Arc::new(Mutex::new(None));
         loop {
-            if let Err(error) = self.cycle(&pause, &shutdown).await {
+            if let Err(error) = self.cycle(&shutdown).await {
                 tracing::warn!(error = %cause_chain(&error), "broadcast delivery cycle failed; retrying");
             }
             let woken = async {
@@ -110,7 +129,7 @@ impl BroadcastWorker {
         };
         let dead: Vec<i32> = pids
             .into_iter()
-            .filter(|pid| !process_alive(*pid))
+            .filter(|pid| !process_is_alive(*pid))
             .collect();
         if dead.is_empty() {
             return;
@@ -128,11 +147,7 @@ impl BroadcastWorker {
     }
 
     /// Starts what is due and works on everything being sent.
-    async fn cycle(
-        &self,
-        pause: &Arc<Mutex<Option<Instant>>>,
-        shutdown: &CancellationToken,
-    ) -> Result<(), sqlx::Error> {
+    async fn cycle(&self, shutdown: &CancellationToken) -> Result<(), sqlx::Error> {
         for id in broadcasts::due(&self.pool, Utc::now()).await? {
             if broadcasts::start(&self.pool, id).await? {
                 tracing::info!(broadcast = id, "broadcast delivery started");
@@ -142,7 +157,7 @@ impl BroadcastWorker {
             if shutdown.is_cancelled() {
                 return Ok(());
             }
-            self.deliver(id, pause, shutdown).await?;
+            self.deliver(id, shutdown).await?;
             if let Some(counts) = broadcasts::finish_if_done(&self.pool, id).await? {
                 self.finished(id, counts).await;
             }
@@ -151,12 +166,7 @@ impl BroadcastWorker {
     }
 
     /// Sends every delivery of `id` this process can claim now.
-    async fn deliver(
-        &self,
-        id: i64,
-        pause: &Arc<Mutex<Option<Instant>>>,
-        shutdown: &CancellationToken,
-    ) -> Result<(), sqlx::Error> {
+    async fn deliver(&self, id: i64, shutdown: &CancellationToken) -> Result<(), sqlx::Error> {
         let Some(broadcast) = broadcasts::get(&self.pool, id).await? else {
             return Ok(());
         };
@@ -191,11 +201,11 @@ impl BroadcastWorker {
                 .for_each_concurrent(Some(per_process as usize * 2), |delivery| {
                     let (limiter, embed) = (&limiter, &embed);
                     async move {
-                        wait_out_pause(pause).await;
+                        wait_out_pause(&self.pause).await;
                         limiter.until_ready().await;
                         let outcome = self.send(id, &delivery, embed.clone()).await;
                         if let Outcome::Retry { after_secs, rate_limited: true, .. } = &outcome {
-                            *pause.lock().await =
+                            *self.pause.lock().await =
                                 Some(Instant::now() + Duration::from_secs_f64(*after_secs));
                         }
                         if let Err(error) = self.settle(id, &delivery, &outcome).await {
@@ -337,112 +347,5 @@ async fn wait_out_pause(pause: &Mutex<Option<Instant>>) {
         && until > Instant::now()
     {
         tokio::time::sleep_until(until).await;
-    }
-}
-
-/// 1 s, 2 s, 4 s, ... capped at a minute.
-fn backoff_secs(attempts: i32) -> f64 {
-    2f64.powi((attempts - 1).clamp(0, 6)).min(60.0)
-}
-
-fn transient(attempts: i32, code: Option<i32>, message: String) -> Outcome {
-    if attempts >= MAX_ATTEMPTS {
-        Outcome::Failed {
-            code,
-            message: format!("{message} (gave up after {attempts} attempts)"),
-        }
-    } else {
-        Outcome::Retry {
-            after_secs: backoff_secs(attempts),
-            rate_limited: false,
-            code,
-            message,
-        }
-    }
-}
-
-/// Sorts a failed send: 429 and 5xx and network trouble are retried with
-/// backoff; any other Discord error fails the delivery at once with its code.
-pub fn classify(error: &serenity::Error, attempts: i32) -> Outcome {
-    match error {
-        serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) => {
-            let status = response.status_code.as_u16();
-            let code = i32::try_from(response.error.code).ok().filter(|c| *c != 0);
-            let message = if response.error.message.is_empty() {
-                format!("HTTP {status}")
-            } else {
-                response.error.message.clone()
-            };
-            if status == 429 {
-                // With serenity's rate limiter off (proxy mode) a 429 arrives
-                // without its retry_after: back off exponentially from 1 s.
-                if attempts >= MAX_RATE_LIMITED_ATTEMPTS {
-                    Outcome::Failed {
-                        code,
-                        message: format!("rate limited (429) {attempts} times"),
-                    }
-                } else {
-                    Outcome::Retry {
-                        after_secs: backoff_secs(attempts),
-                        rate_limited: true,
-                        code: None,
-                        message: "rate limited (429)".to_owned(),
-                    }
-                }
-            } else if status >= 500 {
-                transient(attempts, code, format!("{message} (HTTP {status})"))
-            } else {
-                Outcome::Failed { code, message }
-            }
-        }
-        serenity::Error::Http(HttpError::Request(request)) => {
-            transient(attempts, None, format!("request failed: {request}"))
-        }
-        other => Outcome::Failed {
-            code: None,
-            message: other.to_string(),
-        },
-    }
-}
-
-/// Whether a process with this pid exists on this host.
-fn process_alive(pid: i32) -> bool {
-    // Signal 0 checks existence without signalling; EPERM means it exists.
-    // SAFETY: kill with signal 0 has no effect on the target.
-    let result = unsafe { libc::kill(pid, 0) };
-    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_from_one_second_and_is_capped() {
-        assert_eq!(backoff_secs(1), 1.0);
-        assert_eq!(backoff_secs(2), 2.0);
-        assert_eq!(backoff_secs(4), 8.0);
-        assert_eq!(backoff_secs(50), 60.0);
-    }
-
-    #[test]
-    fn transient_errors_give_up_after_five_attempts() {
-        assert!(matches!(
-            transient(1, None, "x".into()),
-            Outcome::Retry { .. }
-        ));
-        assert!(matches!(
-            transient(5, None, "x".into()),
-            Outcome::Failed { .. }
-        ));
-    }
-
-    #[test]
-    fn this_process_is_alive_and_a_reaped_one_is_not() {
-        assert!(process_alive(std::process::id() as i32));
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id() as i32;
-        child.wait().unwrap();
-        assert!(!process_alive(pid));
     }
 }

@@ -1,18 +1,5 @@
 //! The server's lock file, `postmaster.pid`, and whether the process it names lives.
 
-use std::io;
-
-/// Whether a process with `pid` exists. EPERM means it exists but belongs to
-/// someone else, which for a postmaster of our data directory still counts.
-pub(super) fn process_is_alive(pid: i32) -> bool {
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: signal 0 only checks whether the process exists; nothing is sent.
-    let result = unsafe { libc::kill(pid, 0) };
-    result == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
 /// What a server's `postmaster.pid` says about it. The file is written in
 /// steps while the server starts, so later fields may be missing.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use sqlx::postgres::PgConnection;
 
 use super::EmbeddedPostgres;
 use super::error::{EmbeddedPostgresError, Result, io_error};
-use super::lock_file::{PostmasterPid, process_is_alive};
+use super::lock_file::PostmasterPid;
 use super::process::{
     connect_to, free_loopback_port, last_lines, pg_command, port_was_taken, read_log_from, run,
 };
@@ -22,6 +22,7 @@ use super::{
     MAX_SOCKET_PATH_BYTES, PG_CTL_TIMEOUT_SECS, PORT_ATTEMPTS, RUNNING_SERVER_GRACE,
     SOCKET_DIR_NAME, SUPERUSER,
 };
+use crate::db::process_is_alive;
 
 impl EmbeddedPostgres {
     /// Returns the port of a server that an earlier run left running on this
