@@ -4,7 +4,7 @@
 //! `cargo bench --bench admin_views` (DATABASE_URL's server or a private
 //! cluster; creates and drops its own database). `BENCH_GUILDS` sets the size.
 
-#[path = "../tests/support/db.rs"]
+#[path = "../tests/it/support/db.rs"]
 #[allow(dead_code)]
 mod db;
 #[path = "support/timing.rs"]

@@ -11,7 +11,7 @@
 // their imports look unused here.
 #[path = "support/settings.rs"]
 mod settings;
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 #[allow(unused_imports)]
 mod support;
 

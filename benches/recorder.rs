@@ -6,7 +6,7 @@
 //! `cargo bench --bench recorder` (uses DATABASE_URL's server, or a private cluster;
 //! creates and drops its own database). `BENCH_EVENTS` sets the event count.
 
-#[path = "../tests/support/db.rs"]
+#[path = "../tests/it/support/db.rs"]
 #[allow(dead_code)]
 mod db;
 #[path = "support/settings.rs"]

@@ -8,7 +8,7 @@
 //! cluster; creates and drops its own database). `BENCH_EVENTS` and
 //! `BENCH_LOGS` scale the data down for a quick run.
 
-#[path = "../tests/support/db.rs"]
+#[path = "../tests/it/support/db.rs"]
 #[allow(dead_code)]
 mod db;
 #[path = "support/settings.rs"]

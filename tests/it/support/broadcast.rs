@@ -2,10 +2,17 @@
 //! guilds with broadcast channels, and driving the composer (slash command,
 //! modal, preview) as a developer would.
 
-use serde_json::{Value, json};
+use std::sync::Arc;
 
-use super::bot::{ADMIN_GUILD, DEVELOPER};
+use admin_panel::broadcast::worker::BroadcastWorker;
+use admin_panel::store::instances;
+use chrono::Utc;
+use serde_json::{Value, json};
+use serenity::all::HttpBuilder;
+
+use super::bot::{ADMIN_GUILD, DEVELOPER, TOKEN};
 use super::db::TestDb;
+use super::discord::MODAL;
 use super::fake_discord::FakeDiscord;
 use super::fixtures;
 use super::interact::{WAIT, slash};
@@ -55,7 +62,7 @@ pub async fn compose(
         options,
     )
     .await;
-    assert_eq!(opened["type"], 9, "a modal: {opened}");
+    assert_eq!(opened["type"], MODAL, "a modal: {opened}");
     let modal_id = opened["data"]["custom_id"].as_str().unwrap().to_owned();
     assert!(opened["data"]["title"].as_str().unwrap().chars().count() <= 45);
     let token = format!("submit-{id}");
@@ -97,4 +104,25 @@ pub fn draft_id(preview: &Value) -> i64 {
         .unwrap()
         .parse()
         .unwrap()
+}
+
+/// A delivery worker of its own (its own `bot_instances` row), sending to the
+/// fake, for tests that step the queue with `deliver_once` instead of
+/// waiting out the bot's poll.
+pub async fn worker(fake: &FakeDiscord, db: &TestDb) -> BroadcastWorker {
+    let http = HttpBuilder::new(TOKEN)
+        .proxy(fake.base_url())
+        .ratelimiter_disabled(true)
+        .build();
+    let host = "test-worker";
+    let instance = instances::register(&db.pool, host, std::process::id(), "test", Utc::now())
+        .await
+        .unwrap();
+    BroadcastWorker::new(
+        db.pool.clone(),
+        Arc::new(http),
+        instance,
+        host.to_owned(),
+        50,
+    )
 }

@@ -2,17 +2,16 @@
 //! Discord: the data each chart plots, zero-filled days, the command filter,
 //! module adoption over active servers only, and the PNGs themselves.
 
-mod support;
-
+use crate::support::bot::{DEVELOPER, start_with_admin_guild};
+use crate::support::db::TestDb;
+use crate::support::discord::EPHEMERAL;
+use crate::support::interact::{attachments, slash};
 use admin_panel::admin::{modules, usage};
 use admin_panel::store::command_stats::{self, CommandEvent};
 use admin_panel::store::modules as adoption_store;
 use admin_panel::ui::charts;
 use chrono::{NaiveDate, TimeDelta, Utc};
 use serde_json::json;
-use support::bot::{DEVELOPER, start_with_admin_guild};
-use support::db::TestDb;
-use support::interact::{attachments, slash};
 
 fn event(command: &str, day: NaiveDate, user: u64) -> CommandEvent {
     CommandEvent {
@@ -99,7 +98,7 @@ async fn admin_usage_answers_with_the_chart_attached_and_refuses_a_forged_period
         vec![("days", json!(7))],
     )
     .await;
-    assert_eq!(answer["data"]["flags"], 64, "ephemeral");
+    assert_eq!(answer["data"]["flags"], EPHEMERAL, "ephemeral");
     let embed = &answer["data"]["embeds"][0];
     assert_eq!(embed["title"], "Commands per day, last 7 days");
     assert_eq!(embed["image"]["url"], "attachment://usage.png");
@@ -143,7 +142,7 @@ async fn admin_usage_answers_with_the_chart_attached_and_refuses_a_forged_period
         vec![("days", json!(91))],
     )
     .await;
-    assert_eq!(forged["data"]["flags"], 64);
+    assert_eq!(forged["data"]["flags"], EPHEMERAL);
     assert_eq!(
         forged["data"]["content"],
         "`days` must be from 1 to 90 (got 91)."

@@ -2,6 +2,7 @@
 //! payload it cannot deserialize, so every builder here is unit-tested by
 //! deserializing its output into serenity's own types.
 
+use super::discord::{ACTION_ROW, BUTTON, CHANNEL_OPTION, TEXT_INPUT, USER_OPTION};
 use serde_json::{Value, json};
 
 pub const APPLICATION_ID: u64 = 100_000_000_000_000_001;
@@ -150,7 +151,7 @@ fn innermost_options(interaction: &mut Value) -> &mut Vec<Value> {
 /// user in `data.resolved`, as Discord sends it.
 pub fn with_user_option(mut interaction: Value, name: &str, user_id: u64, bot: bool) -> Value {
     innermost_options(&mut interaction)
-        .push(json!({ "name": name, "type": 6, "value": user_id.to_string() }));
+        .push(json!({ "name": name, "type": USER_OPTION, "value": user_id.to_string() }));
     interaction["data"]["resolved"]["users"][user_id.to_string()] = user(user_id, bot);
     interaction
 }
@@ -158,7 +159,7 @@ pub fn with_user_option(mut interaction: Value, name: &str, user_id: u64, bot: b
 /// Adds a CHANNEL option (type 7) with the channel in `data.resolved`.
 pub fn with_channel_option(mut interaction: Value, name: &str, channel_id: u64, kind: u8) -> Value {
     innermost_options(&mut interaction)
-        .push(json!({ "name": name, "type": 7, "value": channel_id.to_string() }));
+        .push(json!({ "name": name, "type": CHANNEL_OPTION, "value": channel_id.to_string() }));
     interaction["data"]["resolved"]["channels"][channel_id.to_string()] = json!({
         "id": channel_id.to_string(), "name": format!("channel{channel_id}"), "type": kind,
         "permissions": "8",
@@ -210,7 +211,7 @@ pub fn button_press(
     message: Value,
 ) -> Value {
     let mut interaction = interaction_base(3, interaction_id, token, guild_id, user_id);
-    interaction["data"] = json!({ "custom_id": custom_id, "component_type": 2 });
+    interaction["data"] = json!({ "custom_id": custom_id, "component_type": BUTTON });
     interaction["message"] = message;
     interaction
 }
@@ -226,8 +227,8 @@ pub fn modal_submit(
     let rows: Vec<Value> = fields
         .iter()
         .map(|(id, value)| {
-            json!({ "type": 1, "components": [
-            { "type": 4, "custom_id": id, "value": value } ] })
+            json!({ "type": ACTION_ROW, "components": [
+            { "type": TEXT_INPUT, "custom_id": id, "value": value } ] })
         })
         .collect();
     let mut interaction = interaction_base(5, interaction_id, token, guild_id, user_id);

@@ -1,16 +1,15 @@
 //! The secure pager, `/admin servers` and `/admin server`, against the fake
 //! Discord and a real database.
 
-mod support;
-
+use crate::support::bot::{DEVELOPER, eventually, start_with_admin_guild};
+use crate::support::db::TestDb;
+use crate::support::discord::{CHANNEL_MESSAGE_WITH_SOURCE, EPHEMERAL, UPDATE_MESSAGE};
+use crate::support::interact::{WAIT, press, slash};
 use admin_panel::admin::servers::ServerList;
 use admin_panel::store::developers;
 use admin_panel::store::servers::ServerSort;
 use admin_panel::ui::pager::Control;
 use serde_json::{Value, json};
-use support::bot::{DEVELOPER, eventually, start_with_admin_guild};
-use support::db::TestDb;
-use support::interact::{WAIT, press, slash};
 
 const STRANGER: u64 = 200_000_000_000_000_999;
 
@@ -116,8 +115,8 @@ async fn the_pager_answers_only_its_invoker_and_opens_a_server_from_the_menu() {
         vec![],
     )
     .await;
-    assert_eq!(first["type"], 4);
-    assert_eq!(first["data"]["flags"], 64);
+    assert_eq!(first["type"], CHANNEL_MESSAGE_WITH_SOURCE);
+    assert_eq!(first["data"]["flags"], EPHEMERAL);
     assert_eq!(first["data"]["embeds"][0]["title"], "Servers: 25 active");
     assert_eq!(
         first["data"]["components"][0]["components"][2]["label"],
@@ -134,12 +133,12 @@ async fn the_pager_answers_only_its_invoker_and_opens_a_server_from_the_menu() {
         None,
     )
     .await;
-    assert_eq!(refused["type"], 4);
+    assert_eq!(refused["type"], CHANNEL_MESSAGE_WITH_SOURCE);
     assert_eq!(
         refused["data"]["content"],
         "These controls belong to someone else."
     );
-    assert_eq!(refused["data"]["flags"], 64);
+    assert_eq!(refused["data"]["flags"], EPHEMERAL);
     assert_eq!(
         fake.original_response("pager-token").unwrap(),
         before,
@@ -155,7 +154,10 @@ async fn the_pager_answers_only_its_invoker_and_opens_a_server_from_the_menu() {
         None,
     )
     .await;
-    assert_eq!(next["type"], 7, "the pager message is updated in place");
+    assert_eq!(
+        next["type"], UPDATE_MESSAGE,
+        "the pager message is updated in place"
+    );
     assert!(
         footer(&next["data"]).ends_with("page 2 of 3"),
         "{}",
@@ -171,8 +173,8 @@ async fn the_pager_answers_only_its_invoker_and_opens_a_server_from_the_menu() {
         Some(vec!["7"]),
     )
     .await;
-    assert_eq!(opened["type"], 4);
-    assert_eq!(opened["data"]["flags"], 64);
+    assert_eq!(opened["type"], CHANNEL_MESSAGE_WITH_SOURCE);
+    assert_eq!(opened["data"]["flags"], EPHEMERAL);
     assert_eq!(opened["data"]["embeds"][0]["title"], "Server 07");
 
     fake.assert_no_spec_violations();
@@ -277,7 +279,7 @@ async fn the_server_view_shows_the_whole_configuration() {
     .await;
 
     let embed = &shown["data"]["embeds"][0];
-    assert_eq!(shown["data"]["flags"], 64);
+    assert_eq!(shown["data"]["flags"], EPHEMERAL);
     assert_eq!(embed["title"], "Server 02");
     assert_eq!(
         embed["color"], 16711680,
@@ -318,7 +320,7 @@ async fn unknown_and_malformed_server_ids_get_a_clear_error() {
         unknown["data"]["content"],
         "No server with id 123456789 is known to the bot."
     );
-    assert_eq!(unknown["data"]["flags"], 64);
+    assert_eq!(unknown["data"]["flags"], EPHEMERAL);
     let malformed = slash(
         &fake,
         8282,

@@ -6,6 +6,7 @@ pub mod binary;
 pub mod bot;
 pub mod broadcast;
 pub mod db;
+pub mod discord;
 pub mod fake_discord;
 pub mod fixtures;
 pub mod interact;

@@ -1,20 +1,19 @@
 //! The reference bot end to end: the real library, serenity's real HTTP client
 //! and gateway, against the fake Discord and a real PostgreSQL database.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::bot::{
+    ADMIN_GUILD, DEVELOPER, TestBot, eventually, start_with_admin_guild, test_config,
+};
+use crate::support::db::TestDb;
+use crate::support::discord::{CHANNEL_MESSAGE_WITH_SOURCE, EPHEMERAL};
+use crate::support::fake_discord::FakeDiscord;
+use crate::support::fixtures;
 use admin_panel::store::command_stats::{self, CommandEvent};
 use admin_panel::store::developers;
 use chrono::{TimeDelta, Utc};
 use serde_json::Value;
-use support::bot::{
-    ADMIN_GUILD, DEVELOPER, TestBot, eventually, start_with_admin_guild, test_config,
-};
-use support::db::TestDb;
-use support::fake_discord::FakeDiscord;
-use support::fixtures;
 
 const STRANGER: u64 = 200_000_000_000_000_999;
 const WAIT: Duration = Duration::from_secs(10);
@@ -133,8 +132,8 @@ async fn a_developers_admin_stats_is_an_ephemeral_embed_whose_numbers_match_seed
 
     let response = run_command(&fake, DEVELOPER, &["admin", "stats"], "stats-token").await;
 
-    assert_eq!(response["type"], 4);
-    assert_eq!(response["data"]["flags"], 64, "ephemeral");
+    assert_eq!(response["type"], CHANNEL_MESSAGE_WITH_SOURCE);
+    assert_eq!(response["data"]["flags"], EPHEMERAL, "ephemeral");
     let embed = &response["data"]["embeds"][0];
     let field = |name: &str| -> String {
         embed["fields"]
@@ -168,7 +167,7 @@ async fn a_non_developer_gets_the_refusal_and_no_data() {
         response["data"]["content"],
         "This command is for the bot's developers."
     );
-    assert_eq!(response["data"]["flags"], 64);
+    assert_eq!(response["data"]["flags"], EPHEMERAL);
     assert!(
         response["data"]["embeds"]
             .as_array()
@@ -374,7 +373,7 @@ async fn an_internal_error_shows_only_an_error_id_and_logs_the_cause() {
     let response = run_command(&fake, DEVELOPER, &["admin", "stats"], "broken-token").await;
 
     let text = response["data"]["content"].as_str().unwrap().to_owned();
-    assert_eq!(response["data"]["flags"], 64);
+    assert_eq!(response["data"]["flags"], EPHEMERAL);
     assert!(
         text.starts_with("Something went wrong on our side."),
         "{text}"

@@ -2,15 +2,13 @@
 //! SIGTERM shutdown, no token in the logs, and its own PostgreSQL when no
 //! `DATABASE_URL` is given.
 
-mod support;
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::binary::{command, spawn_bot, work_dir};
-use support::bot::{DEVELOPER, TOKEN};
-use support::db::TestDb;
-use support::fake_discord::FakeDiscord;
+use crate::support::binary::{command, spawn_bot, work_dir};
+use crate::support::bot::{DEVELOPER, TOKEN};
+use crate::support::db::TestDb;
+use crate::support::fake_discord::FakeDiscord;
 
 #[test]
 fn bad_configuration_exits_with_code_2_and_one_line_naming_the_variable() {
@@ -190,7 +188,7 @@ async fn a_broadcast_killed_midway_resumes_after_restart_without_sending_twice()
     fake.fail_route(
         "POST",
         "/api/v10/channels/*/messages",
-        support::fake_discord::Failure::Delay(Duration::from_millis(50)),
+        crate::support::fake_discord::Failure::Delay(Duration::from_millis(50)),
         None,
     );
     let id: i64 = sqlx::query_scalar(

@@ -1,14 +1,12 @@
 //! The fake Discord itself: serenity's real HTTP client talks to it through the
 //! proxy seam, and it answers errors, nonces and spec violations like Discord.
 
-mod support;
-
+use crate::support::fake_discord::{Failure, FakeDiscord};
 use serenity::Error as SerenityError;
 use serenity::all::{ChannelId, CreateEmbed, CreateMessage, HttpBuilder, HttpError};
-use support::fake_discord::{Failure, FakeDiscord};
 
 fn http(fake: &FakeDiscord) -> serenity::http::Http {
-    HttpBuilder::new(support::bot::TOKEN)
+    HttpBuilder::new(crate::support::bot::TOKEN)
         .proxy(fake.base_url())
         .ratelimiter_disabled(true)
         .build()

@@ -4,16 +4,14 @@
 //! machine, in temporary directories. Run as root, they exercise the path
 //! where the server runs as an unprivileged account.
 
-mod support;
-
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::support::db::{TestDb, with_database};
 use admin_panel::db::embedded::EmbeddedPostgres;
 use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Row};
-use support::db::{TestDb, with_database};
 
 /// A directory under the system temp dir, removed (with any cluster files)
 /// when dropped. Mode 0755 so the account that runs the server when the

@@ -1,10 +1,12 @@
 //! Operational logs: the tracing layer, `/admin logs` (filters, pages, CSV),
 //! and retention, against a real database and the fake Discord.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::bot::{DEVELOPER, start_with_admin_guild};
+use crate::support::db::TestDb;
+use crate::support::discord::EPHEMERAL;
+use crate::support::interact::{attachments, press, slash};
 use admin_panel::admin::logs::{LogList, parse_filter};
 use admin_panel::admin::pager::PageSource;
 use admin_panel::config::Retention;
@@ -15,9 +17,6 @@ use admin_panel::telemetry::retention;
 use admin_panel::ui::pager::Control;
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
-use support::bot::{DEVELOPER, start_with_admin_guild};
-use support::db::TestDb;
-use support::interact::{attachments, press, slash};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::layer::SubscriberExt as _;
 
@@ -250,7 +249,7 @@ async fn admin_logs_pages_and_downloads_every_matching_entry_as_csv() {
         vec![("event_type", json!("guild_join")), ("limit", json!(12))],
     )
     .await;
-    assert_eq!(answer["data"]["flags"], 64);
+    assert_eq!(answer["data"]["flags"], EPHEMERAL);
     let embed = &answer["data"]["embeds"][0];
     assert_eq!(embed["title"], "Operational logs (12 shown)");
     let description = embed["description"].as_str().unwrap();
@@ -268,7 +267,7 @@ async fn admin_logs_pages_and_downloads_every_matching_entry_as_csv() {
     assert_eq!(rows[2]["components"][0]["label"], "Download CSV");
 
     let download = press(&fake, "logs", "logs-csv", DEVELOPER, "pg7201:x:csv", None).await;
-    assert_eq!(download["data"]["flags"], 64);
+    assert_eq!(download["data"]["flags"], EPHEMERAL);
     let files = attachments(&fake, "logs-csv");
     assert_eq!(files[0].0, "logs.csv");
     let mut reader = csv::Reader::from_reader(files[0].1.as_slice());
@@ -301,7 +300,7 @@ async fn admin_logs_pages_and_downloads_every_matching_entry_as_csv() {
         refused["data"]["content"],
         "`limit` must be from 1 to 500 (got 501)."
     );
-    assert_eq!(refused["data"]["flags"], 64);
+    assert_eq!(refused["data"]["flags"], EPHEMERAL);
     let refused = slash(
         &fake,
         7203,

@@ -1,15 +1,14 @@
 //! `/admin developers list|add|remove` and their safeguards.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::bot::{ADMIN_GUILD, DEVELOPER, TestBot, start_with_admin_guild, test_config};
+use crate::support::db::TestDb;
+use crate::support::discord::{EPHEMERAL, UPDATE_MESSAGE};
+use crate::support::fake_discord::FakeDiscord;
+use crate::support::fixtures;
 use admin_panel::store::developers;
 use serde_json::Value;
-use support::bot::{ADMIN_GUILD, DEVELOPER, TestBot, start_with_admin_guild, test_config};
-use support::db::TestDb;
-use support::fake_discord::FakeDiscord;
-use support::fixtures;
 
 const ALICE: u64 = 200_000_000_000_000_100;
 const BOB: u64 = 200_000_000_000_000_200;
@@ -84,7 +83,7 @@ async fn adding_refuses_bots_the_primary_and_duplicates_and_logs_each_addition()
     );
     let added = developers_command(&fake, 3, DEVELOPER, "add", Some((ALICE, false))).await;
     assert_eq!(content(&added), format!("<@{ALICE}> is now a developer."));
-    assert_eq!(added["data"]["flags"], 64);
+    assert_eq!(added["data"]["flags"], EPHEMERAL);
     assert!(
         content(&developers_command(&fake, 4, DEVELOPER, "add", Some((ALICE, false))).await)
             .contains("already a developer")
@@ -149,7 +148,7 @@ async fn a_confirmed_removal_takes_access_away_at_once_and_is_logged() {
     );
 
     let done = press(&fake, 77, DEVELOPER, "devrm77:confirm").await;
-    assert_eq!(done["type"], 7);
+    assert_eq!(done["type"], UPDATE_MESSAGE);
     assert_eq!(
         content(&done),
         format!("<@{ALICE}> is no longer a developer.")

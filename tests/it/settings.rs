@@ -1,16 +1,15 @@
 //! `/settings`: validation, permission checks before saving, `config_update`
 //! log entries, and what `/settings show` and the stored values say afterwards.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::bot::{TestBot, test_config};
+use crate::support::db::TestDb;
+use crate::support::discord::{CHANNEL_MESSAGE_WITH_SOURCE, EPHEMERAL, STRING_SELECT};
+use crate::support::fake_discord::FakeDiscord;
+use crate::support::fixtures;
 use admin_panel::store::settings as store;
 use serde_json::{Value, json};
-use support::bot::{TestBot, test_config};
-use support::db::TestDb;
-use support::fake_discord::FakeDiscord;
-use support::fixtures;
 
 const GUILD: u64 = 710_000_000_000_000_000;
 const MANAGER: u64 = 200_000_000_000_000_500;
@@ -54,13 +53,13 @@ async fn run(fake: &FakeDiscord, interaction: Value) -> Value {
     if callback["type"] != 5 {
         return callback;
     }
-    assert_eq!(callback["data"]["flags"], 64, "deferred ephemerally");
+    assert_eq!(callback["data"]["flags"], EPHEMERAL, "deferred ephemerally");
     let follow_up = fake
         .wait_for_request("the follow-up", WAIT, |r| {
             r.method == "POST" && r.path.ends_with(&format!("/{token}"))
         })
         .await;
-    json!({ "type": 4, "data": follow_up.body.unwrap() })
+    json!({ "type": CHANNEL_MESSAGE_WITH_SOURCE, "data": follow_up.body.unwrap() })
 }
 
 fn settings(path: &str, options: Vec<(&str, Value)>) -> Value {
@@ -141,7 +140,7 @@ async fn a_broadcast_channel_is_saved_only_where_the_bot_can_post_embeds() {
         content(&saved),
         format!("Saved: the broadcast channel to <#{TEXT}>.")
     );
-    assert_eq!(saved["data"]["flags"], 64);
+    assert_eq!(saved["data"]["flags"], EPHEMERAL);
     assert_eq!(current(&db).await.broadcast_channel_id, Some(TEXT));
     assert_eq!(config_updates(&db).await, 1);
 
@@ -264,8 +263,7 @@ async fn accepted_categories_are_chosen_from_a_menu() {
         &format!("cats{id}"),
         message,
     );
-    pick["data"] =
-        json!({ "custom_id": format!("cats{id}"), "component_type": 3, "values": ["maintenance"] });
+    pick["data"] = json!({ "custom_id": format!("cats{id}"), "component_type": STRING_SELECT, "values": ["maintenance"] });
     let saved = run(&fake, pick).await;
 
     assert_eq!(
@@ -286,7 +284,7 @@ async fn a_slow_discord_cannot_push_the_first_response_past_three_seconds() {
     fake.fail_route(
         "GET",
         &format!("/api/v10/channels/{TEXT}"),
-        support::fake_discord::Failure::Delay(Duration::from_millis(3500)),
+        crate::support::fake_discord::Failure::Delay(Duration::from_millis(3500)),
         Some(1),
     );
 

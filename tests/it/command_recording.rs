@@ -1,14 +1,12 @@
 //! Command events reach PostgreSQL in batches with their rollups, and the
 //! 24-hour figures read from the rollups match the raw events exactly.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::db::TestDb;
 use admin_panel::store::command_stats::{self, CommandEvent};
 use admin_panel::telemetry::recorder::{CommandRecorder, run_flusher};
 use chrono::{DateTime, TimeDelta, Utc};
-use support::db::TestDb;
 use tokio_util::sync::CancellationToken;
 
 fn event(

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::bot::ADMIN_GUILD;
+use super::discord::STRING_SELECT;
 use super::fake_discord::FakeDiscord;
 use super::fixtures;
 
@@ -52,7 +53,7 @@ pub async fn press(
     );
     if let Some(values) = values {
         interaction["data"] =
-            json!({ "custom_id": custom_id, "component_type": 3, "values": values });
+            json!({ "custom_id": custom_id, "component_type": STRING_SELECT, "values": values });
     }
     fake.dispatch_for_guild(ADMIN_GUILD, "INTERACTION_CREATE", interaction);
     fake.wait_for_callback(token, WAIT).await

@@ -1,14 +1,13 @@
 //! `/admin health` and the health-check HTTP server (`/health`, `/metrics`).
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::bot::{DEVELOPER, TestBot, eventually, test_config};
+use crate::support::db::TestDb;
+use crate::support::discord::EPHEMERAL;
+use crate::support::fake_discord::FakeDiscord;
+use crate::support::fixtures;
 use serde_json::Value;
-use support::bot::{DEVELOPER, TestBot, eventually, test_config};
-use support::db::TestDb;
-use support::fake_discord::FakeDiscord;
-use support::fixtures;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -70,7 +69,7 @@ async fn admin_health_shows_every_section_and_reports_a_stale_process() {
     fake.dispatch("INTERACTION_CREATE", interaction).await;
     let response = fake.wait_for_callback("health-token", WAIT).await;
 
-    assert_eq!(response["data"]["flags"], 64);
+    assert_eq!(response["data"]["flags"], EPHEMERAL);
     let embed = &response["data"]["embeds"][0];
     let names: Vec<&str> = embed["fields"]
         .as_array()

@@ -1,0 +1,288 @@
+//! What each kind of server gets from one broadcast, one outcome per test.
+
+use serde_json::{Value, json};
+
+use super::{
+    ALSO_READY, CHANGELOG_ONLY, CHANNEL_DELETED, FLAKY, FORBIDDEN, LEFT, NO_CHANNEL, RATE_LIMITED,
+    READY, count, delivery, seed_every_kind_of_server, send_announcement, status, wait_until_sent,
+};
+use crate::support::bot::{DEVELOPER, eventually, start_with_admin_guild};
+use crate::support::broadcast::channel;
+use crate::support::interact::{WAIT, attachments, press, slash};
+
+#[tokio::test]
+async fn every_server_with_a_channel_gets_exactly_one_message_that_can_ping_nobody() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    seed_every_kind_of_server(&fake, &db).await;
+
+    send_announcement(&fake, &db, 8001, "Version 2.0 is out").await;
+
+    for guild in [READY, ALSO_READY, FLAKY, RATE_LIMITED] {
+        assert_eq!(fake.messages_in(channel(guild)).len(), 1, "guild {guild}");
+    }
+    let bodies: Vec<Value> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.contains("/channels/900000000"))
+        .filter_map(|r| r.body)
+        .collect();
+    assert!(!bodies.is_empty());
+    for body in &bodies {
+        assert_eq!(body["allowed_mentions"]["parse"], json!([]), "no pings");
+        assert_eq!(body["enforce_nonce"], true);
+        assert!(body["nonce"].as_str().unwrap().len() <= 25);
+    }
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn servers_without_a_channel_or_refusing_the_category_are_skipped_with_the_reason() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    seed_every_kind_of_server(&fake, &db).await;
+
+    let id = send_announcement(&fake, &db, 8011, "Skips").await;
+
+    for guild in [NO_CHANNEL, CHANGELOG_ONLY] {
+        assert!(fake.messages_in(channel(guild)).is_empty(), "guild {guild}");
+        assert_eq!(delivery(&db, id, guild).await.0, "skipped");
+    }
+    let reasons: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT guild_id, skip_reason FROM broadcast_deliveries WHERE broadcast_id = $1 AND status = 'skipped' ORDER BY guild_id",
+    )
+    .bind(id)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        reasons,
+        [
+            (NO_CHANNEL, "no_channel".to_owned()),
+            (CHANGELOG_ONLY, "category_refused".to_owned())
+        ]
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_the_bot_has_left_is_not_targeted() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    seed_every_kind_of_server(&fake, &db).await;
+
+    let id = send_announcement(&fake, &db, 8021, "Not for the departed").await;
+
+    assert!(fake.messages_in(channel(LEFT)).is_empty());
+    let rows = count(&db, &format!("SELECT count(*) FROM broadcast_deliveries WHERE broadcast_id = {id} AND guild_id = {LEFT}")).await;
+    assert_eq!(rows, 0);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn missing_permissions_fails_the_delivery_with_discords_code() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    seed_every_kind_of_server(&fake, &db).await;
+
+    let id = send_announcement(&fake, &db, 8031, "Forbidden").await;
+
+    assert_eq!(
+        delivery(&db, id, FORBIDDEN).await,
+        ("failed".into(), Some(50013))
+    );
+    assert!(fake.messages_in(channel(FORBIDDEN)).is_empty());
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_channel_fails_the_delivery_and_clears_the_servers_setting() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    seed_every_kind_of_server(&fake, &db).await;
+
+    let id = send_announcement(&fake, &db, 8041, "Gone").await;
+
+    assert_eq!(
+        delivery(&db, id, CHANNEL_DELETED).await,
+        ("failed".into(), Some(10003))
+    );
+    let cleared = count(&db, &format!("SELECT count(*) FROM guild_settings WHERE guild_id = {CHANNEL_DELETED} AND broadcast_channel_id IS NULL")).await;
+    assert_eq!(cleared, 1, "Unknown Channel cleared the setting");
+    let logged = count(&db, &format!("SELECT count(*) FROM system_logs WHERE event_type = 'config_update' AND guild_id = {CHANNEL_DELETED}")).await;
+    assert_eq!(logged, 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_error_or_a_rate_limit_is_retried_until_the_message_is_delivered() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    seed_every_kind_of_server(&fake, &db).await;
+
+    let id = send_announcement(&fake, &db, 8051, "Persistence").await;
+
+    for guild in [FLAKY, RATE_LIMITED] {
+        assert_eq!(
+            delivery(&db, id, guild).await,
+            ("sent".into(), None),
+            "guild {guild}"
+        );
+        assert_eq!(fake.messages_in(channel(guild)).len(), 1, "guild {guild}");
+    }
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_finished_broadcast_logs_its_summary_and_shows_it_in_the_progress_message() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    seed_every_kind_of_server(&fake, &db).await;
+
+    send_announcement(&fake, &db, 8061, "Summary").await;
+
+    // The status turns `sent` first; the summary entries follow it.
+    for event in ["broadcast_sent", "broadcast_failed"] {
+        let sql = format!("SELECT count(*) FROM system_logs WHERE event_type = '{event}'");
+        eventually(event, WAIT, || async {
+            (count(&db, &sql).await == 1).then_some(())
+        })
+        .await;
+    }
+    let progress = eventually("the final report in the progress message", WAIT, || async {
+        fake.original_response("send-8061").filter(|m| {
+            m["embeds"][1]["title"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("delivered"))
+        })
+    })
+    .await;
+    // 4 of the 6 servers that were not skipped: FORBIDDEN and CHANNEL_DELETED failed.
+    let description = progress["embeds"][1]["description"].as_str().unwrap();
+    assert!(description.contains("66.7% success"), "{progress}");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn the_report_groups_failures_by_error_and_skips_by_reason() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    seed_every_kind_of_server(&fake, &db).await;
+    let id = send_announcement(&fake, &db, 8071, "Reported").await;
+
+    let report = slash(
+        &fake,
+        8073,
+        "report",
+        DEVELOPER,
+        &["admin", "broadcast", "report"],
+        vec![("id", json!(id))],
+    )
+    .await;
+
+    let embed = &report["data"]["embeds"][0];
+    let failures = embed["fields"][0]["value"].as_str().unwrap();
+    assert!(
+        failures.contains(&format!("50013 Missing Permissions: `{FORBIDDEN}`")),
+        "{failures}"
+    );
+    assert!(
+        failures.contains(&format!("10003 Unknown Channel: `{CHANNEL_DELETED}`")),
+        "{failures}"
+    );
+    let skipped = embed["fields"][1]["value"].as_str().unwrap();
+    assert!(
+        skipped.contains("**1** × no broadcast channel")
+            && skipped.contains("**1** × category not accepted"),
+        "{skipped}"
+    );
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn the_report_downloads_every_delivery_as_csv() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    seed_every_kind_of_server(&fake, &db).await;
+    let id = send_announcement(&fake, &db, 8081, "Spreadsheet").await;
+    let report = slash(
+        &fake,
+        8083,
+        "report",
+        DEVELOPER,
+        &["admin", "broadcast", "report"],
+        vec![("id", json!(id))],
+    )
+    .await;
+
+    press(
+        &fake,
+        "report",
+        "report-csv",
+        DEVELOPER,
+        &action_id(&report, "Download CSV"),
+        None,
+    )
+    .await;
+
+    let files = attachments(&fake, "report-csv");
+    let mut reader = csv::Reader::from_reader(files[0].1.as_slice());
+    assert_eq!(&reader.headers().unwrap()[0], "guild_id");
+    assert_eq!(reader.records().count(), 8, "one row per targeted server");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn retry_failed_resends_only_the_failed_deliveries() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    seed_every_kind_of_server(&fake, &db).await;
+    let id = send_announcement(&fake, &db, 8091, "Again").await;
+    let report = slash(
+        &fake,
+        8093,
+        "report",
+        DEVELOPER,
+        &["admin", "broadcast", "report"],
+        vec![("id", json!(id))],
+    )
+    .await;
+
+    let retried = press(
+        &fake,
+        "report",
+        "report-retry",
+        DEVELOPER,
+        &action_id(&report, "Retry failed"),
+        None,
+    )
+    .await;
+
+    let text = retried["data"]["content"].as_str().unwrap();
+    assert!(text.starts_with("Re-queued 2 failed deliveries"), "{text}");
+    eventually("the retry to finish", super::DELIVERY_WAIT, || async {
+        (status(&db, id).await == "sent" && delivery(&db, id, FORBIDDEN).await.0 == "sent")
+            .then_some(())
+    })
+    .await;
+    wait_until_sent(&db, id).await;
+    assert_eq!(
+        fake.messages_in(channel(FORBIDDEN)).len(),
+        1,
+        "the 403 was once; the retry delivered"
+    );
+    for guild in [READY, ALSO_READY, FLAKY, RATE_LIMITED] {
+        assert_eq!(
+            fake.messages_in(channel(guild)).len(),
+            1,
+            "no second message for guild {guild}"
+        );
+    }
+    bot.stop().await;
+}
+
+/// The custom id of the report's button labelled `label`.
+fn action_id(report: &Value, label: &str) -> String {
+    report["data"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row["components"].as_array().unwrap())
+        .find(|component| component["label"] == label)
+        .unwrap_or_else(|| panic!("a {label} button in {report}"))["custom_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}

@@ -1,0 +1,20 @@
+//! The integration tests, as one binary (one link of the harness, serenity and
+//! poise instead of one per file). Each module is one feature; test names read
+//! as sentences. `support` is the harness: a fake Discord (REST + gateway)
+//! validating every request against Discord's OpenAPI spec, the reference bot
+//! run in-process or as its own process, and a fresh database per test.
+
+mod support;
+
+mod admin_bot;
+mod broadcasts;
+mod command_recording;
+mod developers;
+mod embedded_postgres;
+mod fake_discord;
+mod health;
+mod logs;
+mod reference_binary;
+mod servers;
+mod settings;
+mod usage;
