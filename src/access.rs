@@ -39,6 +39,15 @@ pub async fn developer_check<U: HasAdminPanel>(
     Ok(is_developer(ctx.data().admin_panel(), ctx.author().id).await?)
 }
 
+/// Whether an autocomplete request comes from a developer. poise runs no
+/// checks for autocomplete, so every `/admin` autocomplete asks this first and
+/// offers nothing to anyone else (a table that cannot be read counts as no).
+pub async fn developer_autocompletes<U: HasAdminPanel>(ctx: poise::Context<'_, U, Error>) -> bool {
+    is_developer(ctx.data().admin_panel(), ctx.author().id)
+        .await
+        .unwrap_or(false)
+}
+
 /// Whether member permissions (as Discord computed them into the
 /// interaction) allow changing a server's settings.
 pub fn can_manage_server(permissions: Option<Permissions>) -> bool {

@@ -15,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod hooks;
 pub mod panel;
+pub mod registration;
 pub mod reply;
 pub mod settings;
 pub mod store;

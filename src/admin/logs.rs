@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use super::Context;
 use super::pager::{self, BoxFuture, Page, PageSource};
 use super::server::{autocomplete_guild, parse_guild_id};
-use crate::access::is_developer;
+use crate::access::developer_autocompletes;
 use crate::error::{Error, UserError};
 use crate::panel::HasAdminPanel;
 use crate::store::logs::{self, LogEntry, LogFilter, MAX_LIMIT, Severity};
@@ -207,7 +207,7 @@ async fn autocomplete_event_type<U: HasAdminPanel>(
     partial: &str,
 ) -> CreateAutocompleteResponse {
     let panel = ctx.data().admin_panel();
-    if !is_developer(panel, ctx.author().id).await.unwrap_or(false) {
+    if !developer_autocompletes(ctx).await {
         return CreateAutocompleteResponse::new();
     }
     let mut types: Vec<String> = KNOWN_EVENT_TYPES.iter().map(|t| (*t).to_owned()).collect();

@@ -6,7 +6,7 @@ use serenity::all::{AutocompleteChoice, CreateAutocompleteResponse, CreateEmbed}
 use sqlx::PgPool;
 
 use super::Context;
-use crate::access::is_developer;
+use crate::access::developer_autocompletes;
 use crate::error::{Error, UserError};
 use crate::panel::HasAdminPanel;
 use crate::store::servers;
@@ -61,7 +61,7 @@ async fn suggestions<U: HasAdminPanel>(
     partial: &str,
 ) -> Vec<AutocompleteChoice> {
     let panel = ctx.data().admin_panel();
-    if !is_developer(panel, ctx.author().id).await.unwrap_or(false) {
+    if !developer_autocompletes(ctx).await {
         return Vec::new();
     }
     let prefix: String = partial.trim().chars().take(100).collect();

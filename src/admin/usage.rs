@@ -7,7 +7,7 @@ use serenity::all::{AutocompleteChoice, CreateAttachment, CreateAutocompleteResp
 use sqlx::PgPool;
 
 use super::Context;
-use crate::access::is_developer;
+use crate::access::developer_autocompletes;
 use crate::error::{Error, UserError};
 use crate::panel::HasAdminPanel;
 use crate::store::usage;
@@ -92,8 +92,7 @@ async fn autocomplete_command<U: HasAdminPanel>(
     partial: &str,
 ) -> CreateAutocompleteResponse {
     let panel = ctx.data().admin_panel();
-    // Autocomplete runs no checks in poise: non-developers get nothing.
-    if !is_developer(panel, ctx.author().id).await.unwrap_or(false) {
+    if !developer_autocompletes(ctx).await {
         return CreateAutocompleteResponse::new();
     }
     let since = Utc::now().date_naive() - TimeDelta::days(MAX_DAYS);

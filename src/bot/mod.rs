@@ -4,7 +4,6 @@
 
 pub mod commands;
 pub mod database;
-pub mod registration;
 
 use std::future::Future;
 
@@ -13,6 +12,7 @@ use serenity::all::{ClientBuilder, GatewayIntents, HttpBuilder};
 
 use crate::config::{Config, Sharding};
 use crate::panel::{AdminPanel, PanelOptions};
+use crate::registration;
 use crate::telemetry::health_server;
 use tokio_util::sync::CancellationToken;
 

@@ -313,16 +313,7 @@ pub async fn delete_events_older_than(
     batch: i64,
 ) -> Result<u64, sqlx::Error> {
     // language=PostgreSQL
-    let result = sqlx::query(
-        r#"
-        DELETE FROM command_stats WHERE ctid = ANY (ARRAY (
-            SELECT ctid FROM command_stats WHERE executed_at < $1 LIMIT $2
-        ))
-        "#,
-    )
-    .bind(cutoff)
-    .bind(batch)
-    .execute(pool)
-    .await?;
-    Ok(result.rows_affected())
+    let sql = "DELETE FROM command_stats WHERE ctid = ANY (ARRAY (
+                   SELECT ctid FROM command_stats WHERE executed_at < $1 LIMIT $2))";
+    super::delete_batch(pool, sql, cutoff, batch).await
 }

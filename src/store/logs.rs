@@ -208,18 +208,9 @@ pub async fn delete_older_than(
     batch: i64,
 ) -> Result<u64, sqlx::Error> {
     // language=PostgreSQL
-    let result = sqlx::query(
-        r#"
-        DELETE FROM system_logs WHERE id IN (
-            SELECT id FROM system_logs WHERE created_at < $1 ORDER BY created_at LIMIT $2
-        )
-        "#,
-    )
-    .bind(cutoff)
-    .bind(batch)
-    .execute(pool)
-    .await?;
-    Ok(result.rows_affected())
+    let sql = "DELETE FROM system_logs WHERE id IN (
+                   SELECT id FROM system_logs WHERE created_at < $1 ORDER BY created_at LIMIT $2)";
+    super::delete_batch(pool, sql, cutoff, batch).await
 }
 
 #[cfg(test)]

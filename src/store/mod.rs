@@ -101,6 +101,22 @@ impl From<DbIds> for Vec<u64> {
     }
 }
 
+/// Runs one retention `DELETE` (`$1` the cutoff time, `$2` the batch size)
+/// and says how many rows went.
+async fn delete_batch(
+    pool: &sqlx::PgPool,
+    sql: &'static str,
+    cutoff: chrono::DateTime<chrono::Utc>,
+    batch: i64,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(cutoff)
+        .bind(batch)
+        .execute(pool)
+        .await?;
+    Ok(result.rows_affected())
+}
+
 /// A case-insensitive "contains" pattern for ILIKE in which `%`, `_` and `\`
 /// are literal characters, not wildcards.
 pub(crate) fn like_pattern(search: &str) -> String {

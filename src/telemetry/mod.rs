@@ -1,5 +1,8 @@
-//! What the panel observes about the bot: command events (batched into
-//! PostgreSQL) and this process's heartbeat.
+//! What the panel observes about the bot and its host, and the background
+//! tasks that keep it: the batched command recorder, the tracing layer that
+//! stores operational log entries (and `oplog` for entries written at once),
+//! retention of old logs and events, this process's heartbeat, the system
+//! sampler (CPU, memory, disk), and the health-check HTTP server.
 
 pub mod health_server;
 pub mod heartbeat;

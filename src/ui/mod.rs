@@ -10,6 +10,7 @@ pub mod limits;
 pub mod logs;
 pub mod modules;
 pub mod pager;
+pub mod ranking;
 pub mod servers;
 pub mod stats;
 pub mod text;

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
 use super::INFO_COLOR;
-use super::limits::EMBED_FIELD_VALUE_CHARS;
-use super::text::{discord_time, fit_lines, human_duration, thousands, truncate};
+use super::ranking::ranking;
+use super::text::{discord_time, human_duration, thousands};
 use crate::store::command_stats::CommandUses;
 
 /// How many commands the 24 h ranking shows.
@@ -31,30 +31,11 @@ impl GlobalStats {
 
 pub fn render(stats: &GlobalStats) -> CreateEmbed {
     let total = stats.total_commands_24h();
-    let ranking: Vec<String> = stats
-        .commands_24h
-        .iter()
-        .take(RANKING_SIZE)
-        .enumerate()
-        .map(|(index, command)| {
-            let share = if total > 0 {
-                command.uses as f64 * 100.0 / total as f64
-            } else {
-                0.0
-            };
-            format!(
-                "{}. `/{}` {} ({share:.1}%)",
-                index + 1,
-                truncate(&command.command, 60),
-                thousands(command.uses)
-            )
-        })
-        .collect();
-    let ranking = if ranking.is_empty() {
-        "No commands in the last 24 hours.".to_owned()
-    } else {
-        fit_lines(&ranking, EMBED_FIELD_VALUE_CHARS)
-    };
+    let ranking = ranking(
+        &stats.commands_24h,
+        RANKING_SIZE,
+        "No commands in the last 24 hours.",
+    );
     let last_restart = stats.last_restart.map_or_else(
         || "never recorded".to_owned(),
         |at| format!("{} ({})", discord_time(at, 'f'), discord_time(at, 'R')),

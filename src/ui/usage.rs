@@ -6,8 +6,8 @@ use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
 use super::INFO_COLOR;
 use super::charts::{self, ChartError};
-use super::limits::EMBED_FIELD_VALUE_CHARS;
-use super::text::{fit_lines, thousands, truncate};
+use super::ranking::ranking;
+use super::text::{thousands, truncate};
 use crate::store::command_stats::CommandUses;
 
 /// The chart's file name; the embed shows it with `attachment://`.
@@ -96,31 +96,7 @@ pub fn render(report: &UsageReport) -> CreateEmbed {
 }
 
 fn top_commands(report: &UsageReport) -> String {
-    let total = report.total();
-    let lines: Vec<String> = report
-        .top
-        .iter()
-        .take(TOP_COMMANDS)
-        .enumerate()
-        .map(|(index, command)| {
-            let share = if total > 0 {
-                command.uses as f64 * 100.0 / total as f64
-            } else {
-                0.0
-            };
-            format!(
-                "{}. `/{}` {} ({share:.1}%)",
-                index + 1,
-                truncate(&command.command, 60),
-                thousands(command.uses)
-            )
-        })
-        .collect();
-    if lines.is_empty() {
-        "No commands in this period.".to_owned()
-    } else {
-        fit_lines(&lines, EMBED_FIELD_VALUE_CHARS)
-    }
+    ranking(&report.top, TOP_COMMANDS, "No commands in this period.")
 }
 
 #[cfg(test)]

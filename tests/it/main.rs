@@ -7,6 +7,7 @@
 mod support;
 
 mod admin_bot;
+mod architecture;
 mod broadcasts;
 mod command_recording;
 mod developers;

@@ -7,18 +7,15 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::StreamExt;
 use serenity::all::{
-    ActionRowComponent, ButtonStyle, ComponentInteraction, ComponentInteractionCollector,
-    CreateActionRow, CreateButton, CreateInputText, CreateInteractionResponse,
-    CreateInteractionResponseMessage, CreateModal, InputTextStyle, ModalInteraction,
+    ButtonStyle, ComponentInteraction, ComponentInteractionCollector, CreateActionRow,
+    CreateButton, CreateInteractionResponse, CreateInteractionResponseMessage, ModalInteraction,
     ModalInteractionCollector,
 };
 
 use super::super::Context;
+use super::form::{input_of, modal};
 use crate::access::{Needs, Press, guard_press};
-use crate::broadcast::draft::{
-    Category, Draft, DraftInput, MAX_CONTENT_CHARS, MAX_FOOTER_CHARS, MAX_IMAGE_URL_CHARS,
-    MAX_TITLE_CHARS,
-};
+use crate::broadcast::draft::{Category, Draft, DraftInput};
 use crate::broadcast::schedule;
 use crate::error::{Error, UserError};
 use crate::panel::{AdminPanel, HasAdminPanel};
@@ -72,82 +69,6 @@ pub async fn compose<U: HasAdminPanel>(
         }
     });
     Ok(())
-}
-
-/// The compose form, filled with `input` (empty for a new broadcast).
-fn modal(custom_id: &str, category: Category, input: &DraftInput) -> CreateModal {
-    let field = |style, label: &str, id: &str, max: usize, required: bool, value: &str| {
-        let mut text = CreateInputText::new(style, label, id)
-            .max_length(max as u16)
-            .required(required);
-        if !value.is_empty() {
-            text = text.value(value);
-        }
-        CreateActionRow::InputText(text)
-    };
-    CreateModal::new(custom_id, format!("New {} broadcast", category.as_str())).components(vec![
-        field(
-            InputTextStyle::Short,
-            "Title",
-            "title",
-            MAX_TITLE_CHARS,
-            true,
-            &input.title,
-        ),
-        field(
-            InputTextStyle::Paragraph,
-            "Content",
-            "content",
-            MAX_CONTENT_CHARS,
-            false,
-            &input.content,
-        ),
-        field(
-            InputTextStyle::Short,
-            "Color (hex, e.g. #5865F2)",
-            "color",
-            7,
-            false,
-            &input.color,
-        ),
-        field(
-            InputTextStyle::Short,
-            "Image URL (http/https)",
-            "image_url",
-            MAX_IMAGE_URL_CHARS.min(4000),
-            false,
-            &input.image_url,
-        ),
-        field(
-            InputTextStyle::Short,
-            "Footer",
-            "footer",
-            MAX_FOOTER_CHARS.min(4000),
-            false,
-            &input.footer,
-        ),
-    ])
-}
-
-/// The submitted fields, whatever the client sent (checked by `Draft::validate`).
-fn input_of(submit: &ModalInteraction) -> DraftInput {
-    let mut input = DraftInput::default();
-    for row in &submit.data.components {
-        for component in &row.components {
-            if let ActionRowComponent::InputText(text) = component {
-                let value = text.value.clone().unwrap_or_default();
-                match text.custom_id.as_str() {
-                    "title" => input.title = value,
-                    "content" => input.content = value,
-                    "color" => input.color = value,
-                    "image_url" => input.image_url = value,
-                    "footer" => input.footer = value,
-                    _ => {}
-                }
-            }
-        }
-    }
-    input
 }
 
 struct Session {

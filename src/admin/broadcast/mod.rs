@@ -2,6 +2,7 @@
 
 pub mod cancel;
 pub mod compose;
+mod form;
 pub mod history;
 pub mod report;
 

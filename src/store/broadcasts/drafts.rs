@@ -2,7 +2,9 @@
 //! run shown in the preview, queueing (Send / Schedule) and cancelling.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+use sqlx::{PgPool, Postgres, Row as _};
 
 use super::{BroadcastStatus, MessageFields, notify};
 use crate::store::db_id;
@@ -14,20 +16,14 @@ pub async fn create_draft(
     scheduled_for: Option<DateTime<Utc>>,
 ) -> Result<i64, sqlx::Error> {
     // language=PostgreSQL
-    sqlx::query_scalar(
-        "INSERT INTO broadcasts (category, title, content, color, image_url, footer, created_by, scheduled_for)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-    )
-    .bind(&message.category)
-    .bind(&message.title)
-    .bind(&message.content)
-    .bind(message.color)
-    .bind(&message.image_url)
-    .bind(&message.footer)
-    .bind(db_id(created_by))
-    .bind(scheduled_for)
-    .fetch_one(pool)
-    .await
+    let sql = "INSERT INTO broadcasts (category, title, content, color, image_url, footer, created_by, scheduled_for)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+    let row = bind_message(sqlx::query(sql), message)
+        .bind(db_id(created_by))
+        .bind(scheduled_for)
+        .fetch_one(pool)
+        .await?;
+    row.try_get("id")
 }
 
 /// Replaces a draft's message; false when it is no longer a draft.
@@ -37,20 +33,28 @@ pub async fn update_draft(
     message: &MessageFields,
 ) -> Result<bool, sqlx::Error> {
     // language=PostgreSQL
-    let result = sqlx::query(
-        "UPDATE broadcasts SET category = $2, title = $3, content = $4, color = $5, image_url = $6, footer = $7
-          WHERE id = $1 AND status = 'draft'",
-    )
-    .bind(id)
-    .bind(&message.category)
-    .bind(&message.title)
-    .bind(&message.content)
-    .bind(message.color)
-    .bind(&message.image_url)
-    .bind(&message.footer)
-    .execute(pool)
-    .await?;
+    let sql = "UPDATE broadcasts SET category = $1, title = $2, content = $3, color = $4, image_url = $5, footer = $6
+                WHERE id = $7 AND status = 'draft'";
+    let result = bind_message(sqlx::query(sql), message)
+        .bind(id)
+        .execute(pool)
+        .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Binds the message's fields as `$1` to `$6`, in the column order of
+/// [`MessageFields`].
+fn bind_message<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    message: &'q MessageFields,
+) -> Query<'q, Postgres, PgArguments> {
+    query
+        .bind(&message.category)
+        .bind(&message.title)
+        .bind(&message.content)
+        .bind(message.color)
+        .bind(&message.image_url)
+        .bind(&message.footer)
 }
 
 /// Deletes a draft; false when it is no longer a draft.

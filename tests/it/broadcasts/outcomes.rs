@@ -6,16 +6,15 @@ use super::{
     ALSO_READY, CHANGELOG_ONLY, CHANNEL_DELETED, FLAKY, FORBIDDEN, LEFT, NO_CHANNEL, RATE_LIMITED,
     READY, count, delivery, seed_every_kind_of_server, send_announcement, status, wait_until_sent,
 };
-use crate::support::bot::{DEVELOPER, eventually, start_with_admin_guild};
+use crate::support::bot::{DEVELOPER, TestBot, eventually, start_with_admin_guild};
 use crate::support::broadcast::channel;
+use crate::support::db::TestDb;
+use crate::support::fake_discord::FakeDiscord;
 use crate::support::interact::{WAIT, attachments, press, slash};
 
 #[tokio::test]
 async fn every_server_with_a_channel_gets_exactly_one_message_that_can_ping_nobody() {
-    let (fake, db, bot) = start_with_admin_guild(&[]).await;
-    seed_every_kind_of_server(&fake, &db).await;
-
-    send_announcement(&fake, &db, 8001, "Version 2.0 is out").await;
+    let (fake, _db, bot, _id) = announce_to_every_kind_of_server(8001, "Version 2.0 is out").await;
 
     for guild in [READY, ALSO_READY, FLAKY, RATE_LIMITED] {
         assert_eq!(fake.messages_in(channel(guild)).len(), 1, "guild {guild}");
@@ -38,10 +37,7 @@ async fn every_server_with_a_channel_gets_exactly_one_message_that_can_ping_nobo
 
 #[tokio::test]
 async fn servers_without_a_channel_or_refusing_the_category_are_skipped_with_the_reason() {
-    let (fake, db, bot) = start_with_admin_guild(&[]).await;
-    seed_every_kind_of_server(&fake, &db).await;
-
-    let id = send_announcement(&fake, &db, 8011, "Skips").await;
+    let (fake, db, bot, id) = announce_to_every_kind_of_server(8011, "Skips").await;
 
     for guild in [NO_CHANNEL, CHANGELOG_ONLY] {
         assert!(fake.messages_in(channel(guild)).is_empty(), "guild {guild}");
@@ -66,10 +62,7 @@ async fn servers_without_a_channel_or_refusing_the_category_are_skipped_with_the
 
 #[tokio::test]
 async fn a_server_the_bot_has_left_is_not_targeted() {
-    let (fake, db, bot) = start_with_admin_guild(&[]).await;
-    seed_every_kind_of_server(&fake, &db).await;
-
-    let id = send_announcement(&fake, &db, 8021, "Not for the departed").await;
+    let (fake, db, bot, id) = announce_to_every_kind_of_server(8021, "Not for the departed").await;
 
     assert!(fake.messages_in(channel(LEFT)).is_empty());
     let rows = count(&db, &format!("SELECT count(*) FROM broadcast_deliveries WHERE broadcast_id = {id} AND guild_id = {LEFT}")).await;
@@ -79,10 +72,7 @@ async fn a_server_the_bot_has_left_is_not_targeted() {
 
 #[tokio::test]
 async fn missing_permissions_fails_the_delivery_with_discords_code() {
-    let (fake, db, bot) = start_with_admin_guild(&[]).await;
-    seed_every_kind_of_server(&fake, &db).await;
-
-    let id = send_announcement(&fake, &db, 8031, "Forbidden").await;
+    let (fake, db, bot, id) = announce_to_every_kind_of_server(8031, "Forbidden").await;
 
     assert_eq!(
         delivery(&db, id, FORBIDDEN).await,
@@ -94,10 +84,7 @@ async fn missing_permissions_fails_the_delivery_with_discords_code() {
 
 #[tokio::test]
 async fn an_unknown_channel_fails_the_delivery_and_clears_the_servers_setting() {
-    let (fake, db, bot) = start_with_admin_guild(&[]).await;
-    seed_every_kind_of_server(&fake, &db).await;
-
-    let id = send_announcement(&fake, &db, 8041, "Gone").await;
+    let (_fake, db, bot, id) = announce_to_every_kind_of_server(8041, "Gone").await;
 
     assert_eq!(
         delivery(&db, id, CHANNEL_DELETED).await,
@@ -112,10 +99,7 @@ async fn an_unknown_channel_fails_the_delivery_and_clears_the_servers_setting() 
 
 #[tokio::test]
 async fn a_server_error_or_a_rate_limit_is_retried_until_the_message_is_delivered() {
-    let (fake, db, bot) = start_with_admin_guild(&[]).await;
-    seed_every_kind_of_server(&fake, &db).await;
-
-    let id = send_announcement(&fake, &db, 8051, "Persistence").await;
+    let (fake, db, bot, id) = announce_to_every_kind_of_server(8051, "Persistence").await;
 
     for guild in [FLAKY, RATE_LIMITED] {
         assert_eq!(
@@ -130,10 +114,7 @@ async fn a_server_error_or_a_rate_limit_is_retried_until_the_message_is_delivere
 
 #[tokio::test]
 async fn a_finished_broadcast_logs_its_summary_and_shows_it_in_the_progress_message() {
-    let (fake, db, bot) = start_with_admin_guild(&[]).await;
-    seed_every_kind_of_server(&fake, &db).await;
-
-    send_announcement(&fake, &db, 8061, "Summary").await;
+    let (fake, db, bot, _id) = announce_to_every_kind_of_server(8061, "Summary").await;
 
     // The status turns `sent` first; the summary entries follow it.
     for event in ["broadcast_sent", "broadcast_failed"] {
@@ -159,19 +140,9 @@ async fn a_finished_broadcast_logs_its_summary_and_shows_it_in_the_progress_mess
 
 #[tokio::test]
 async fn the_report_groups_failures_by_error_and_skips_by_reason() {
-    let (fake, db, bot) = start_with_admin_guild(&[]).await;
-    seed_every_kind_of_server(&fake, &db).await;
-    let id = send_announcement(&fake, &db, 8071, "Reported").await;
+    let (fake, _db, bot, id) = announce_to_every_kind_of_server(8071, "Reported").await;
 
-    let report = slash(
-        &fake,
-        8073,
-        "report",
-        DEVELOPER,
-        &["admin", "broadcast", "report"],
-        vec![("id", json!(id))],
-    )
-    .await;
+    let report = open_report(&fake, 8073, id).await;
 
     let embed = &report["data"]["embeds"][0];
     let failures = embed["fields"][0]["value"].as_str().unwrap();
@@ -195,18 +166,8 @@ async fn the_report_groups_failures_by_error_and_skips_by_reason() {
 
 #[tokio::test]
 async fn the_report_downloads_every_delivery_as_csv() {
-    let (fake, db, bot) = start_with_admin_guild(&[]).await;
-    seed_every_kind_of_server(&fake, &db).await;
-    let id = send_announcement(&fake, &db, 8081, "Spreadsheet").await;
-    let report = slash(
-        &fake,
-        8083,
-        "report",
-        DEVELOPER,
-        &["admin", "broadcast", "report"],
-        vec![("id", json!(id))],
-    )
-    .await;
+    let (fake, _db, bot, id) = announce_to_every_kind_of_server(8081, "Spreadsheet").await;
+    let report = open_report(&fake, 8083, id).await;
 
     press(
         &fake,
@@ -227,18 +188,8 @@ async fn the_report_downloads_every_delivery_as_csv() {
 
 #[tokio::test]
 async fn retry_failed_resends_only_the_failed_deliveries() {
-    let (fake, db, bot) = start_with_admin_guild(&[]).await;
-    seed_every_kind_of_server(&fake, &db).await;
-    let id = send_announcement(&fake, &db, 8091, "Again").await;
-    let report = slash(
-        &fake,
-        8093,
-        "report",
-        DEVELOPER,
-        &["admin", "broadcast", "report"],
-        vec![("id", json!(id))],
-    )
-    .await;
+    let (fake, db, bot, id) = announce_to_every_kind_of_server(8091, "Again").await;
+    let report = open_report(&fake, 8093, id).await;
 
     let retried = press(
         &fake,
@@ -271,6 +222,32 @@ async fn retry_failed_resends_only_the_failed_deliveries() {
         );
     }
     bot.stop().await;
+}
+
+/// Starts a bot, seeds [`super::seed_every_kind_of_server`] and sends one
+/// announcement to them; returns everything with the broadcast's id.
+async fn announce_to_every_kind_of_server(
+    interaction: u64,
+    title: &str,
+) -> (FakeDiscord, TestDb, TestBot, i64) {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    seed_every_kind_of_server(&fake, &db).await;
+    let id = send_announcement(&fake, &db, interaction, title).await;
+    (fake, db, bot, id)
+}
+
+/// `/admin broadcast report id:<id>`, run by the primary developer.
+async fn open_report(fake: &FakeDiscord, interaction: u64, id: i64) -> Value {
+    let options = vec![("id", json!(id))];
+    slash(
+        fake,
+        interaction,
+        "report",
+        DEVELOPER,
+        &["admin", "broadcast", "report"],
+        options,
+    )
+    .await
 }
 
 /// The custom id of the report's button labelled `label`.

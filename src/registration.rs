@@ -1,4 +1,5 @@
-//! Registers the slash commands. `/admin` goes only to `ADMIN_GUILD_IDS` so it is
+//! Registers the slash commands, for the reference bot and host bots alike.
+//! `/admin` goes only to the admin guilds (`ADMIN_GUILD_IDS`), so it is
 //! invisible everywhere else; without them it is global, hidden behind the
 //! Administrator permission (the developer check still gates every use).
 

@@ -1,0 +1,89 @@
+//! The broadcast form: the modal a developer composes in (and edits with),
+//! and reading what was submitted. Discord limits a modal to 5 text inputs of
+//! at most 4000 characters, labels of 45; the server re-checks every value
+//! (`Draft::validate`), since a forged submit can carry anything.
+
+use serenity::all::{
+    ActionRowComponent, CreateActionRow, CreateInputText, CreateModal, InputTextStyle,
+    ModalInteraction,
+};
+
+use crate::broadcast::draft::{
+    Category, DraftInput, MAX_CONTENT_CHARS, MAX_FOOTER_CHARS, MAX_IMAGE_URL_CHARS, MAX_TITLE_CHARS,
+};
+
+/// The compose form, filled with `input` (empty for a new broadcast).
+pub fn modal(custom_id: &str, category: Category, input: &DraftInput) -> CreateModal {
+    let field = |style, label: &str, id: &str, max: usize, required: bool, value: &str| {
+        let mut text = CreateInputText::new(style, label, id)
+            .max_length(max as u16)
+            .required(required);
+        if !value.is_empty() {
+            text = text.value(value);
+        }
+        CreateActionRow::InputText(text)
+    };
+    CreateModal::new(custom_id, format!("New {} broadcast", category.as_str())).components(vec![
+        field(
+            InputTextStyle::Short,
+            "Title",
+            "title",
+            MAX_TITLE_CHARS,
+            true,
+            &input.title,
+        ),
+        field(
+            InputTextStyle::Paragraph,
+            "Content",
+            "content",
+            MAX_CONTENT_CHARS,
+            false,
+            &input.content,
+        ),
+        field(
+            InputTextStyle::Short,
+            "Color (hex, e.g. #5865F2)",
+            "color",
+            7,
+            false,
+            &input.color,
+        ),
+        field(
+            InputTextStyle::Short,
+            "Image URL (http/https)",
+            "image_url",
+            MAX_IMAGE_URL_CHARS.min(4000),
+            false,
+            &input.image_url,
+        ),
+        field(
+            InputTextStyle::Short,
+            "Footer",
+            "footer",
+            MAX_FOOTER_CHARS.min(4000),
+            false,
+            &input.footer,
+        ),
+    ])
+}
+
+/// The submitted fields, whatever the client sent (checked by `Draft::validate`).
+pub fn input_of(submit: &ModalInteraction) -> DraftInput {
+    let mut input = DraftInput::default();
+    for row in &submit.data.components {
+        for component in &row.components {
+            if let ActionRowComponent::InputText(text) = component {
+                let value = text.value.clone().unwrap_or_default();
+                match text.custom_id.as_str() {
+                    "title" => input.title = value,
+                    "content" => input.content = value,
+                    "color" => input.color = value,
+                    "image_url" => input.image_url = value,
+                    "footer" => input.footer = value,
+                    _ => {}
+                }
+            }
+        }
+    }
+    input
+}
