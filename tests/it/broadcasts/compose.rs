@@ -125,3 +125,41 @@ async fn bad_input_is_refused_with_a_reason_and_saves_nothing() {
     fake.assert_no_spec_violations();
     bot.stop().await;
 }
+
+/// The code's one list of categories and the database's CHECK constraints
+/// agree: every category can be stored on a broadcast and in a server's
+/// accepted list, and nothing else can.
+#[tokio::test]
+async fn the_database_accepts_exactly_the_categories_the_code_knows() {
+    use admin_panel::broadcast::category::Category;
+    let db = crate::support::db::TestDb::new().await;
+    let store = |category: String| {
+        let pool = db.pool.clone();
+        async move {
+            let broadcast = sqlx::query(
+                "INSERT INTO broadcasts (category, title, created_by) VALUES ($1, 't', 1)",
+            )
+            .bind(&category)
+            .execute(&pool)
+            .await;
+            let setting = sqlx::query("INSERT INTO guilds (id, name, joined_at) VALUES (1, 'g', now()) ON CONFLICT DO NOTHING")
+                .execute(&pool)
+                .await
+                .and(
+                    sqlx::query("INSERT INTO guild_settings (guild_id, broadcast_categories) VALUES (1, ARRAY[$1]) ON CONFLICT (guild_id) DO UPDATE SET broadcast_categories = EXCLUDED.broadcast_categories")
+                        .bind(&category)
+                        .execute(&pool)
+                        .await,
+                );
+            (broadcast.is_ok(), setting.is_ok())
+        }
+    };
+    for category in Category::ALL {
+        assert_eq!(
+            store(category.as_str().to_owned()).await,
+            (true, true),
+            "{category:?}"
+        );
+    }
+    assert_eq!(store("newsletter".to_owned()).await, (false, false));
+}
