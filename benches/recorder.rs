@@ -131,12 +131,11 @@ async fn main() {
 async fn flusher_rate(pool: &sqlx::PgPool, events: &[CommandEvent]) -> f64 {
     let (recorder, receiver) = CommandRecorder::new(CHANNEL_CAPACITY);
     let shutdown = CancellationToken::new();
-    let flusher = tokio::spawn(run_flusher(
-        pool.clone(),
-        receiver,
-        recorder.counters().clone(),
-        shutdown.clone(),
-    ));
+    let (pool, counters, stop) = (pool.clone(), recorder.counters().clone(), shutdown.clone());
+    let flusher = tokio::spawn(async move {
+        let mut receiver = receiver;
+        run_flusher(pool, &mut receiver, counters, stop).await;
+    });
     // The rate is taken between 10% and 90% of the events written: the last
     // partial batches wait for the once-a-second flush, which would otherwise
     // add up to a second to the figure.

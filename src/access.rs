@@ -12,7 +12,6 @@ use serenity::all::{
 use crate::error::Error;
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::reply;
-use crate::store::developers;
 
 /// What a non-developer is told, on commands, buttons and modals alike.
 pub const REFUSAL: &str = "This command is for the bot's developers.";
@@ -24,28 +23,25 @@ pub const NOT_YOURS: &str = "These controls belong to someone else.";
 pub const NEEDS_MANAGE_SERVER: &str =
     "You need the Manage Server permission to change this server's settings.";
 
-/// Reads the table every time: a removed developer loses access at once.
-pub async fn is_developer(panel: &AdminPanel, user: UserId) -> Result<bool, sqlx::Error> {
-    if user == panel.options.primary_developer {
-        return Ok(true);
-    }
-    developers::exists(&panel.pool, user.get()).await
+/// The primary developer, or anyone in the `developers` table as this process
+/// holds it in memory (refreshed on every change, see [`crate::developer_set`]):
+/// no database round trip, so the check answers even when the database does not.
+pub fn is_developer(panel: &AdminPanel, user: UserId) -> bool {
+    user == panel.options.primary_developer || panel.developers.contains(user.get())
 }
 
 /// The poise check on the `/admin` parent command (it guards every subcommand).
 pub async fn developer_check<U: HasAdminPanel>(
     ctx: poise::Context<'_, U, Error>,
 ) -> Result<bool, Error> {
-    Ok(is_developer(ctx.data().admin_panel(), ctx.author().id).await?)
+    Ok(is_developer(ctx.data().admin_panel(), ctx.author().id))
 }
 
 /// Whether an autocomplete request comes from a developer. poise runs no
 /// checks for autocomplete, so every `/admin` autocomplete asks this first and
-/// offers nothing to anyone else (a table that cannot be read counts as no).
+/// offers nothing to anyone else.
 pub async fn developer_autocompletes<U: HasAdminPanel>(ctx: poise::Context<'_, U, Error>) -> bool {
     is_developer(ctx.data().admin_panel(), ctx.author().id)
-        .await
-        .unwrap_or(false)
 }
 
 /// Whether member permissions (as Discord computed them into the
@@ -105,7 +101,7 @@ pub async fn refusal(
         return Ok(Some(NOT_YOURS));
     }
     let allowed = match needs {
-        Needs::Developer => is_developer(panel, press.user).await?,
+        Needs::Developer => is_developer(panel, press.user),
         Needs::ManageServer => can_manage_server(press.permissions),
     };
     Ok((!allowed).then_some(match needs {

@@ -11,6 +11,7 @@ pub mod bot;
 pub mod broadcast;
 pub mod config;
 pub mod db;
+pub mod developer_set;
 pub mod error;
 pub mod events;
 pub mod hooks;

@@ -59,6 +59,8 @@ pub async fn add<U: HasAdminPanel>(
     if !developers::add(&panel.pool, user.id.get(), ctx.author().id.get()).await? {
         return Err(UserError::new(format!("<@{}> is already a developer.", user.id)).into());
     }
+    // Every process hears of it by NOTIFY; this one need not wait for that.
+    panel.developers.reload(&panel.pool).await?;
     log_change(panel, ctx.author(), "developer_added", "added", &user).await?;
     ctx.send(
         CreateReply::default()
@@ -101,6 +103,7 @@ pub async fn remove<U: HasAdminPanel>(
     let outcome = if !decision.confirmed {
         "Cancelled: nothing changed.".to_owned()
     } else if developers::remove(&panel.pool, user.id.get()).await? {
+        panel.developers.reload(&panel.pool).await?;
         log_change(panel, ctx.author(), "developer_removed", "removed", &user).await?;
         format!("<@{}> is no longer a developer.", user.id)
     } else {

@@ -21,6 +21,7 @@ use chrono::DateTime;
 use sqlx::PgPool;
 
 use super::recorder::RecorderCounters;
+use super::supervisor::TaskBoard;
 use super::system::SystemSampler;
 use crate::error::cause_chain;
 use crate::store::health as store;
@@ -70,6 +71,7 @@ pub struct HealthState {
     pub started_at: DateTime<Utc>,
     pub recorder: Arc<RecorderCounters>,
     pub system: SystemSampler,
+    pub tasks: Arc<TaskBoard>,
 }
 
 /// Serves `/health` and `/metrics` until `shutdown`, and keeps the cached

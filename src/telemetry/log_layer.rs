@@ -234,7 +234,7 @@ impl EntryFields {
 /// what is left. Write failures are reported on stderr (never through the
 /// layer, which would feed the failure back into the queue) and the batch is
 /// counted as dropped.
-pub async fn run_writer(pool: PgPool, mut queue: LogQueue, shutdown: CancellationToken) {
+pub async fn run_writer(pool: PgPool, queue: &mut LogQueue, shutdown: CancellationToken) {
     let mut batch = Vec::with_capacity(BATCH_SIZE);
     let mut reported_drops = 0;
     loop {

@@ -10,4 +10,5 @@ pub mod log_layer;
 pub mod oplog;
 pub mod recorder;
 pub mod retention;
+pub mod supervisor;
 pub mod system;

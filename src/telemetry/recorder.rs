@@ -126,7 +126,7 @@ impl Lane {
 /// counted at the push.
 pub async fn run_flusher(
     pool: PgPool,
-    mut receiver: mpsc::Receiver<CommandEvent>,
+    receiver: &mut mpsc::Receiver<CommandEvent>,
     counters: Arc<RecorderCounters>,
     shutdown: CancellationToken,
 ) {

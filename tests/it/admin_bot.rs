@@ -10,6 +10,7 @@ use crate::support::db::TestDb;
 use crate::support::discord::{CHANNEL_MESSAGE_WITH_SOURCE, EPHEMERAL};
 use crate::support::fake_discord::FakeDiscord;
 use crate::support::fixtures;
+use crate::support::interact::wait_for_access;
 use admin_panel::store::command_stats::{self, CommandEvent};
 use admin_panel::store::developers;
 use chrono::{TimeDelta, Utc};
@@ -196,6 +197,7 @@ async fn a_developer_added_to_the_developers_table_gets_access_at_once() {
     developers::add(&db.pool, STRANGER, DEVELOPER)
         .await
         .unwrap();
+    wait_for_access(&fake, STRANGER, true).await;
     let after = run_command(&fake, STRANGER, &["admin", "stats"], "after-token").await;
 
     assert_eq!(after["data"]["embeds"][0]["title"], "Bot statistics");

@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["ui"],
     &["validate"],
     &["telemetry"],
-    &["broadcast"],
+    &["broadcast", "developer_set"],
     &["panel"],
     &["reply"],
     &["access"],

@@ -131,12 +131,15 @@ fn start_flusher(
 ) {
     let (recorder, receiver) = CommandRecorder::new(capacity);
     let shutdown = CancellationToken::new();
-    let flusher = tokio::spawn(run_flusher(
+    let (pool, counters, stop) = (
         db.pool.clone(),
-        receiver,
         recorder.counters().clone(),
         shutdown.clone(),
-    ));
+    );
+    let flusher = tokio::spawn(async move {
+        let mut receiver = receiver;
+        run_flusher(pool, &mut receiver, counters, stop).await;
+    });
     (recorder, shutdown, flusher)
 }
 

@@ -7,6 +7,7 @@ use crate::support::db::TestDb;
 use crate::support::discord::{EPHEMERAL, UPDATE_MESSAGE};
 use crate::support::fake_discord::FakeDiscord;
 use crate::support::fixtures;
+use crate::support::interact::wait_for_access;
 use admin_panel::store::developers;
 use serde_json::Value;
 
@@ -114,6 +115,7 @@ async fn adding_refuses_bots_the_primary_and_duplicates_and_logs_each_addition()
 async fn removing_refuses_the_primary_yourself_and_non_developers() {
     let (fake, db, bot) = start_with_admin_guild(&[]).await;
     developers::add(&db.pool, ALICE, DEVELOPER).await.unwrap();
+    wait_for_access(&fake, ALICE, true).await;
 
     assert_eq!(
         content(&developers_command(&fake, 1, ALICE, "remove", Some((DEVELOPER, false))).await),
@@ -137,6 +139,7 @@ async fn a_confirmed_removal_takes_access_away_at_once_and_is_logged() {
     let (fake, db, bot) = start_with_admin_guild(&[]).await;
     developers::add(&db.pool, ALICE, DEVELOPER).await.unwrap();
     developers::add(&db.pool, BOB, DEVELOPER).await.unwrap();
+    wait_for_access(&fake, BOB, true).await;
 
     let question = developers_command(&fake, 77, DEVELOPER, "remove", Some((ALICE, false))).await;
     assert!(content(&question).starts_with(&format!("Remove <@{ALICE}>")));

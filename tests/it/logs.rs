@@ -29,14 +29,14 @@ async fn stored(db: &TestDb) -> Vec<(String, String, Option<i64>, String)> {
 
 /// Runs `emit` under a subscriber with only the log layer, then drains the queue.
 async fn through_layer(db: &TestDb, capacity: usize, emit: impl FnOnce()) -> DbLogLayer {
-    let (layer, queue) = DbLogLayer::new(capacity);
+    let (layer, mut queue) = DbLogLayer::new(capacity);
     // The layer alone: its own checks decide (the production filter only
     // skips uninteresting callsites earlier).
     let subscriber = tracing_subscriber::registry().with(layer.clone());
     tracing::subscriber::with_default(subscriber, emit);
     let shutdown = CancellationToken::new();
     shutdown.cancel();
-    log_layer::run_writer(db.pool.clone(), queue, shutdown).await;
+    log_layer::run_writer(db.pool.clone(), &mut queue, shutdown).await;
     layer
 }
 

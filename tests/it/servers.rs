@@ -4,7 +4,7 @@
 use crate::support::bot::{DEVELOPER, eventually, start_with_admin_guild};
 use crate::support::db::TestDb;
 use crate::support::discord::{CHANNEL_MESSAGE_WITH_SOURCE, EPHEMERAL, UPDATE_MESSAGE};
-use crate::support::interact::{WAIT, press, slash};
+use crate::support::interact::{WAIT, press, slash, wait_for_access};
 use admin_panel::admin::servers::ServerList;
 use admin_panel::store::developers;
 use admin_panel::store::servers::ServerSort;
@@ -188,6 +188,7 @@ async fn a_developer_removed_meanwhile_is_refused_on_the_buttons() {
     developers::add(&db.pool, STRANGER, DEVELOPER)
         .await
         .unwrap();
+    wait_for_access(&fake, STRANGER, true).await;
     slash(
         &fake,
         5151,
@@ -202,6 +203,7 @@ async fn a_developer_removed_meanwhile_is_refused_on_the_buttons() {
         .execute(&db.pool)
         .await
         .unwrap();
+    wait_for_access(&fake, STRANGER, false).await;
     let refused = press(
         &fake,
         "their-pager",

@@ -66,3 +66,26 @@ pub fn attachments(fake: &FakeDiscord, token: &str) -> Vec<(String, Vec<u8>)> {
         .flat_map(|request| request.attachments)
         .collect()
 }
+
+/// Waits until the bot lets `user` into `/admin` (`developer`) or refuses
+/// them. A change made straight in the `developers` table reaches every bot
+/// process by NOTIFY within milliseconds, not at once: tests that make one
+/// wait here before relying on it. Each probe is a `/admin developers list`.
+pub async fn wait_for_access(fake: &FakeDiscord, user: u64, developer: bool) {
+    super::bot::eventually("the developer change to reach the bot", WAIT, || async {
+        let probe: u64 = rand::random::<u32>().into();
+        let token = format!("access-probe-{probe}");
+        let reply = slash(
+            fake,
+            probe,
+            &token,
+            user,
+            &["admin", "developers", "list"],
+            vec![],
+        )
+        .await;
+        let refused = reply["data"]["content"] == admin_panel::access::REFUSAL;
+        (refused != developer).then_some(())
+    })
+    .await;
+}

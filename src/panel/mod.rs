@@ -1,5 +1,7 @@
 //! [`AdminPanel`]: the state the `/admin` commands need, and the background tasks
-//! that go with it. A host bot keeps one in its poise user data.
+//! that go with it ([`tasks`]). A host bot keeps one in its poise user data.
+
+pub mod tasks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,18 +9,22 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serenity::all::UserId;
 use sqlx::PgPool;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use sqlx::postgres::PgPoolOptions;
 
 use crate::broadcast::worker::BroadcastWorker;
 use crate::config::{DEFAULT_BROADCAST_RATE, DEFAULT_PAGER_TIMEOUT, Retention};
+use crate::developer_set::DeveloperSet;
 use crate::store::instances;
 use crate::telemetry::health_server::{HealthShared, HealthState};
-use crate::telemetry::heartbeat::run_heartbeat;
-use crate::telemetry::log_layer::{run_writer as run_log_writer, take_installed_queue};
-use crate::telemetry::recorder::{CHANNEL_CAPACITY, CommandRecorder, run_flusher};
-use crate::telemetry::retention::run_retention;
+use crate::telemetry::recorder::{CHANNEL_CAPACITY, CommandRecorder};
+use crate::telemetry::supervisor::TaskBoard;
 use crate::telemetry::system::SystemSampler;
+pub use tasks::BackgroundTasks;
+
+/// Connections of the panel's own pool for background writes (command
+/// stats, log entries, guild events, broadcast deliveries, retention), so
+/// that they never take the connections interactive commands need.
+pub const BACKGROUND_CONNECTIONS: u32 = 4;
 
 /// Lets commands generic over a host bot's data type find the panel in it.
 pub trait HasAdminPanel: Send + Sync + 'static {
@@ -32,7 +38,7 @@ impl HasAdminPanel for AdminPanel {
 }
 
 /// What a host bot tells the panel about itself. Where `/admin` is registered
-/// is the host's business (see [`crate::bot::registration`]), so it is not here.
+/// is the host's business (see [`crate::registration`]), so it is not here.
 #[derive(Debug, Clone)]
 pub struct PanelOptions {
     /// `DEVELOPER_USER_ID`: always a developer, never removable.
@@ -60,12 +66,18 @@ impl PanelOptions {
     }
 }
 
-/// Cheap to clone: the pool and recorder are handles.
+/// Cheap to clone: pools, recorder and sets are handles.
 #[derive(Debug, Clone)]
 pub struct AdminPanel {
+    /// For what a developer or server manager waits on: commands, buttons, modals.
     pub pool: PgPool,
+    /// For background writers, apart, so interactive queries always find a
+    /// connection ([`BACKGROUND_CONNECTIONS`], same server and options).
+    pub background_pool: PgPool,
     pub options: PanelOptions,
     pub recorder: CommandRecorder,
+    /// The `developers` table, held in memory (the access check reads this).
+    pub developers: DeveloperSet,
     /// When this process started (its uptime).
     pub started_at: DateTime<Utc>,
     /// This process's row in `bot_instances`.
@@ -74,19 +86,15 @@ pub struct AdminPanel {
     pub system: SystemSampler,
     /// Shared with the health-check server (its address, the shard manager).
     pub health: Arc<HealthShared>,
-}
-
-/// The panel's background tasks; [`BackgroundTasks::shutdown`] stops them and
-/// writes what they buffered.
-#[derive(Debug)]
-pub struct BackgroundTasks {
-    shutdown: CancellationToken,
-    handles: Vec<JoinHandle<()>>,
+    /// Which background tasks run, are down or were restarted.
+    pub tasks: Arc<TaskBoard>,
 }
 
 impl AdminPanel {
-    /// Applies migrations, registers this process and starts the background
-    /// tasks (command recorder, heartbeat).
+    /// Applies migrations, registers this process, reads the developer list
+    /// and starts the background tasks. `pool` serves interactive queries;
+    /// the panel opens its own small pool to the same database for
+    /// background writes.
     pub async fn start(
         pool: PgPool,
         options: PanelOptions,
@@ -96,67 +104,51 @@ impl AdminPanel {
             .run(&pool)
             .await
             .context("Failed to apply database migrations")?;
+        let background_pool = PgPoolOptions::new()
+            .max_connections(BACKGROUND_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with(pool.connect_options().as_ref().clone());
         let started_at = Utc::now();
-        let host = hostname();
         let instance_id = instances::register(
             &pool,
-            &host,
+            &tasks::hostname(),
             std::process::id(),
             env!("CARGO_PKG_VERSION"),
             started_at,
         )
         .await
         .context("Failed to register this bot process in bot_instances")?;
+        let developers = DeveloperSet::default();
+        developers
+            .reload(&pool)
+            .await
+            .context("Failed to read the developers table")?;
 
-        let shutdown = CancellationToken::new();
         let (recorder, receiver) = CommandRecorder::new(CHANNEL_CAPACITY);
-        let mut handles = vec![tokio::spawn(run_flusher(
-            pool.clone(),
-            receiver,
-            recorder.counters().clone(),
-            shutdown.clone(),
-        ))];
-        if let Some(queue) = take_installed_queue() {
-            handles.push(tokio::spawn(run_log_writer(
-                pool.clone(),
-                queue,
-                shutdown.clone(),
-            )));
-        }
-        handles.push(tokio::spawn(run_retention(
-            pool.clone(),
-            options.retention,
-            shutdown.clone(),
-        )));
-        let system = SystemSampler::default();
-        handles.push(tokio::spawn(system.clone().run(shutdown.clone())));
-        handles.push(tokio::spawn(run_heartbeat(
-            pool.clone(),
-            instance_id,
-            system.clone(),
-            shutdown.clone(),
-        )));
+        let mut background = BackgroundTasks::new(instance_id);
         let panel = Self {
             pool,
+            background_pool,
             options,
             recorder,
+            developers,
             started_at,
             instance_id,
-            system,
+            system: SystemSampler::default(),
             health: Arc::default(),
+            tasks: background.board().clone(),
         };
-        Ok((panel, BackgroundTasks { shutdown, handles }))
+        background.start_panel_tasks(&panel, receiver);
+        Ok((panel, background))
     }
-}
 
-impl AdminPanel {
     /// This process's broadcast delivery worker, sending with `http`.
     pub fn broadcast_worker(&self, http: Arc<serenity::all::Http>) -> BroadcastWorker {
         BroadcastWorker::new(
-            self.pool.clone(),
+            self.background_pool.clone(),
             http,
             self.instance_id,
-            hostname(),
+            tasks::hostname(),
             self.options.broadcast_rate,
         )
     }
@@ -165,34 +157,11 @@ impl AdminPanel {
     pub fn health_state(&self) -> HealthState {
         HealthState {
             shared: self.health.clone(),
-            pool: self.pool.clone(),
+            pool: self.background_pool.clone(),
             started_at: self.started_at,
             recorder: self.recorder.counters().clone(),
             system: self.system.clone(),
+            tasks: self.tasks.clone(),
         }
     }
-}
-
-impl BackgroundTasks {
-    /// Starts this process's broadcast delivery worker; it needs the bot's
-    /// HTTP client, which exists only once the serenity client is built.
-    pub fn spawn_broadcast_worker(&mut self, panel: &AdminPanel, http: Arc<serenity::all::Http>) {
-        let worker = panel.broadcast_worker(http);
-        self.handles
-            .push(tokio::spawn(worker.run(self.shutdown.clone())));
-    }
-
-    /// Stops every task and waits for each to finish its last write.
-    pub async fn shutdown(self) {
-        self.shutdown.cancel();
-        for handle in self.handles {
-            if let Err(error) = handle.await {
-                tracing::error!(%error, "a background task panicked");
-            }
-        }
-    }
-}
-
-fn hostname() -> String {
-    sysinfo::System::host_name().unwrap_or_else(|_| "unknown".to_owned())
 }

@@ -1,0 +1,147 @@
+//! The panel's background tasks, each supervised (restarted with backoff
+//! when it panics or fails; see [`crate::telemetry::supervisor`]), and the
+//! orderly stop that writes what they buffered.
+
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use super::AdminPanel;
+use crate::store::command_stats::CommandEvent;
+use crate::telemetry::heartbeat::run_heartbeat;
+use crate::telemetry::log_layer::{run_writer as run_log_writer, take_installed_queue};
+use crate::telemetry::recorder::run_flusher;
+use crate::telemetry::retention::run_retention;
+use crate::telemetry::supervisor::{Supervisor, TaskBoard};
+
+/// The panel's background tasks; [`BackgroundTasks::shutdown`] stops them and
+/// writes what they buffered.
+#[derive(Debug)]
+pub struct BackgroundTasks {
+    supervisor: Supervisor,
+}
+
+impl BackgroundTasks {
+    pub(super) fn new(instance_id: i64) -> Self {
+        Self {
+            supervisor: Supervisor::new(instance_id, CancellationToken::new()),
+        }
+    }
+
+    pub fn board(&self) -> &Arc<TaskBoard> {
+        self.supervisor.board()
+    }
+
+    /// A token cancelled when the panel shuts down, for a host's own tasks.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.supervisor.shutdown_token().clone()
+    }
+
+    /// Every task that needs no Discord client: command recorder, log
+    /// writer, retention, system sampler, heartbeat, developer list.
+    pub(super) fn start_panel_tasks(
+        &mut self,
+        panel: &AdminPanel,
+        receiver: mpsc::Receiver<CommandEvent>,
+    ) {
+        let shutdown = self.shutdown_token();
+        // Queues outlive a crashed task: its restart drains the same channel.
+        let receiver = Arc::new(Mutex::new(receiver));
+        let (pool, counters, stop) = (
+            panel.background_pool.clone(),
+            panel.recorder.counters().clone(),
+            shutdown.clone(),
+        );
+        self.supervisor.spawn("recorder", true, move || {
+            let (pool, counters, stop, receiver) = (
+                pool.clone(),
+                counters.clone(),
+                stop.clone(),
+                receiver.clone(),
+            );
+            async move {
+                let mut receiver = receiver.lock_owned().await;
+                run_flusher(pool, &mut receiver, counters, stop).await;
+                Ok(())
+            }
+        });
+        if let Some(queue) = take_installed_queue() {
+            let queue = Arc::new(Mutex::new(queue));
+            let (pool, stop) = (panel.background_pool.clone(), shutdown.clone());
+            self.supervisor.spawn("log_writer", false, move || {
+                let (pool, stop, queue) = (pool.clone(), stop.clone(), queue.clone());
+                async move {
+                    let mut queue = queue.lock_owned().await;
+                    run_log_writer(pool, &mut queue, stop).await;
+                    Ok(())
+                }
+            });
+        }
+        let (pool, retention, stop) = (
+            panel.background_pool.clone(),
+            panel.options.retention,
+            shutdown.clone(),
+        );
+        self.supervisor.spawn("retention", false, move || {
+            let (pool, stop) = (pool.clone(), stop.clone());
+            async move {
+                run_retention(pool, retention, stop).await;
+                Ok(())
+            }
+        });
+        let (system, stop) = (panel.system.clone(), shutdown.clone());
+        self.supervisor.spawn("system_sampler", false, move || {
+            let (system, stop) = (system.clone(), stop.clone());
+            async move {
+                system.run(stop).await;
+                Ok(())
+            }
+        });
+        let (pool, instance, system, stop) = (
+            panel.background_pool.clone(),
+            panel.instance_id,
+            panel.system.clone(),
+            shutdown.clone(),
+        );
+        self.supervisor.spawn("heartbeat", false, move || {
+            let (pool, system, stop) = (pool.clone(), system.clone(), stop.clone());
+            async move {
+                run_heartbeat(pool, instance, system, stop).await;
+                Ok(())
+            }
+        });
+        let (developers, pool, stop) = (
+            panel.developers.clone(),
+            panel.background_pool.clone(),
+            shutdown,
+        );
+        self.supervisor.spawn("developer_list", false, move || {
+            let (developers, pool, stop) = (developers.clone(), pool.clone(), stop.clone());
+            developers.run(pool, stop)
+        });
+    }
+
+    /// Starts this process's broadcast delivery worker; it needs the bot's
+    /// HTTP client, which exists only once the serenity client is built.
+    pub fn spawn_broadcast_worker(&mut self, panel: &AdminPanel, http: Arc<serenity::all::Http>) {
+        let worker = panel.broadcast_worker(http);
+        let stop = self.shutdown_token();
+        self.supervisor.spawn("broadcast_worker", true, move || {
+            let (worker, stop) = (worker.clone(), stop.clone());
+            async move {
+                worker.run(stop).await;
+                Ok(())
+            }
+        });
+    }
+
+    /// Stops every task and waits for each to finish its last write.
+    pub async fn shutdown(self) {
+        self.supervisor.shutdown().await;
+    }
+}
+
+pub(crate) fn hostname() -> String {
+    sysinfo::System::host_name().unwrap_or_else(|_| "unknown".to_owned())
+}

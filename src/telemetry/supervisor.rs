@@ -1,0 +1,288 @@
+//! Supervised background tasks. Each task of the panel (delivery worker,
+//! recorder, log writer, retention, heartbeat, sampler, developer list, health
+//! server, ...) runs under [`Supervisor::spawn`]: a task that panics or
+//! returns an error is logged as an `error` entry (`task_failed`), counted,
+//! and started again after a backoff (1 s, doubling to a minute; reset once it
+//! has run a minute). [`TaskBoard`] is what `/health`, `/metrics` and
+//! `/admin health` read: which tasks run, which are down, how often each was
+//! restarted. A task the bot cannot work without is *essential*: while one
+//! is down, `/health` answers 503.
+
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::cause_chain;
+
+/// First pause before a restart; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long a task may take to finish after the shutdown (a last flush).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// A task that ran this long before failing starts its backoff afresh.
+const HEALTHY_RUN: Duration = Duration::from_secs(60);
+
+/// What a task is doing now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    Running,
+    /// Failed; waiting out the backoff before the next start.
+    Restarting,
+    /// Ended with the shutdown.
+    Stopped,
+}
+
+/// One task, as the health views show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskStatus {
+    pub name: &'static str,
+    pub essential: bool,
+    pub state: TaskState,
+    pub restarts: u64,
+    /// Why it last failed (cause chain), if it ever did.
+    pub last_error: Option<String>,
+}
+
+/// The state of every supervised task of one panel.
+#[derive(Debug, Default)]
+pub struct TaskBoard {
+    tasks: RwLock<BTreeMap<&'static str, TaskStatus>>,
+}
+
+impl TaskBoard {
+    pub fn statuses(&self) -> Vec<TaskStatus> {
+        self.tasks
+            .read()
+            .map(|tasks| tasks.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Essential tasks that are not running (failed and waiting to restart).
+    pub fn essential_down(&self) -> Vec<&'static str> {
+        self.statuses()
+            .into_iter()
+            .filter(|task| task.essential && task.state == TaskState::Restarting)
+            .map(|task| task.name)
+            .collect()
+    }
+
+    fn update(&self, name: &'static str, essential: bool, change: impl FnOnce(&mut TaskStatus)) {
+        if let Ok(mut tasks) = self.tasks.write() {
+            let status = tasks.entry(name).or_insert(TaskStatus {
+                name,
+                essential,
+                state: TaskState::Running,
+                restarts: 0,
+                last_error: None,
+            });
+            change(status);
+        }
+    }
+}
+
+/// Faults injected by tests, by (process instance, task): the supervisor
+/// stops that task as if it had crashed. Nothing in the bot sets one.
+static INJECTED_FAULTS: Mutex<Option<HashSet<(i64, &'static str)>>> = Mutex::new(None);
+
+/// Test hook: makes the running `task` of the panel registered as `instance`
+/// fail once, as a crash would.
+pub fn inject_fault(instance: i64, task: &'static str) {
+    let mut faults = INJECTED_FAULTS.lock().unwrap_or_else(|e| e.into_inner());
+    faults
+        .get_or_insert_with(HashSet::new)
+        .insert((instance, task));
+    fault_notify().notify_waiters();
+}
+
+fn take_fault(instance: i64, task: &'static str) -> bool {
+    let mut faults = INJECTED_FAULTS.lock().unwrap_or_else(|e| e.into_inner());
+    faults
+        .as_mut()
+        .is_some_and(|set| set.remove(&(instance, task)))
+}
+
+/// Starts tasks and restarts them when they fail, until shutdown.
+#[derive(Debug)]
+pub struct Supervisor {
+    board: Arc<TaskBoard>,
+    shutdown: CancellationToken,
+    /// Which process this is (`bot_instances.id`), for the test fault hook.
+    instance: i64,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Supervisor {
+    pub fn new(instance: i64, shutdown: CancellationToken) -> Self {
+        Self {
+            board: Arc::default(),
+            shutdown,
+            instance,
+            handles: Vec::new(),
+        }
+    }
+
+    pub fn board(&self) -> &Arc<TaskBoard> {
+        &self.board
+    }
+
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    /// Runs `start()` as task `name`, starting it again whenever it panics or
+    /// returns (an `Ok` return before the shutdown counts as a failure too: a
+    /// background task is meant to run until the shutdown).
+    pub fn spawn<F, Fut>(&mut self, name: &'static str, essential: bool, start: F)
+    where
+        F: Fn() -> Fut + Send + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let board = self.board.clone();
+        let shutdown = self.shutdown.clone();
+        let instance = self.instance;
+        board.update(name, essential, |_| {});
+        self.handles.push(tokio::spawn(async move {
+            let mut backoff = FIRST_BACKOFF;
+            loop {
+                board.update(name, essential, |s| s.state = TaskState::Running);
+                let started = Instant::now();
+                let mut task = tokio::spawn(start());
+                let failure = tokio::select! {
+                    joined = &mut task => match joined {
+                        Ok(Ok(())) if shutdown.is_cancelled() => None,
+                        Ok(Ok(())) => Some("stopped on its own".to_owned()),
+                        Ok(Err(error)) => Some(cause_chain(error.as_ref())),
+                        Err(join) if join.is_panic() => Some(format!("panicked: {}", panic_text(join))),
+                        Err(join) => Some(format!("was aborted: {join}")),
+                    },
+                    () = fault_injected(instance, name) => {
+                        task.abort();
+                        Some("failed (fault injected by a test)".to_owned())
+                    }
+                    () = shutdown.cancelled() => {
+                        // The task sees the same token and finishes its last
+                        // write; one that does not is stopped after a grace.
+                        if tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err() {
+                            tracing::warn!(task = name, "background task ignored the shutdown; stopped");
+                            task.abort();
+                        }
+                        None
+                    }
+                };
+                let Some(failure) = failure else {
+                    board.update(name, essential, |s| s.state = TaskState::Stopped);
+                    return;
+                };
+                if shutdown.is_cancelled() {
+                    board.update(name, essential, |s| s.state = TaskState::Stopped);
+                    return;
+                }
+                if started.elapsed() >= HEALTHY_RUN {
+                    backoff = FIRST_BACKOFF;
+                }
+                tracing::error!(
+                    event_type = "task_failed",
+                    task = name,
+                    "background task {name} {failure}; restarting in {} s",
+                    backoff.as_secs()
+                );
+                board.update(name, essential, |s| {
+                    s.state = TaskState::Restarting;
+                    s.restarts += 1;
+                    s.last_error = Some(failure);
+                });
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = shutdown.cancelled() => {
+                        board.update(name, essential, |s| s.state = TaskState::Stopped);
+                        return;
+                    }
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }));
+    }
+
+    /// Cancels every task and waits until each has finished its last write.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        for handle in self.handles {
+            let _ = handle.await;
+        }
+    }
+}
+
+/// Resolves once a test has injected a fault for this task. Costs nothing
+/// until a fault is injected: it waits on one shared [`Notify`].
+async fn fault_injected(instance: i64, name: &'static str) {
+    loop {
+        let injected = fault_notify().notified();
+        if take_fault(instance, name) {
+            return;
+        }
+        injected.await;
+    }
+}
+
+fn fault_notify() -> &'static Notify {
+    static NOTIFY: OnceLock<Notify> = OnceLock::new();
+    NOTIFY.get_or_init(Notify::new)
+}
+
+fn panic_text(join: tokio::task::JoinError) -> String {
+    let payload = join.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test(start_paused = true)]
+    async fn a_task_that_panics_or_fails_is_restarted_and_counted() {
+        let mut supervisor = Supervisor::new(-1, CancellationToken::new());
+        let starts = Arc::new(AtomicU32::new(0));
+        let counted = starts.clone();
+        supervisor.spawn("flaky", true, move || {
+            let start = counted.fetch_add(1, Ordering::SeqCst);
+            async move {
+                match start {
+                    0 => panic!("first start"),
+                    1 => anyhow::bail!("second start"),
+                    _ => std::future::pending().await,
+                }
+            }
+        });
+        let board = supervisor.board().clone();
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let status = &board.statuses()[0];
+        assert_eq!(starts.load(Ordering::SeqCst), 3);
+        assert_eq!(status.restarts, 2);
+        assert_eq!(status.state, TaskState::Running);
+        assert_eq!(status.last_error.as_deref(), Some("second start"));
+        assert!(board.essential_down().is_empty());
+        supervisor.shutdown().await;
+        assert_eq!(board.statuses()[0].state, TaskState::Stopped);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_essential_task_waiting_to_restart_is_down() {
+        let mut supervisor = Supervisor::new(-2, CancellationToken::new());
+        supervisor.spawn("always failing", true, || async { anyhow::bail!("no") });
+        supervisor.spawn("optional", false, || async { anyhow::bail!("no") });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(supervisor.board().essential_down(), ["always failing"]);
+        supervisor.shutdown().await;
+    }
+}
