@@ -14,12 +14,13 @@ use std::time::{Duration, Instant};
 
 use timing::measure;
 
+use admin_panel::admin::pager::PageAt as ListAt;
 use admin_panel::admin::servers::ServerList;
+use admin_panel::admin::servers::ServerListArgs;
 use admin_panel::store::health as health_store;
-use admin_panel::store::servers::{self, Cursor, PageAt, ServerSort};
+use admin_panel::store::servers::{self, PageAt, ServerSort};
 use admin_panel::telemetry::health_server;
 use admin_panel::ui::health::{HealthReport, render as render_health};
-use admin_panel::ui::pager::Control;
 use admin_panel::ui::servers::{ListHeader, PAGE_SIZE, render_detail, render_list};
 use admin_panel::{AdminPanel, PanelOptions};
 use chrono::{TimeDelta, Utc};
@@ -61,35 +62,38 @@ async fn main() {
     measure("/admin servers page 1 (members)", |_| {
         let pool = pool.clone();
         async move {
-            let mut list = ServerList::new(pool, ServerSort::Members, None);
-            list.load(Control::First).await.unwrap();
-            let _ = std::hint::black_box(list.render());
+            let args = ServerListArgs {
+                sort: ServerSort::Members,
+                search: None,
+            };
+            let page = ServerList::load(&pool, &args, ListAt::First).await.unwrap();
+            let _ = std::hint::black_box(page);
         }
     })
     .await;
 
     let total = servers::count_active(&pool, None).await.unwrap();
     let middle_page = 5_000.min((total / PAGE_SIZE).max(1) - 1);
-    let (key, id): (String, i64) = sqlx::query_as(
-        "SELECT member_count::text, id FROM guilds WHERE left_at IS NULL
+    let anchor: i64 = sqlx::query_scalar(
+        "SELECT id FROM guilds WHERE left_at IS NULL
           ORDER BY member_count DESC, id DESC OFFSET $1 LIMIT 1",
     )
     .bind(middle_page * PAGE_SIZE - 1)
     .fetch_one(&pool)
     .await
     .unwrap();
-    let cursor = Cursor { key, id: id as u64 };
+    let anchor = anchor as u64;
     measure(
         &format!("/admin servers page {} (next)", middle_page + 1),
         |_| {
-            let (pool, cursor) = (pool.clone(), cursor.clone());
+            let pool = pool.clone();
             async move {
                 let total = servers::count_active(&pool, None).await.unwrap();
                 let rows = servers::page(
                     &pool,
                     ServerSort::Members,
                     None,
-                    &PageAt::After(cursor),
+                    &PageAt::After(anchor),
                     PAGE_SIZE,
                 )
                 .await
@@ -111,9 +115,12 @@ async fn main() {
     measure("/admin servers last page", |_| {
         let pool = pool.clone();
         async move {
-            let mut list = ServerList::new(pool, ServerSort::Name, None);
-            list.load(Control::Last).await.unwrap();
-            let _ = std::hint::black_box(list.render());
+            let args = ServerListArgs {
+                sort: ServerSort::Name,
+                search: None,
+            };
+            let page = ServerList::load(&pool, &args, ListAt::Last).await.unwrap();
+            let _ = std::hint::black_box(page);
         }
     })
     .await;
@@ -121,9 +128,12 @@ async fn main() {
     measure("/admin servers search \"er 4242\"", |_| {
         let pool = pool.clone();
         async move {
-            let mut list = ServerList::new(pool, ServerSort::Name, Some("er 4242".into()));
-            list.load(Control::First).await.unwrap();
-            let _ = std::hint::black_box(list.render());
+            let args = ServerListArgs {
+                sort: ServerSort::Name,
+                search: Some("er 4242".into()),
+            };
+            let page = ServerList::load(&pool, &args, ListAt::First).await.unwrap();
+            let _ = std::hint::black_box(page);
         }
     })
     .await;

@@ -18,7 +18,8 @@ mod timing;
 
 use std::time::Instant;
 
-use admin_panel::admin::logs::LogList;
+use admin_panel::admin::logs::{LogList, LogListArgs};
+use admin_panel::admin::pager::PageAt;
 use admin_panel::admin::{modules, stats, usage};
 use admin_panel::store::logs::{LogFilter, Severity};
 use admin_panel::store::{command_stats, guilds, instances};
@@ -228,8 +229,12 @@ async fn main() {
                     guild_id,
                     limit,
                 };
-                let list = LogList::load(pool, filter).await.unwrap();
-                std::hint::black_box(list.page());
+                let args = LogListArgs {
+                    filter,
+                    up_to_id: None,
+                };
+                let page = LogList::load(&pool, &args, PageAt::First).await.unwrap();
+                std::hint::black_box(page);
             }
         })
         .await;

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod bot;
 pub mod broadcast;
 pub mod config;
+pub mod controls;
 pub mod db;
 pub mod developer_set;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod hooks;
 pub mod panel;
 pub mod registration;
 pub mod reply;
+pub mod router;
 pub mod settings;
 pub mod store;
 pub mod telemetry;
@@ -33,17 +35,29 @@ pub fn commands<U: HasAdminPanel>() -> Vec<poise::Command<U, Error>> {
     vec![admin::admin(), settings::settings()]
 }
 
+/// The panel's gateway event handling, for a host bot's own `event_handler`:
+/// guild tracking ([`events`]) and the answers to the panel's buttons, select
+/// menus and modals ([`router`]; other components are left alone).
+pub async fn handle_event<U: HasAdminPanel>(
+    framework: poise::FrameworkContext<'_, U, Error>,
+    event: &serenity::all::FullEvent,
+) -> Result<(), Error> {
+    let tracked = events::handle_event(framework, event).await;
+    router::handle_event(framework, event).await?;
+    tracked
+}
+
 /// Framework options with the panel's commands and hooks installed: command
 /// recording (pre/post command), error replies, guild tracking. A host bot
 /// appends its own commands to `commands`; if it needs its own hooks, it calls
-/// [`hooks`] and [`events::handle_event`] from them.
+/// [`hooks`] and [`handle_event`] from them.
 pub fn framework_options<U: HasAdminPanel>() -> poise::FrameworkOptions<U, Error> {
     poise::FrameworkOptions {
         commands: commands(),
         pre_command: |ctx| Box::pin(hooks::pre_command(ctx)),
         post_command: |ctx| Box::pin(hooks::post_command(ctx)),
         on_error: |error| Box::pin(hooks::on_error(error)),
-        event_handler: |framework, event| Box::pin(events::handle_event(framework, event)),
+        event_handler: |framework, event| Box::pin(handle_event(framework, event)),
         // Nothing the bot says may ping anyone unless a command opts in.
         allowed_mentions: Some(serenity::all::CreateAllowedMentions::new()),
         ..Default::default()

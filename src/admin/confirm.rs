@@ -1,30 +1,61 @@
 //! A yes/no question with two buttons, for the admin actions that cannot be
-//! undone (removing a developer, cancelling a broadcast). Only the asker may
-//! answer, and only while still a developer; anyone else gets an ephemeral
-//! refusal and the question stays open. Unanswered, it closes itself.
+//! undone (removing a developer, cancelling a broadcast). What is being
+//! confirmed travels in the buttons' signed ids, so any process answers the
+//! press, also after a restart. Only the asker may answer, and only while
+//! still a developer; anyone else gets an ephemeral refusal and the question
+//! stays open. Unanswered, it expires after [`CONFIRM_TIMEOUT`].
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use poise::CreateReply;
 use serenity::all::{
-    ButtonStyle, ComponentInteraction, ComponentInteractionCollector, CreateActionRow,
-    CreateButton, CreateInteractionResponse, CreateInteractionResponseMessage,
+    ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton, CreateInteractionResponse,
+    CreateInteractionResponseMessage, Http, User, UserId,
 };
 
 use super::Context;
+use super::broadcast::cancel;
+use super::developers;
 use crate::access::{Needs, guard_press};
-use crate::error::Error;
-use crate::panel::HasAdminPanel;
+use crate::controls::{Controls, disable_when_expired};
+use crate::error::{Error, UserError};
+use crate::panel::{AdminPanel, HasAdminPanel};
+use crate::ui::custom_id::{ControlId, View};
 
 /// How long a question waits for a press: well inside the 15-minute token.
 pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(120);
 
+const YES: char = 'y';
+const NO: char = 'n';
+
+/// What a question asks to do; it travels in the buttons as (kind, target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    RemoveDeveloper(UserId),
+    CancelBroadcast(i64),
+}
+
+impl Subject {
+    fn encode(self) -> [u64; 2] {
+        match self {
+            Self::RemoveDeveloper(user) => [1, user.get()],
+            Self::CancelBroadcast(id) => [2, id as u64],
+        }
+    }
+
+    fn decode(control: &ControlId) -> Result<Self, Error> {
+        let target = control.arg(1)?;
+        match control.arg(0)? {
+            1 if target > 0 => Ok(Self::RemoveDeveloper(UserId::new(target))),
+            2 => Ok(Self::CancelBroadcast(target as i64)),
+            _ => Err(UserError::new("That question is not one this version asks.").into()),
+        }
+    }
+}
+
 /// What the question looks like.
 pub struct Question<'a> {
-    /// Custom-id prefix naming the action, e.g. `devrm`; the invocation id is
-    /// appended so two open questions never answer each other.
-    pub action: &'a str,
+    pub subject: Subject,
     pub text: String,
     /// The label of the (red) button that goes ahead.
     pub confirm: &'a str,
@@ -32,90 +63,78 @@ pub struct Question<'a> {
     pub decline: &'a str,
 }
 
-/// The asker's press.
-pub struct Decision {
-    press: ComponentInteraction,
-    pub confirmed: bool,
-    closed: Vec<CreateActionRow>,
-}
-
-impl Decision {
-    /// Replaces the question with `outcome`, its buttons disabled.
-    pub async fn answer<U: HasAdminPanel>(
-        self,
-        ctx: Context<'_, U>,
-        outcome: String,
-    ) -> Result<(), Error> {
-        let update = CreateInteractionResponseMessage::new()
-            .content(outcome)
-            .components(self.closed);
-        self.press
-            .create_response(ctx, CreateInteractionResponse::UpdateMessage(update))
-            .await?;
-        Ok(())
-    }
-}
-
-/// Asks `question` ephemerally and waits for the asker's answer. `None` when
-/// nobody answered in time (the message then says nothing changed).
+/// Asks `question` ephemerally; the answer comes through the router.
 pub async fn ask<U: HasAdminPanel>(
     ctx: Context<'_, U>,
     question: Question<'_>,
-) -> Result<Option<Decision>, Error> {
-    let prefix = format!("{}{}", question.action, ctx.id());
-    let wanted = format!("{prefix}:");
-    let mut presses = ComponentInteractionCollector::new(ctx.serenity_context())
-        .filter(move |press| press.data.custom_id.starts_with(&wanted))
-        .timeout(CONFIRM_TIMEOUT)
-        .stream();
-    let buttons = |disabled: bool| {
-        vec![CreateActionRow::Buttons(vec![
-            CreateButton::new(format!("{prefix}:confirm"))
-                .label(question.confirm)
-                .style(ButtonStyle::Danger)
-                .disabled(disabled),
-            CreateButton::new(format!("{prefix}:decline"))
-                .label(question.decline)
-                .style(ButtonStyle::Secondary)
-                .disabled(disabled),
-        ])]
-    };
-    let handle = ctx
-        .send(
-            CreateReply::default()
-                .content(&question.text)
-                .components(buttons(false))
-                .ephemeral(true),
-        )
-        .await?;
-
+) -> Result<(), Error> {
     let panel = ctx.data().admin_panel();
-    while let Some(press) = presses.next().await {
-        if guard_press(
-            panel,
-            ctx.http(),
-            Needs::Developer,
-            ctx.author().id,
-            (&press).into(),
-        )
-        .await?
-        {
-            continue;
-        }
-        let confirmed = press.data.custom_id.ends_with(":confirm");
-        return Ok(Some(Decision {
-            press,
-            confirmed,
-            closed: buttons(true),
-        }));
+    let controls = Controls::new(panel, View::Confirm, ctx.author().id.get(), CONFIRM_TIMEOUT);
+    let target = question.subject.encode();
+    let buttons = vec![CreateActionRow::Buttons(vec![
+        CreateButton::new(controls.id(YES, &target))
+            .label(question.confirm)
+            .style(ButtonStyle::Danger),
+        CreateButton::new(controls.id(NO, &target))
+            .label(question.decline)
+            .style(ButtonStyle::Secondary),
+    ])];
+    ctx.send(
+        CreateReply::default()
+            .content(question.text)
+            .components(buttons)
+            .ephemeral(true),
+    )
+    .await?;
+    if let poise::Context::Application(app) = ctx {
+        disable_when_expired(
+            ctx.serenity_context().http.clone(),
+            app.interaction.token.clone(),
+            controls.remaining(),
+        );
     }
-    let expired = CreateReply::default()
-        .content(format!(
-            "{}\nNo answer within {} s: nothing changed.",
-            question.text,
-            CONFIRM_TIMEOUT.as_secs()
-        ))
-        .components(buttons(true));
-    handle.edit(ctx, expired).await?;
-    Ok(None)
+    Ok(())
+}
+
+/// Answers Yes or No: does (or does not) what the question asked, and
+/// replaces the question with the outcome.
+pub async fn on_press(
+    panel: &AdminPanel,
+    http: &Http,
+    press: &ComponentInteraction,
+    control: &ControlId,
+) -> Result<(), Error> {
+    let owner = UserId::new(control.owner.max(1));
+    if guard_press(panel, http, Needs::Developer, owner, press.into()).await? {
+        return Ok(());
+    }
+    let subject = Subject::decode(control)?;
+    let outcome = match (control.action, subject) {
+        (YES, Subject::RemoveDeveloper(user)) => {
+            developers::remove_confirmed(panel, &press.user, user).await?
+        }
+        (YES, Subject::CancelBroadcast(id)) => {
+            cancel::cancel_confirmed(panel, &press.user, id).await?
+        }
+        (NO, Subject::RemoveDeveloper(_)) => "Cancelled: nothing changed.".to_owned(),
+        (NO, Subject::CancelBroadcast(_)) => "Kept: nothing changed.".to_owned(),
+        _ => return Err(UserError::new("That button is not part of this question.").into()),
+    };
+    answer(http, press, outcome).await
+}
+
+/// Replaces the question with `outcome`, its buttons gone.
+async fn answer(http: &Http, press: &ComponentInteraction, outcome: String) -> Result<(), Error> {
+    let update = CreateInteractionResponseMessage::new()
+        .content(outcome)
+        .components(crate::ui::pager::disabled_copy(&press.message.components));
+    press
+        .create_response(http, CreateInteractionResponse::UpdateMessage(update))
+        .await?;
+    Ok(())
+}
+
+/// Who answered, for the log entries of the confirmed actions.
+pub fn who(user: &User) -> String {
+    format!("{} ({})", user.name, user.id)
 }

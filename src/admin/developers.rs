@@ -3,10 +3,10 @@
 //! someone can always get in. Every change is an operational log entry.
 
 use poise::CreateReply;
-use serenity::all::User;
+use serenity::all::{User, UserId};
 
 use super::Context;
-use super::confirm::{self, Question};
+use super::confirm::{self, Question, Subject};
 use crate::error::{Error, UserError};
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::store::developers;
@@ -89,7 +89,7 @@ pub async fn remove<U: HasAdminPanel>(
     }
 
     let question = Question {
-        action: "devrm",
+        subject: Subject::RemoveDeveloper(user.id),
         text: format!(
             "Remove <@{}> from the developers? They lose access at once.",
             user.id
@@ -97,19 +97,36 @@ pub async fn remove<U: HasAdminPanel>(
         confirm: "Remove",
         decline: "Cancel",
     };
-    let Some(decision) = confirm::ask(ctx, question).await? else {
-        return Ok(());
-    };
-    let outcome = if !decision.confirmed {
-        "Cancelled: nothing changed.".to_owned()
-    } else if developers::remove(&panel.pool, user.id.get()).await? {
-        panel.developers.reload(&panel.pool).await?;
-        log_change(panel, ctx.author(), "developer_removed", "removed", &user).await?;
-        format!("<@{}> is no longer a developer.", user.id)
-    } else {
-        format!("<@{}> was already removed.", user.id)
-    };
-    decision.answer(ctx, outcome).await
+    confirm::ask(ctx, question).await
+}
+
+/// Removes `user` once `by` confirmed it (through the router, maybe in
+/// another process or after a restart): every rule is checked again.
+pub async fn remove_confirmed(
+    panel: &AdminPanel,
+    by: &User,
+    user: UserId,
+) -> Result<String, Error> {
+    if user == panel.options.primary_developer {
+        return Err(UserError::new(PRIMARY_CANNOT_BE_REMOVED).into());
+    }
+    if user == by.id {
+        return Err(UserError::new("You cannot remove yourself: ask another developer.").into());
+    }
+    if !developers::remove(&panel.pool, user.get()).await? {
+        return Ok(format!("<@{user}> was already removed."));
+    }
+    panel.developers.reload(&panel.pool).await?;
+    let message = format!("{} removed developer {user}", confirm::who(by));
+    oplog::write_entry(
+        &panel.pool,
+        Severity::Info,
+        "developer_removed",
+        None,
+        &message,
+    )
+    .await?;
+    Ok(format!("<@{user}> is no longer a developer."))
 }
 
 /// The log entry for a change: who made it, what, and to whom.

@@ -1,25 +1,25 @@
 //! `/admin logs [severity] [event_type] [guild] [limit]`: the operational log,
 //! newest first, ten a page, with a CSV download of every matching entry.
 
+use sqlx::PgPool;
+
+use super::Context;
+use super::pager::{self, ListView, Page, PageAt};
+use super::server::{autocomplete_guild, parse_guild_id};
+use crate::access::developer_autocompletes;
+use crate::error::{Error, UserError};
+use crate::panel::{AdminPanel, HasAdminPanel};
+use crate::store::logs::{self, LogEntry, LogFilter, MAX_LIMIT, Severity};
+use crate::telemetry::log_layer::KNOWN_EVENT_TYPES;
+use crate::ui::custom_id::View;
+use crate::ui::logs::{CSV_FILE, PAGE_SIZE, render_entry, render_page, to_csv};
 use serenity::all::{
     AutocompleteChoice, CreateAttachment, CreateAutocompleteResponse, CreateEmbed,
     CreateInteractionResponseMessage,
 };
-use sqlx::PgPool;
-
-use super::Context;
-use super::pager::{self, BoxFuture, Page, PageSource};
-use super::server::{autocomplete_guild, parse_guild_id};
-use crate::access::developer_autocompletes;
-use crate::error::{Error, UserError};
-use crate::panel::HasAdminPanel;
-use crate::store::logs::{self, LogEntry, LogFilter, MAX_LIMIT, Severity};
-use crate::telemetry::log_layer::KNOWN_EVENT_TYPES;
-use crate::ui::logs::{CSV_FILE, PAGE_SIZE, render_entry, render_page, to_csv};
-use crate::ui::pager::{ActionButton, Control};
 
 pub const DEFAULT_LIMIT: i64 = 50;
-const DOWNLOAD: &str = "csv";
+const DOWNLOAD: char = 'C';
 
 /// Operational log entries, newest first.
 #[poise::command(slash_command, ephemeral)]
@@ -45,8 +45,12 @@ pub async fn logs<U: HasAdminPanel>(
         guild.as_deref(),
         limit,
     )?;
-    let source = LogList::load(ctx.data().admin_panel().pool.clone(), filter).await?;
-    pager::run(ctx, source).await
+    let panel = ctx.data().admin_panel();
+    let up_to_id = logs::newest(&panel.pool, &filter)
+        .await?
+        .first()
+        .map(|entry| entry.id);
+    pager::show::<LogList, U>(ctx, LogListArgs { filter, up_to_id }).await
 }
 
 /// Checks every option on the server: Discord enforces ranges and the
@@ -105,85 +109,87 @@ pub fn parse_filter(
     })
 }
 
-/// The matching entries (at most 500, read once so pages and the download
-/// agree), paged in memory.
-pub struct LogList {
-    filter: LogFilter,
-    entries: Vec<LogEntry>,
-    index: usize,
+/// What the list was asked for, and the newest entry it showed first, so that
+/// every page and the download show the same entries.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct LogListArgs {
+    pub filter: LogFilter,
+    pub up_to_id: Option<i64>,
 }
+
+/// The matching entries (at most 500), read again at each press and paged in
+/// memory: one indexed query of at most 500 rows.
+pub struct LogList;
 
 impl LogList {
-    pub async fn load(pool: PgPool, filter: LogFilter) -> Result<Self, sqlx::Error> {
-        let entries = logs::newest(&pool, &filter).await?;
-        Ok(Self {
-            filter,
-            entries,
-            index: 0,
-        })
+    async fn entries(panel: &AdminPanel, args: &LogListArgs) -> Result<Vec<LogEntry>, sqlx::Error> {
+        logs::newest_up_to(&panel.pool, &args.filter, args.up_to_id).await
     }
 
-    fn pages(&self) -> usize {
-        self.entries.len().div_ceil(PAGE_SIZE).max(1)
-    }
-
-    pub fn page(&self) -> Page {
-        let pages = self.pages();
-        let (embed, items) = render_page(&self.entries, &self.filter, self.index, pages);
-        Page {
+    /// Reads page `at`; exposed for tests and the benchmark.
+    pub async fn load(pool: &PgPool, args: &LogListArgs, at: PageAt) -> Result<Page, sqlx::Error> {
+        let entries = logs::newest_up_to(pool, &args.filter, args.up_to_id).await?;
+        let pages = entries.len().div_ceil(PAGE_SIZE).max(1);
+        let index = match at {
+            PageAt::First => 0,
+            PageAt::Last => pages - 1,
+            PageAt::Index { index, .. } => index.min(pages - 1),
+        };
+        let (embed, items) = render_page(&entries, &args.filter, index, pages);
+        Ok(Page {
             embed,
             items,
-            index: self.index,
+            index,
             count: pages,
-        }
+            first_key: 0,
+            last_key: 0,
+        })
     }
 }
 
-impl PageSource for LogList {
-    fn turn(&mut self, control: Control) -> BoxFuture<'_, Result<Page, Error>> {
-        let last = self.pages() - 1;
-        self.index = match control {
-            Control::First => 0,
-            Control::Previous => self.index.saturating_sub(1),
-            Control::Next => (self.index + 1).min(last),
-            Control::Last => last,
-            Control::Open => self.index,
-        };
-        Box::pin(async move { Ok(self.page()) })
+impl ListView for LogList {
+    const VIEW: View = View::Logs;
+    type Args = LogListArgs;
+
+    async fn page(panel: &AdminPanel, args: &LogListArgs, at: PageAt) -> Result<Page, Error> {
+        Ok(Self::load(&panel.pool, args, at).await?)
     }
 
-    fn open(&self, value: String) -> BoxFuture<'_, Result<CreateEmbed, Error>> {
-        Box::pin(async move {
-            let entry = value
-                .parse::<i64>()
-                .ok()
-                .and_then(|id| self.entries.iter().find(|entry| entry.id == id))
-                .ok_or_else(|| UserError::new("That entry is not in this list."))?;
-            Ok(render_entry(entry))
-        })
+    async fn open(
+        panel: &AdminPanel,
+        args: &LogListArgs,
+        value: &str,
+    ) -> Result<CreateEmbed, Error> {
+        let entries = Self::entries(panel, args).await?;
+        let entry = value
+            .parse::<i64>()
+            .ok()
+            .and_then(|id| entries.iter().find(|entry| entry.id == id))
+            .ok_or_else(|| UserError::new("That entry is not in this list."))?;
+        Ok(render_entry(entry))
     }
 
-    fn actions(&self) -> Vec<ActionButton> {
-        vec![ActionButton {
-            key: DOWNLOAD,
-            label: "Download CSV".to_owned(),
-        }]
+    fn actions(_args: &LogListArgs) -> Vec<(char, &'static str)> {
+        vec![(DOWNLOAD, "Download CSV")]
     }
 
-    fn act(&self, key: String) -> BoxFuture<'_, Result<CreateInteractionResponseMessage, Error>> {
-        Box::pin(async move {
-            if key != DOWNLOAD {
-                return Err(UserError::new("Unknown action.").into());
-            }
-            let csv = to_csv(&self.entries)?;
-            Ok(CreateInteractionResponseMessage::new()
-                .content(format!(
-                    "{} log entries ({}).",
-                    self.entries.len(),
-                    crate::ui::logs::describe_filter(&self.filter)
-                ))
-                .add_file(CreateAttachment::bytes(csv, CSV_FILE)))
-        })
+    async fn act(
+        panel: &AdminPanel,
+        args: &LogListArgs,
+        key: char,
+    ) -> Result<CreateInteractionResponseMessage, Error> {
+        if key != DOWNLOAD {
+            return Err(UserError::new("Unknown action.").into());
+        }
+        let entries = Self::entries(panel, args).await?;
+        let csv = to_csv(&entries)?;
+        Ok(CreateInteractionResponseMessage::new()
+            .content(format!(
+                "{} log entries ({}).",
+                entries.len(),
+                crate::ui::logs::describe_filter(&args.filter)
+            ))
+            .add_file(CreateAttachment::bytes(csv, CSV_FILE)))
     }
 }
 

@@ -1,30 +1,43 @@
-//! The secure pager every admin list uses. Only the invoking user can press its
-//! buttons (anyone else is told so, and the message does not change); access is
-//! re-checked on every press; after the timeout (below Discord's 15-minute
-//! token lifetime) the controls are disabled by editing the message. Pages are
-//! fetched one at a time by the [`PageSource`], never all at once.
+//! The pager every admin list uses, answered from its custom ids and the
+//! database alone: each button carries the page it leads to (and the row to
+//! continue from, so the next page is one keyset query), the list's filters
+//! are stored under the view id the buttons carry, and any process answers a
+//! press, also after a restart. Only the user who opened the list may press
+//! (access re-checked each time); after `PAGER_TIMEOUT_SECS` the controls are
+//! refused as expired.
 
 use std::future::Future;
-use std::pin::Pin;
 
-use futures_util::StreamExt;
 use poise::CreateReply;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serenity::all::{
-    CommandInteraction, ComponentInteraction, ComponentInteractionCollector,
-    ComponentInteractionDataKind, CreateEmbed, CreateInteractionResponse,
-    CreateInteractionResponseMessage, EditInteractionResponse,
+    ComponentInteraction, ComponentInteractionDataKind, CreateEmbed, CreateInteractionResponse,
+    CreateInteractionResponseMessage, Http,
 };
 
 use super::Context;
 use crate::access::{Needs, guard_press};
-use crate::error::{Error, UserError, cause_chain};
+use crate::controls::{Controls, disable_when_expired};
+use crate::error::{Error, UserError};
 use crate::panel::{AdminPanel, HasAdminPanel};
-use crate::reply;
-use crate::ui::pager::{
-    ActionButton, Control, SelectItem, action_row, controls, parse_action, prefix,
-};
+use crate::store::views;
+use crate::ui::custom_id::{ControlId, View};
+use crate::ui::pager::{self as layout, ActionButton, PagerIds, SelectItem, action_row};
 
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// Which page to draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageAt {
+    First,
+    Last,
+    /// Page `index`, continuing after (Next) or before (Prev) the row with
+    /// key `anchor` where the list has such keys.
+    Index {
+        index: usize,
+        after: Option<u64>,
+        before: Option<u64>,
+    },
+}
 
 /// One rendered page.
 #[derive(Debug, Clone)]
@@ -34,182 +47,206 @@ pub struct Page {
     /// 0-based.
     pub index: usize,
     pub count: usize,
+    /// Keys of the first and last row shown, for keyset paging (0: none).
+    pub first_key: u64,
+    pub last_key: u64,
 }
 
-/// A list the pager walks through.
-pub trait PageSource: Send + 'static {
-    /// Moves to the page `control` asks for (`First` to start) and renders it.
-    fn turn(&mut self, control: Control) -> BoxFuture<'_, Result<Page, Error>>;
-    /// Renders the item the select menu chose, shown as a new ephemeral message.
-    fn open(&self, value: String) -> BoxFuture<'_, Result<CreateEmbed, Error>>;
-    /// Buttons acting on the whole list, shown under the pager.
-    fn actions(&self) -> Vec<ActionButton> {
+/// A list the pager can draw, any page, from its arguments alone.
+pub trait ListView: Send + Sync + 'static {
+    const VIEW: View;
+    /// What the list was asked for (filters, sort), stored with the view.
+    type Args: Serialize + DeserializeOwned + Send + Sync;
+
+    fn page(
+        panel: &AdminPanel,
+        args: &Self::Args,
+        at: PageAt,
+    ) -> impl Future<Output = Result<Page, Error>> + Send;
+
+    /// The item the select menu chose, shown as a new ephemeral message.
+    fn open(
+        panel: &AdminPanel,
+        args: &Self::Args,
+        value: &str,
+    ) -> impl Future<Output = Result<CreateEmbed, Error>> + Send;
+
+    /// Buttons acting on the whole list: (action letter, label). Upper-case
+    /// letters, so they never meet the pager's own.
+    fn actions(_args: &Self::Args) -> Vec<(char, &'static str)> {
         Vec::new()
     }
-    /// Answers a press of action `key` with a new ephemeral message.
-    fn act(&self, key: String) -> BoxFuture<'_, Result<CreateInteractionResponseMessage, Error>> {
-        Box::pin(async move { Err(UserError::new(format!("Unknown action `{key}`.")).into()) })
+
+    /// Answers action `key` with a new ephemeral message.
+    fn act(
+        _panel: &AdminPanel,
+        _args: &Self::Args,
+        key: char,
+    ) -> impl Future<Output = Result<CreateInteractionResponseMessage, Error>> + Send {
+        async move { Err(UserError::new(format!("Unknown action `{key}`.")).into()) }
     }
 }
 
-/// Sends the first page, then serves presses in the background until the
-/// timeout, so the command itself returns (and is recorded) at once.
-pub async fn run<U: HasAdminPanel>(
+/// Pager actions (lower case; list actions are upper case).
+const FIRST: char = 'f';
+const PREVIOUS: char = 'p';
+const POSITION: char = 'i';
+const NEXT: char = 'n';
+const LAST: char = 'l';
+const OPEN: char = 'o';
+
+/// Opens list `L` with `args`: stores the arguments, sends the first page.
+pub async fn show<L: ListView, U: HasAdminPanel>(
     ctx: Context<'_, U>,
-    mut source: impl PageSource,
+    args: L::Args,
 ) -> Result<(), Error> {
     let poise::Context::Application(app) = ctx else {
         return Err(UserError::new("Use the slash command.").into());
     };
-    let panel = ctx.data().admin_panel().clone();
-    let prefix = prefix(ctx.id());
-    let wanted = format!("{prefix}:");
-    // Registered before the reply goes out, so no early press is missed.
-    let presses = ComponentInteractionCollector::new(ctx.serenity_context())
-        .filter(move |press| press.data.custom_id.starts_with(&wanted))
-        .stream();
-    let page = source.turn(Control::First).await?;
-    let actions = source.actions();
-    let mut rows = controls(&prefix, page.index, page.count, &page.items, false);
-    rows.extend(action_row(&prefix, &actions, false));
+    let panel = ctx.data().admin_panel();
+    let controls = Controls::new(
+        panel,
+        L::VIEW,
+        ctx.author().id.get(),
+        panel.options.pager_timeout,
+    );
+    // The first page first: a list that cannot be drawn (an unknown id, ...)
+    // stores nothing.
+    let page = L::page(panel, &args, PageAt::First).await?;
+    let stored = serde_json::to_value(&args)?;
+    let expires_at = chrono::DateTime::from_timestamp(controls.expires_at, 0).unwrap_or_default();
+    let view_id = views::save(
+        &panel.pool,
+        L::VIEW.command(),
+        controls.owner,
+        &stored,
+        expires_at,
+    )
+    .await?;
+    let rows = rows::<L>(&controls, view_id as u64, &args, &page);
     ctx.send(
         CreateReply::default()
-            .embed(page.embed.clone())
+            .embed(page.embed)
             .components(rows)
             .ephemeral(true),
     )
     .await?;
-
-    let serenity = ctx.serenity_context().clone();
-    let interaction = app.interaction.clone();
-    tokio::spawn(async move {
-        let session = Session {
-            panel,
-            serenity,
-            interaction,
-            prefix,
-            page,
-            actions,
-        };
-        session.serve(presses, source).await;
-    });
+    disable_when_expired(
+        ctx.serenity_context().http.clone(),
+        app.interaction.token.clone(),
+        controls.remaining(),
+    );
     Ok(())
 }
 
-struct Session {
-    panel: AdminPanel,
-    serenity: serenity::all::Context,
-    interaction: CommandInteraction,
-    prefix: String,
-    page: Page,
-    actions: Vec<ActionButton>,
-}
-
-impl Session {
-    async fn serve(
-        mut self,
-        presses: impl futures_util::Stream<Item = ComponentInteraction> + Unpin,
-        mut source: impl PageSource,
-    ) {
-        let deadline = tokio::time::Instant::now() + self.panel.options.pager_timeout;
-        let mut presses = presses;
-        while let Ok(Some(press)) = tokio::time::timeout_at(deadline, presses.next()).await {
-            if let Err(error) = self.handle(&press, &mut source).await {
-                let http = &self.serenity.http;
-                reply::answer_failure(
-                    &self.panel,
-                    error.as_ref(),
-                    "a list button",
-                    press.guild_id.map(|id| id.get()),
-                    |text| reply::ephemeral(http, press.id, &press.token, text),
-                )
-                .await;
+/// Answers a press on list `L`'s controls (already verified and not expired).
+pub async fn on_press<L: ListView>(
+    panel: &AdminPanel,
+    http: &Http,
+    press: &ComponentInteraction,
+    control: &ControlId,
+) -> Result<(), Error> {
+    let owner = serenity::all::UserId::new(control.owner.max(1));
+    if guard_press(panel, http, Needs::Developer, owner, press.into()).await? {
+        return Ok(());
+    }
+    let view_id = control.arg(0)?;
+    let Some(view) = views::load(&panel.pool, view_id as i64).await? else {
+        return Err(UserError::new(crate::controls::expired_text(L::VIEW)).into());
+    };
+    if view.owner_id != control.owner || view.kind != L::VIEW.command() {
+        return Err(UserError::new("These controls do not belong to this list.").into());
+    }
+    let args: L::Args = serde_json::from_value(view.args)?;
+    let at = match control.action {
+        FIRST => PageAt::First,
+        LAST => PageAt::Last,
+        NEXT | PREVIOUS => {
+            let index = usize::try_from(control.arg(1)?).unwrap_or(usize::MAX);
+            let anchor = Some(control.arg(2)?).filter(|key| *key != 0);
+            if control.action == NEXT {
+                PageAt::Index {
+                    index,
+                    after: anchor,
+                    before: None,
+                }
+            } else {
+                PageAt::Index {
+                    index,
+                    after: None,
+                    before: anchor,
+                }
             }
         }
-        let disabled = EditInteractionResponse::new()
-            .embed(self.page.embed.clone())
-            .components(self.controls(true));
-        if let Err(error) = self
-            .interaction
-            .edit_response(&self.serenity.http, disabled)
-            .await
-        {
-            tracing::debug!(error = %cause_chain(&error), "could not disable an expired pager");
-        }
-    }
-
-    async fn handle(
-        &mut self,
-        press: &ComponentInteraction,
-        source: &mut impl PageSource,
-    ) -> Result<(), Error> {
-        let owner = self.interaction.user.id;
-        if guard_press(
-            &self.panel,
-            &self.serenity.http,
-            Needs::Developer,
-            owner,
-            press.into(),
-        )
-        .await?
-        {
-            return Ok(());
-        }
-        if let Some(key) = parse_action(&self.prefix, &press.data.custom_id) {
-            let message = source.act(key.to_owned()).await?.ephemeral(true);
+        OPEN => {
+            let ComponentInteractionDataKind::StringSelect { values } = &press.data.kind else {
+                return Err(UserError::new("That control is not a menu.").into());
+            };
+            let value = values
+                .first()
+                .ok_or_else(|| UserError::new("Nothing was selected."))?;
+            let embed = L::open(panel, &args, value).await?;
+            let message = CreateInteractionResponseMessage::new()
+                .embed(embed)
+                .ephemeral(true);
             press
-                .create_response(
-                    &self.serenity.http,
-                    CreateInteractionResponse::Message(message),
-                )
+                .create_response(http, CreateInteractionResponse::Message(message))
                 .await?;
             return Ok(());
         }
-        match Control::parse(&self.prefix, &press.data.custom_id) {
-            Some(Control::Open) => {
-                let ComponentInteractionDataKind::StringSelect { values } = &press.data.kind else {
-                    return Err(UserError::new("That control is not a menu.").into());
-                };
-                let Some(value) = values.first() else {
-                    return Err(UserError::new("Nothing was selected.").into());
-                };
-                let embed = source.open(value.clone()).await?;
-                let message = CreateInteractionResponseMessage::new()
-                    .embed(embed)
-                    .ephemeral(true);
-                press
-                    .create_response(
-                        &self.serenity.http,
-                        CreateInteractionResponse::Message(message),
-                    )
-                    .await?;
-            }
-            Some(control) => {
-                self.page = source.turn(control).await?;
-                let update = CreateInteractionResponseMessage::new()
-                    .embed(self.page.embed.clone())
-                    .components(self.controls(false));
-                press
-                    .create_response(
-                        &self.serenity.http,
-                        CreateInteractionResponse::UpdateMessage(update),
-                    )
-                    .await?;
-            }
-            None => {
-                press
-                    .create_response(&self.serenity.http, CreateInteractionResponse::Acknowledge)
-                    .await?
-            }
+        POSITION => {
+            press
+                .create_response(http, CreateInteractionResponse::Acknowledge)
+                .await?;
+            return Ok(());
         }
-        Ok(())
-    }
+        key if key.is_ascii_uppercase() => {
+            let message = L::act(panel, &args, key).await?.ephemeral(true);
+            press
+                .create_response(http, CreateInteractionResponse::Message(message))
+                .await?;
+            return Ok(());
+        }
+        _ => return Err(UserError::new("That control is not part of this list.").into()),
+    };
+    let page = L::page(panel, &args, at).await?;
+    let controls = Controls::continuing(panel, control);
+    let update = CreateInteractionResponseMessage::new()
+        .embed(page.embed.clone())
+        .components(rows::<L>(&controls, view_id, &args, &page));
+    press
+        .create_response(http, CreateInteractionResponse::UpdateMessage(update))
+        .await?;
+    Ok(())
+}
 
-    /// The controls for the page on show.
-    fn controls(&self, disabled: bool) -> Vec<serenity::all::CreateActionRow> {
-        let page = &self.page;
-        let mut rows = controls(&self.prefix, page.index, page.count, &page.items, disabled);
-        rows.extend(action_row(&self.prefix, &self.actions, disabled));
-        rows
-    }
+/// The controls under `page`: pager, menu, and the list's own buttons.
+fn rows<L: ListView>(
+    controls: &Controls<'_>,
+    view_id: u64,
+    args: &L::Args,
+    page: &Page,
+) -> Vec<serenity::all::CreateActionRow> {
+    let index = page.index as u64;
+    let ids = PagerIds {
+        first: controls.id(FIRST, &[view_id]),
+        previous: controls.id(
+            PREVIOUS,
+            &[view_id, index.saturating_sub(1), page.first_key],
+        ),
+        position: controls.id(POSITION, &[view_id, index]),
+        next: controls.id(NEXT, &[view_id, index + 1, page.last_key]),
+        last: controls.id(LAST, &[view_id]),
+        open: controls.id(OPEN, &[view_id]),
+    };
+    let mut rows = layout::controls(&ids, page.index, page.count, &page.items, false);
+    let actions: Vec<ActionButton> = L::actions(args)
+        .into_iter()
+        .map(|(key, label)| ActionButton {
+            custom_id: controls.id(key, &[view_id]),
+            label: label.to_owned(),
+        })
+        .collect();
+    rows.extend(action_row(&actions, false));
+    rows
 }

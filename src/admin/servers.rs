@@ -5,11 +5,11 @@ use serenity::all::CreateEmbed;
 use sqlx::PgPool;
 
 use super::Context;
-use super::pager::{self, BoxFuture, Page, PageSource};
+use super::pager::{self, ListView, Page, PageAt};
 use crate::error::{Error, UserError};
-use crate::panel::HasAdminPanel;
-use crate::store::servers::{self, PageAt, ServerRow, ServerSort};
-use crate::ui::pager::Control;
+use crate::panel::{AdminPanel, HasAdminPanel};
+use crate::store::servers::{self, PageAt as RowsAt, ServerSort};
+use crate::ui::custom_id::View;
 use crate::ui::servers::{ListHeader, PAGE_SIZE, render_list};
 
 /// Longest accepted search text (Discord allows 6000 in an option).
@@ -36,121 +36,102 @@ pub async fn servers<U: HasAdminPanel>(
         ))
         .into());
     }
-    let source = ServerList::new(
-        ctx.data().admin_panel().pool.clone(),
-        sort.unwrap_or(ServerSort::Members),
+    let args = ServerListArgs {
+        sort: sort.unwrap_or(ServerSort::Members),
         search,
-    );
-    pager::run(ctx, source).await
+    };
+    pager::show::<ServerList, U>(ctx, args).await
 }
 
-/// The server list as a [`PageSource`]: remembers the current page's first and
-/// last rows so the next or previous page is one keyset query.
-pub struct ServerList {
-    pool: PgPool,
-    sort: ServerSort,
-    search: Option<String>,
-    total: i64,
-    index: usize,
-    rows: Vec<ServerRow>,
+/// What the list was asked for.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ServerListArgs {
+    pub sort: ServerSort,
+    pub search: Option<String>,
+}
+
+/// The server list: each page is one keyset query continuing from the
+/// server its button names.
+pub struct ServerList;
+
+fn page_count(total: i64) -> usize {
+    usize::try_from((total + PAGE_SIZE - 1) / PAGE_SIZE)
+        .unwrap_or(usize::MAX)
+        .max(1)
 }
 
 impl ServerList {
-    pub fn new(pool: PgPool, sort: ServerSort, search: Option<String>) -> Self {
-        Self {
-            pool,
-            sort,
-            search,
-            total: 0,
-            index: 0,
-            rows: Vec::new(),
-        }
-    }
-
-    fn pages(&self) -> usize {
-        usize::try_from((self.total + PAGE_SIZE - 1) / PAGE_SIZE)
-            .unwrap_or(usize::MAX)
-            .max(1)
-    }
-
-    /// Reads the page `control` asks for; exposed for the benchmark.
-    pub async fn load(&mut self, control: Control) -> Result<(), sqlx::Error> {
-        let search = self.search.as_deref();
-        if matches!(control, Control::First | Control::Last) || self.rows.is_empty() {
-            self.total = servers::count_active(&self.pool, search).await?;
-        }
-        let pages = self.pages();
-        let at_edge = match control {
-            Control::Next => self.index + 1 >= pages,
-            Control::Previous => self.index == 0,
-            _ => false,
+    /// Reads page `at`; exposed for the benchmark.
+    pub async fn load(
+        pool: &PgPool,
+        args: &ServerListArgs,
+        at: PageAt,
+    ) -> Result<Page, sqlx::Error> {
+        let search = args.search.as_deref();
+        let total = servers::count_active(pool, search).await?;
+        let pages = page_count(total);
+        // A button from before the list shrank may point past its end.
+        let at = match at {
+            PageAt::Index { index, .. } if index >= pages => PageAt::Last,
+            other => other,
         };
-        if at_edge && !self.rows.is_empty() {
-            // A stale button press past either end keeps the current page.
-            return Ok(());
-        }
-        let (at, index) = match control {
-            Control::Next if self.index + 1 < pages && !self.rows.is_empty() => (
-                PageAt::After(self.rows[self.rows.len() - 1].cursor()),
-                self.index + 1,
-            ),
-            Control::Previous if self.index > 0 && !self.rows.is_empty() => {
-                (PageAt::Before(self.rows[0].cursor()), self.index - 1)
+        let (rows_at, index) = match at {
+            PageAt::Last => {
+                let size = total - (pages as i64 - 1) * PAGE_SIZE;
+                (RowsAt::Last { size: size.max(1) }, pages - 1)
             }
-            Control::Last => {
-                let size = self.total - (pages as i64 - 1) * PAGE_SIZE;
-                (PageAt::Last { size: size.max(1) }, pages - 1)
-            }
-            _ => (PageAt::First, 0),
+            PageAt::Index {
+                index,
+                after: Some(anchor),
+                ..
+            } => (RowsAt::After(anchor), index),
+            PageAt::Index {
+                index,
+                before: Some(anchor),
+                ..
+            } => (RowsAt::Before(anchor), index),
+            _ => (RowsAt::First, 0),
         };
-        let mut rows = servers::page(&self.pool, self.sort, search, &at, PAGE_SIZE).await?;
+        let mut rows = servers::page(pool, args.sort, search, &rows_at, PAGE_SIZE).await?;
         let mut index = index;
         if rows.is_empty() && index > 0 {
-            // The list shrank under us: start over.
-            self.total = servers::count_active(&self.pool, search).await?;
-            rows = servers::page(&self.pool, self.sort, search, &PageAt::First, PAGE_SIZE).await?;
+            // The list shrank under the buttons: start over.
+            rows = servers::page(pool, args.sort, search, &RowsAt::First, PAGE_SIZE).await?;
             index = 0;
         }
-        self.rows = rows;
-        self.index = index;
-        Ok(())
-    }
-
-    pub fn render(&self) -> Page {
-        let sort = match self.sort {
-            ServerSort::Members => "members",
-            ServerSort::Newest => "newest",
-            ServerSort::Name => "name",
-        };
         let header = ListHeader {
-            total: self.total,
-            sort,
-            search: self.search.as_deref(),
-            page: self.index,
-            pages: self.pages(),
+            total,
+            sort: args.sort.as_str(),
+            search,
+            page: index,
+            pages,
         };
-        let (embed, items) = render_list(&self.rows, &header);
-        Page {
+        let (embed, items) = render_list(&rows, &header);
+        Ok(Page {
             embed,
             items,
-            index: self.index,
-            count: self.pages(),
-        }
+            index,
+            count: pages,
+            first_key: rows.first().map_or(0, |row| row.id),
+            last_key: rows.last().map_or(0, |row| row.id),
+        })
     }
 }
 
-impl PageSource for ServerList {
-    fn turn(&mut self, control: Control) -> BoxFuture<'_, Result<Page, Error>> {
-        Box::pin(async move {
-            self.load(control).await?;
-            Ok(self.render())
-        })
+impl ListView for ServerList {
+    const VIEW: View = View::ServerList;
+    type Args = ServerListArgs;
+
+    async fn page(panel: &AdminPanel, args: &ServerListArgs, at: PageAt) -> Result<Page, Error> {
+        Ok(Self::load(&panel.pool, args, at).await?)
     }
 
-    fn open(&self, value: String) -> BoxFuture<'_, Result<CreateEmbed, Error>> {
-        Box::pin(async move {
-            let id = super::server::parse_guild_id(&value)?;
-            super::server::view(&self.pool, id, Utc::now()).await
-        })
+    async fn open(
+        panel: &AdminPanel,
+        _args: &ServerListArgs,
+        value: &str,
+    ) -> Result<CreateEmbed, Error> {
+        let id = super::server::parse_guild_id(value)?;
+        super::server::view(&panel.pool, id, Utc::now()).await
     }
 }

@@ -7,6 +7,8 @@ use serenity::all::{CreateEmbed, CreateEmbedFooter};
 pub use super::category::Category;
 use crate::error::UserError;
 use crate::store::broadcasts::MessageFields;
+use crate::ui::broadcast::companion_chars;
+use crate::ui::limits::{EMBED_TOTAL_CHARS, embed_total_chars};
 use crate::validate::parse_color;
 
 pub const MAX_TITLE_CHARS: usize = 256;
@@ -76,14 +78,34 @@ impl Draft {
         {
             return Err(too_long("footer", count, MAX_FOOTER_CHARS));
         }
-        Ok(Self {
+        let draft = Self {
             category,
             title,
             content,
             color,
             image_url,
             footer,
-        })
+        };
+        draft.check_message_size()?;
+        Ok(draft)
+    }
+
+    /// Discord allows 6000 characters across all the embeds of one message,
+    /// and the broadcast travels with the panel's own embed in the preview and
+    /// the progress message: refuse it now, with the numbers, rather than
+    /// have the preview fail.
+    fn check_message_size(&self) -> Result<(), UserError> {
+        let own = embed_total_chars(&serde_json::to_value(self.embed()).unwrap_or_default());
+        let companion = companion_chars();
+        if own + companion <= EMBED_TOTAL_CHARS {
+            return Ok(());
+        }
+        Err(UserError::new(format!(
+            "This broadcast has {own} characters (title, content, footer and its label), and the \
+             preview and progress messages add up to {companion} more: Discord allows \
+             {EMBED_TOTAL_CHARS} per message. Shorten it by {} characters. Nothing was saved.",
+            own + companion - EMBED_TOTAL_CHARS
+        )))
     }
 
     /// The modal's fields for this draft (the Edit button refills the modal).
@@ -183,6 +205,7 @@ pub fn nonce(broadcast_id: i64, guild_id: u64) -> String {
 mod tests {
     use super::*;
     use crate::ui::limits::embed_violations;
+    use serenity::all::CreateEmbed;
 
     fn input(title: &str) -> DraftInput {
         DraftInput {
@@ -191,26 +214,126 @@ mod tests {
         }
     }
 
+    /// Title and content at their maxima, and the longest footer that
+    /// still fits with them.
+    fn longest_input() -> DraftInput {
+        let base = DraftInput {
+            title: "t".repeat(MAX_TITLE_CHARS),
+            content: "c".repeat(MAX_CONTENT_CHARS),
+            color: "#ff8800".into(),
+            image_url: format!("https://example.com/{}.png", "i".repeat(2000)),
+            footer: String::new(),
+        };
+        let used = Draft::validate(Category::Announcement, &base).unwrap();
+        let used = embed_total_chars(&serde_json::to_value(used.embed()).unwrap());
+        DraftInput {
+            footer: "f".repeat(EMBED_TOTAL_CHARS - companion_chars() - used),
+            ..base
+        }
+    }
+
+    fn total(embeds: &[CreateEmbed]) -> usize {
+        embeds
+            .iter()
+            .map(|embed| embed_total_chars(&serde_json::to_value(embed).unwrap()))
+            .sum()
+    }
+
     #[test]
-    fn a_full_draft_renders_within_discords_limits() {
-        let draft = Draft::validate(
-            Category::Maintenance,
-            &DraftInput {
-                title: "t".repeat(256),
-                content: "c".repeat(4000),
-                color: "#ff8800".into(),
-                image_url: "https://example.com/a.png".into(),
-                footer: "f".repeat(1700),
-            },
-        )
-        .unwrap();
+    fn the_longest_broadcast_fits_every_message_that_carries_it() {
+        let draft = Draft::validate(Category::Announcement, &longest_input()).unwrap();
         assert_eq!(draft.color, Some(0xFF8800));
-        let embed = serde_json::to_value(draft.embed()).unwrap();
-        assert_eq!(embed_violations(&embed), Vec::<String>::new());
+        let embed = draft.embed();
         assert_eq!(
-            Draft::validate(Category::Maintenance, &draft.to_input()),
+            embed_violations(&serde_json::to_value(&embed).unwrap()),
+            Vec::<String>::new()
+        );
+        let most = i64::MAX / 4;
+        let dry_run = crate::store::broadcasts::DryRun {
+            targeted: most,
+            no_channel: most,
+            category_refused: most,
+        };
+        let counts = crate::store::broadcasts::Counts {
+            targeted: most,
+            pending: most,
+            sent: most,
+            skipped: most,
+            failed: most,
+            cancelled: most,
+        };
+        let at = Some(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+        let preview = crate::ui::broadcast::preview(&dry_run, "announcement", at);
+        let progress = crate::ui::broadcast::progress(most, &counts, false);
+        assert!(
+            total(&[embed.clone(), preview]) <= EMBED_TOTAL_CHARS,
+            "the preview"
+        );
+        assert!(
+            total(&[embed.clone(), progress]) <= EMBED_TOTAL_CHARS,
+            "the progress"
+        );
+        assert!(
+            total(&[embed]) <= EMBED_TOTAL_CHARS,
+            "the delivered message"
+        );
+        assert_eq!(
+            Draft::validate(Category::Announcement, &draft.to_input()),
             Ok(draft)
         );
+    }
+
+    #[test]
+    fn one_character_past_the_message_limit_is_refused_with_the_count_and_the_limit() {
+        let mut input = longest_input();
+        input.footer.push('f');
+        let refused = Draft::validate(Category::Announcement, &input)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("Discord allows 6000 per message"),
+            "{refused}"
+        );
+        assert!(refused.contains("Shorten it by 1 characters"), "{refused}");
+    }
+
+    #[test]
+    fn every_field_at_its_own_maximum_is_accepted_and_one_past_is_refused() {
+        let with = |title: usize, content: usize, footer: usize| DraftInput {
+            title: "t".repeat(title),
+            content: "c".repeat(content),
+            footer: "f".repeat(footer),
+            ..DraftInput::default()
+        };
+        for (input, what) in [
+            (with(MAX_TITLE_CHARS, 0, 0), "title"),
+            (with(1, MAX_CONTENT_CHARS, 0), "content"),
+            (with(1, 0, MAX_FOOTER_CHARS), "footer"),
+        ] {
+            assert!(
+                Draft::validate(Category::Changelog, &input).is_ok(),
+                "{what} at its maximum"
+            );
+        }
+        for (input, expected) in [
+            (
+                with(MAX_TITLE_CHARS + 1, 0, 0),
+                "The title has 257 characters",
+            ),
+            (
+                with(1, MAX_CONTENT_CHARS + 1, 0),
+                "The content has 4001 characters",
+            ),
+            (
+                with(1, 0, MAX_FOOTER_CHARS + 1),
+                "The footer has 2049 characters",
+            ),
+        ] {
+            let refused = Draft::validate(Category::Changelog, &input)
+                .unwrap_err()
+                .to_string();
+            assert!(refused.contains(expected), "{refused}");
+        }
     }
 
     #[test]

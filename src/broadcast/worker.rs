@@ -328,7 +328,7 @@ impl BroadcastWorker {
         let edit = EditInteractionResponse::new()
             .embeds(vec![
                 embed.clone(),
-                view::progress(broadcast, &counts, finished.is_some()),
+                view::progress(broadcast.id, &counts, finished.is_some()),
             ])
             .components(vec![]);
         if let Err(error) = self

@@ -14,11 +14,12 @@ use sqlx::postgres::PgPoolOptions;
 use crate::broadcast::worker::BroadcastWorker;
 use crate::config::{DEFAULT_BROADCAST_RATE, DEFAULT_PAGER_TIMEOUT, Retention};
 use crate::developer_set::DeveloperSet;
-use crate::store::instances;
+use crate::store::{self, instances};
 use crate::telemetry::health_server::{HealthShared, HealthState};
 use crate::telemetry::recorder::{CHANNEL_CAPACITY, CommandRecorder};
 use crate::telemetry::supervisor::TaskBoard;
 use crate::telemetry::system::SystemSampler;
+use crate::ui::custom_id::ControlKey;
 pub use tasks::BackgroundTasks;
 
 /// Connections of the panel's own pool for background writes (command
@@ -88,6 +89,8 @@ pub struct AdminPanel {
     pub health: Arc<HealthShared>,
     /// Which background tasks run, are down or were restarted.
     pub tasks: Arc<TaskBoard>,
+    /// Signs the custom ids of every control, shared by every process.
+    pub control_key: ControlKey,
 }
 
 impl AdminPanel {
@@ -118,6 +121,14 @@ impl AdminPanel {
         )
         .await
         .context("Failed to register this bot process in bot_instances")?;
+        let key = store::views::control_key(&pool)
+            .await
+            .context("Failed to read the key that signs the panel's controls")?;
+        let control_key = ControlKey::new(
+            key.get(..32)
+                .and_then(|bytes| bytes.try_into().ok())
+                .context("the stored control key is shorter than 32 bytes")?,
+        );
         let developers = DeveloperSet::default();
         developers
             .reload(&pool)
@@ -137,6 +148,7 @@ impl AdminPanel {
             system: SystemSampler::default(),
             health: Arc::default(),
             tasks: background.board().clone(),
+            control_key,
         };
         background.start_panel_tasks(&panel, receiver);
         Ok((panel, background))

@@ -3,31 +3,21 @@
 //! change is validated first (invalid input changes nothing) and logged as a
 //! `config_update` entry for the server.
 
+pub mod categories;
 mod channel;
 
-use std::time::Duration;
-
-use futures_util::StreamExt;
 use poise::CreateReply;
-use serenity::all::{
-    ComponentInteractionCollector, ComponentInteractionDataKind, CreateActionRow, CreateEmbed,
-    CreateInteractionResponse, CreateInteractionResponseMessage, CreateSelectMenu,
-    CreateSelectMenuKind, CreateSelectMenuOption, GuildId, PartialChannel,
-};
+use serenity::all::{CreateEmbed, GuildId, PartialChannel, User};
 
-use crate::access::{NEEDS_MANAGE_SERVER, Needs, can_manage_server, guard_press};
-use crate::broadcast::category::Category;
+use crate::access::{NEEDS_MANAGE_SERVER, can_manage_server};
 use crate::error::{Error, UserError};
-use crate::panel::HasAdminPanel;
+use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::store::logs::Severity;
 use crate::store::settings::{self as store, Change};
 use crate::telemetry::oplog;
 use crate::validate::{Language, known_module, parse_color};
 
 type Context<'a, U> = poise::Context<'a, U, Error>;
-
-/// How long the category menu waits for a choice.
-const MENU_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
 pub enum OnOff {
@@ -63,7 +53,7 @@ async fn manage_server_check<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<bo
     check = "manage_server_check",
     subcommands(
         "broadcast_channel",
-        "broadcast_categories",
+        "categories::broadcast_categories",
         "language",
         "color",
         "module",
@@ -80,23 +70,24 @@ fn guild(ctx: Context<'_, impl HasAdminPanel>) -> Result<GuildId, UserError> {
         .ok_or_else(|| UserError::new("Use this in a server."))
 }
 
-/// Stores one change and logs it; an unknown server is the user's error.
-async fn persist<U: HasAdminPanel>(
-    ctx: Context<'_, U>,
+/// Stores one change of server `guild_id` by `author` and logs it; an
+/// unknown server is the user's error.
+async fn persist(
+    panel: &AdminPanel,
+    guild_id: u64,
+    author: &User,
     change: Change,
     what: &str,
 ) -> Result<(), Error> {
-    let panel = ctx.data().admin_panel();
-    let guild_id = guild(ctx)?;
-    if !store::apply(&panel.pool, guild_id.get(), &change).await? {
+    if !store::apply(&panel.pool, guild_id, &change).await? {
         return Err(unknown_server().into());
     }
-    let message = format!("{} ({}) changed {what}", ctx.author().name, ctx.author().id);
+    let message = format!("{} ({}) changed {what}", author.name, author.id);
     oplog::write_entry(
         &panel.pool,
         Severity::Info,
         "config_update",
-        Some(guild_id.get()),
+        Some(guild_id),
         &message,
     )
     .await?;
@@ -109,7 +100,15 @@ async fn save<U: HasAdminPanel>(
     change: Change,
     what: String,
 ) -> Result<(), Error> {
-    persist(ctx, change, &what).await?;
+    let guild_id = guild(ctx)?;
+    persist(
+        ctx.data().admin_panel(),
+        guild_id.get(),
+        ctx.author(),
+        change,
+        &what,
+    )
+    .await?;
     ctx.send(
         CreateReply::default()
             .content(format!("Saved: {what}."))
@@ -157,94 +156,6 @@ pub async fn broadcast_channel<U: HasAdminPanel>(
             .await
         }
     }
-}
-
-/// Which broadcast categories this server accepts.
-#[poise::command(slash_command, rename = "broadcast-categories", ephemeral)]
-pub async fn broadcast_categories<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<(), Error> {
-    let panel = ctx.data().admin_panel();
-    let guild_id = guild(ctx)?;
-    let current = store::get(&panel.pool, guild_id.get())
-        .await?
-        .ok_or_else(unknown_server)?;
-    let custom_id = format!("cats{}", ctx.id());
-    let wanted = custom_id.clone();
-    let mut picks = ComponentInteractionCollector::new(ctx.serenity_context())
-        .filter(move |press| press.data.custom_id == wanted)
-        .timeout(MENU_TIMEOUT)
-        .stream();
-    let options = Category::ALL
-        .iter()
-        .map(|category| {
-            let name = category.as_str();
-            CreateSelectMenuOption::new(name, name)
-                .default_selection(current.broadcast_categories.iter().any(|c| c == name))
-        })
-        .collect();
-    let menu = CreateSelectMenu::new(&custom_id, CreateSelectMenuKind::String { options })
-        .min_values(0)
-        .max_values(Category::ALL.len() as u8)
-        .placeholder("Categories this server accepts");
-    let handle = ctx
-        .send(
-            CreateReply::default()
-                .content("Which broadcasts should this server receive?")
-                .components(vec![CreateActionRow::SelectMenu(menu)])
-                .ephemeral(true),
-        )
-        .await?;
-    while let Some(pick) = picks.next().await {
-        let panel = ctx.data().admin_panel();
-        if guard_press(
-            panel,
-            ctx.http(),
-            Needs::ManageServer,
-            ctx.author().id,
-            (&pick).into(),
-        )
-        .await?
-        {
-            continue;
-        }
-        let ComponentInteractionDataKind::StringSelect { values } = &pick.data.kind else {
-            continue;
-        };
-        let mut chosen: Vec<String> = Vec::new();
-        for value in values {
-            if Category::parse(value).is_none() {
-                return Err(
-                    UserError::new(format!("`{value}` is not a broadcast category.")).into(),
-                );
-            }
-            if !chosen.contains(value) {
-                chosen.push(value.clone());
-            }
-        }
-        let what = format!(
-            "the accepted broadcasts to {}",
-            if chosen.is_empty() {
-                "none".to_owned()
-            } else {
-                chosen.join(", ")
-            }
-        );
-        persist(ctx, Change::BroadcastCategories(chosen), &what).await?;
-        let update = CreateInteractionResponseMessage::new()
-            .content(format!("Saved: {what}."))
-            .components(vec![]);
-        pick.create_response(ctx, CreateInteractionResponse::UpdateMessage(update))
-            .await?;
-        return Ok(());
-    }
-    handle
-        .edit(
-            ctx,
-            CreateReply::default()
-                .content("No choice made: nothing changed.")
-                .components(vec![]),
-        )
-        .await?;
-    Ok(())
 }
 
 /// The language the bot uses in this server.

@@ -5,7 +5,8 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::db_id;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
     Warning,
@@ -64,7 +65,7 @@ pub struct LogEntry {
 }
 
 /// Which entries `/admin logs` wants; `None` means any.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LogFilter {
     pub severity: Option<Severity>,
     pub event_type: Option<String>,
@@ -157,11 +158,25 @@ pub async fn insert_batch(pool: &PgPool, entries: &[NewLogEntry]) -> Result<(), 
 /// The newest entries matching `filter`, newest first. Only the filters given
 /// appear in the SQL, so each combination gets a plan that uses its index
 /// (a catch-all `$1 IS NULL OR ...` query would not).
-#[tracing::instrument(skip(pool))]
 pub async fn newest(pool: &PgPool, filter: &LogFilter) -> Result<Vec<LogEntry>, sqlx::Error> {
+    newest_up_to(pool, filter, None).await
+}
+
+/// [`newest`] among the entries with an id up to `up_to_id`: the list as it
+/// was when `/admin logs` drew its first page, so later pages and the CSV
+/// show the same entries however many arrived since.
+#[tracing::instrument(skip(pool))]
+pub async fn newest_up_to(
+    pool: &PgPool,
+    filter: &LogFilter,
+    up_to_id: Option<i64>,
+) -> Result<Vec<LogEntry>, sqlx::Error> {
     let mut query: QueryBuilder<Postgres> = QueryBuilder::new(
         "SELECT id, created_at, severity, event_type, guild_id, message FROM system_logs WHERE true",
     );
+    if let Some(id) = up_to_id {
+        query.push(" AND id <= ").push_bind(id);
+    }
     if let Some(severity) = filter.severity {
         query.push(" AND severity = ").push_bind(severity.as_str());
     }

@@ -15,6 +15,7 @@ pub mod modules;
 pub mod servers;
 pub mod settings;
 pub mod usage;
+pub mod views;
 
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgTypeInfo, PgValueRef};

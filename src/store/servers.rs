@@ -8,7 +8,9 @@ use sqlx::PgPool;
 use super::{db_id, like_pattern};
 
 /// Server-list sort orders (the `sort` option of `/admin servers`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter, serde::Serialize, serde::Deserialize,
+)]
 pub enum ServerSort {
     #[name = "members"]
     Members,
@@ -19,32 +21,33 @@ pub enum ServerSort {
 }
 
 impl ServerSort {
-    /// Key expression, its SQL type, and whether the list is descending. Every
-    /// order ends in `id` in the same direction so row comparisons work.
-    fn key(self) -> (&'static str, &'static str, bool) {
+    /// Key expression (over `guilds g`) and whether the list is descending.
+    /// Every order ends in `id` in the same direction so row comparisons work.
+    fn key(self) -> (&'static str, bool) {
         match self {
-            Self::Members => ("g.member_count", "integer", true),
-            Self::Newest => ("g.joined_at", "timestamptz", true),
-            Self::Name => ("lower(g.name)", "text", false),
+            Self::Members => ("g.member_count", true),
+            Self::Newest => ("g.joined_at", true),
+            Self::Name => ("lower(g.name)", false),
         }
     }
-}
 
-/// Where a page starts: a page's first or last row's sort key and id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    pub key: String,
-    pub id: u64,
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Members => "members",
+            Self::Newest => "newest",
+            Self::Name => "name",
+        }
+    }
 }
 
 /// Which page to read relative to the current one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageAt {
     First,
-    /// The page after the row at this cursor.
-    After(Cursor),
-    /// The page before the row at this cursor.
-    Before(Cursor),
+    /// The page after the row of this server (in list order).
+    After(u64),
+    /// The page before the row of this server.
+    Before(u64),
     /// The last page, holding `size` rows.
     Last {
         size: i64,
@@ -63,17 +66,6 @@ pub struct ServerRow {
     pub embed_color: i32,
     pub enabled_modules: Vec<String>,
     pub joined_at: DateTime<Utc>,
-    /// The row's sort key as text, for the next cursor.
-    pub sort_key: String,
-}
-
-impl ServerRow {
-    pub fn cursor(&self) -> Cursor {
-        Cursor {
-            key: self.sort_key.clone(),
-            id: self.id,
-        }
-    }
 }
 
 /// Active servers matching the optional name search. Without a search this is
@@ -98,7 +90,7 @@ pub async fn page(
     at: &PageAt,
     page_size: i64,
 ) -> Result<Vec<ServerRow>, sqlx::Error> {
-    let (key, key_type, descending) = sort.key();
+    let (key, descending) = sort.key();
     // Reading backwards (previous or last page) flips the order; rows are
     // put back in list order below.
     let backwards = matches!(at, PageAt::Before(_) | PageAt::Last { .. });
@@ -106,15 +98,19 @@ pub async fn page(
     let direction = if ascending { "ASC" } else { "DESC" };
     let comparison = match at {
         PageAt::First | PageAt::Last { .. } => "",
-        _ if ascending => "AND (g.key_expr, g.id) > ($3::KEY_TYPE, $4)",
-        _ => "AND (g.key_expr, g.id) < ($3::KEY_TYPE, $4)",
+        // The anchor's own key, read now: a page continues from where that
+        // server stands in the list, whatever changed since.
+        _ if ascending => {
+            "AND (g.key_expr, g.id) > (SELECT a.key_expr, a.id FROM guilds a WHERE a.id = $3)"
+        }
+        _ => "AND (g.key_expr, g.id) < (SELECT a.key_expr, a.id FROM guilds a WHERE a.id = $3)",
     };
     let limit = match at {
         PageAt::Last { size } => *size,
         _ => page_size,
     };
-    let cursor = match at {
-        PageAt::After(cursor) | PageAt::Before(cursor) => Some(cursor),
+    let anchor = match at {
+        PageAt::After(anchor) | PageAt::Before(anchor) => Some(*anchor),
         _ => None,
     };
     // The sort expression and type come from `ServerSort`, never from input.
@@ -124,7 +120,7 @@ pub async fn page(
                coalesce(s.language, 'en') AS language, coalesce(s.embed_color, 5793266) AS embed_color,
                ARRAY(SELECT c.module FROM cog_settings c
                       WHERE c.guild_id = g.id AND c.enabled ORDER BY c.module) AS enabled_modules,
-               g.joined_at, (g.key_expr)::text AS sort_key
+               g.joined_at
           FROM guilds g
           LEFT JOIN guild_settings s ON s.guild_id = g.id
          WHERE g.left_at IS NULL AND ($1::text IS NULL OR g.name ILIKE $1) COMPARISON
@@ -133,13 +129,13 @@ pub async fn page(
     "#
     .replace("COMPARISON", comparison)
     .replace("DIRECTION", direction)
-    .replace("g.key_expr", key)
-    .replace("KEY_TYPE", key_type);
+    .replace("a.key_expr", &key.replace("g.", "a."))
+    .replace("g.key_expr", key);
     let mut query = sqlx::query_as::<_, ServerRow>(sqlx::AssertSqlSafe(sql))
         .bind(search.map(like_pattern))
         .bind(limit);
-    if let Some(cursor) = cursor {
-        query = query.bind(&cursor.key).bind(db_id(cursor.id));
+    if let Some(anchor) = anchor {
+        query = query.bind(db_id(anchor));
     }
     let mut rows = query.fetch_all(pool).await?;
     if backwards {

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Retention;
 use crate::error::cause_chain;
-use crate::store::{command_stats, logs, modules};
+use crate::store::{command_stats, logs, modules, views};
 
 /// Rows per DELETE.
 pub const DELETE_BATCH: i64 = 5_000;
@@ -27,6 +27,8 @@ const PASS_INTERVAL: Duration = Duration::from_secs(60 * 60);
 pub struct Purged {
     pub log_entries: u64,
     pub command_events: u64,
+    /// Stored arguments of lists whose controls expired a day ago or more.
+    pub views: u64,
 }
 
 /// Runs a pass shortly after start and then every hour, until `shutdown`.
@@ -42,6 +44,7 @@ pub async fn run_retention(pool: PgPool, retention: Retention, shutdown: Cancell
             Ok(purged) if purged != Purged::default() => tracing::info!(
                 log_entries = purged.log_entries,
                 command_events = purged.command_events,
+                views = purged.views,
                 "retention deleted old rows"
             ),
             Ok(_) => {}
@@ -73,9 +76,14 @@ pub async fn purge(
         command_stats::delete_events_older_than(pool, stats_cutoff, DELETE_BATCH)
     })
     .await?;
+    let views = drain(shutdown, || {
+        views::delete_expired(pool, now - TimeDelta::days(1), DELETE_BATCH)
+    })
+    .await?;
     Ok(Purged {
         log_entries,
         command_events,
+        views,
     })
 }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
 use super::INFO_COLOR;
-use super::limits::{EMBED_DESCRIPTION_CHARS, EMBED_FIELD_VALUE_CHARS};
+use super::limits::{EMBED_DESCRIPTION_CHARS, EMBED_FIELD_VALUE_CHARS, embed_total_chars};
 use super::pager::SelectItem;
 use super::text::{discord_time, fit_lines, human_duration, thousands, truncate};
 use crate::store::broadcasts::{BroadcastRow, Counts, DryRun, FailureGroup, HistoryRow};
@@ -43,17 +43,14 @@ pub fn preview(
         ))
 }
 
-/// Progress while sending, or the final counts.
-pub fn progress(broadcast: &BroadcastRow, counts: &Counts, finished: bool) -> CreateEmbed {
+/// Progress of broadcast `id` while sending, or the final counts.
+pub fn progress(id: i64, counts: &Counts, finished: bool) -> CreateEmbed {
     let done = counts.sent + counts.failed;
     let deliverable = counts.targeted - counts.skipped;
     let title = if finished {
-        format!("Broadcast #{} delivered", broadcast.id)
+        format!("Broadcast #{id} delivered")
     } else {
-        format!(
-            "Broadcast #{} sending… {done} of {deliverable}",
-            broadcast.id
-        )
+        format!("Broadcast #{id} sending… {done} of {deliverable}")
     };
     CreateEmbed::new()
         .title(title)
@@ -64,8 +61,7 @@ pub fn progress(broadcast: &BroadcastRow, counts: &Counts, finished: bool) -> Cr
         })
         .description(counts_text(counts))
         .footer(CreateEmbedFooter::new(format!(
-            "/admin broadcast report id:{} shows the full report",
-            broadcast.id
+            "/admin broadcast report id:{id} shows the full report"
         )))
 }
 
@@ -84,6 +80,36 @@ fn counts_text(counts: &Counts) -> String {
         },
         rate_text(counts)
     )
+}
+
+/// The most characters the panel's own embed adds to a message that also
+/// carries the broadcast (the preview's dry run, the progress counts), with
+/// every number at its widest. Discord counts 6000 characters across all the
+/// embeds of one message, so the broadcast must leave this much room.
+pub fn companion_chars() -> usize {
+    // As wide as any count can print, with room for sums of two.
+    let most = i64::MAX / 4;
+    let dry_run = DryRun {
+        targeted: most,
+        no_channel: most,
+        category_refused: most,
+    };
+    let widest_category = "announcement";
+    let preview = preview(&dry_run, widest_category, Some(DateTime::<Utc>::MAX_UTC));
+    let counts = Counts {
+        targeted: most,
+        pending: most,
+        sent: most,
+        skipped: most,
+        failed: most,
+        cancelled: most,
+    };
+    let progress = progress(most, &counts, false);
+    [preview, progress]
+        .into_iter()
+        .map(|embed| embed_total_chars(&serde_json::to_value(embed).unwrap_or_default()))
+        .max()
+        .unwrap_or(0)
 }
 
 /// The delivery report of one broadcast.

@@ -1,58 +1,14 @@
-//! The pager's controls: first / previous / "page x of y" / next / last, plus a
-//! select menu to open one of the page's items. Custom ids carry a prefix bound
-//! to the invoking interaction, so presses on another pager never match.
+//! The pager's controls: first / previous / "page x of y" / next / last, a
+//! select menu to open one of the page's items, and a row of buttons acting
+//! on the whole list. The custom ids come signed from the caller (they carry
+//! the page each button leads to); this module only lays them out.
 
 use serenity::all::{
-    ButtonStyle, CreateActionRow, CreateButton, CreateSelectMenu, CreateSelectMenuKind,
-    CreateSelectMenuOption,
+    ActionRow, ActionRowComponent, ButtonKind, ButtonStyle, CreateActionRow, CreateButton,
+    CreateSelectMenu, CreateSelectMenuKind, CreateSelectMenuOption,
 };
 
 use super::text::truncate;
-
-/// A pager button or the select menu.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Control {
-    First,
-    Previous,
-    Next,
-    Last,
-    Open,
-}
-
-impl Control {
-    fn suffix(self) -> &'static str {
-        match self {
-            Self::First => "first",
-            Self::Previous => "prev",
-            Self::Next => "next",
-            Self::Last => "last",
-            Self::Open => "open",
-        }
-    }
-
-    pub fn custom_id(self, prefix: &str) -> String {
-        format!("{prefix}:{}", self.suffix())
-    }
-
-    /// The control a custom id names, if it belongs to this pager.
-    pub fn parse(prefix: &str, custom_id: &str) -> Option<Self> {
-        let suffix = custom_id.strip_prefix(prefix)?.strip_prefix(':')?;
-        [
-            Self::First,
-            Self::Previous,
-            Self::Next,
-            Self::Last,
-            Self::Open,
-        ]
-        .into_iter()
-        .find(|control| control.suffix() == suffix)
-    }
-}
-
-/// The custom-id prefix for a pager opened by interaction `interaction_id`.
-pub fn prefix(interaction_id: u64) -> String {
-    format!("pg{interaction_id}")
-}
 
 /// An item of the page that the select menu can open.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,27 +21,24 @@ pub struct SelectItem {
 /// A button next to the pager that acts on the whole list (e.g. "Download").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionButton {
-    /// Short and stable: it ends the custom id (`{prefix}:x:{key}`).
-    pub key: &'static str,
+    pub custom_id: String,
     pub label: String,
 }
 
-/// The custom id of action `key` on the pager with `prefix`.
-pub fn action_id(prefix: &str, key: &str) -> String {
-    format!("{prefix}:x:{key}")
-}
-
-/// The action key a custom id names, if it is an action of this pager.
-pub fn parse_action<'a>(prefix: &str, custom_id: &'a str) -> Option<&'a str> {
-    custom_id.strip_prefix(prefix)?.strip_prefix(":x:")
+/// The custom ids of one page's controls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PagerIds {
+    pub first: String,
+    pub previous: String,
+    /// The disabled "page x of y" button (Discord wants an id on it too).
+    pub position: String,
+    pub next: String,
+    pub last: String,
+    pub open: String,
 }
 
 /// One row of up to 5 action buttons (none when there are no actions).
-pub fn action_row(
-    prefix: &str,
-    actions: &[ActionButton],
-    disabled: bool,
-) -> Option<CreateActionRow> {
+pub fn action_row(actions: &[ActionButton], disabled: bool) -> Option<CreateActionRow> {
     if actions.is_empty() {
         return None;
     }
@@ -93,7 +46,7 @@ pub fn action_row(
         .iter()
         .take(5)
         .map(|action| {
-            CreateButton::new(action_id(prefix, action.key))
+            CreateButton::new(&action.custom_id)
                 .label(truncate(&action.label, 80))
                 .style(ButtonStyle::Primary)
                 .disabled(disabled)
@@ -103,9 +56,9 @@ pub fn action_row(
 }
 
 /// The action rows for page `page` (0-based) of `pages`. `disabled` greys out
-/// everything (after the pager times out).
+/// everything (controls that expired).
 pub fn controls(
-    prefix: &str,
+    ids: &PagerIds,
     page: usize,
     pages: usize,
     items: &[SelectItem],
@@ -113,22 +66,22 @@ pub fn controls(
 ) -> Vec<CreateActionRow> {
     let at_start = disabled || page == 0;
     let at_end = disabled || page + 1 >= pages;
-    let button = |control: Control, label: &str, off: bool| {
-        CreateButton::new(control.custom_id(prefix))
+    let button = |id: &str, label: &str, off: bool| {
+        CreateButton::new(id)
             .label(label)
             .style(ButtonStyle::Secondary)
             .disabled(off)
     };
-    let position = CreateButton::new(format!("{prefix}:page"))
+    let position = CreateButton::new(&ids.position)
         .label(format!("Page {} of {}", page + 1, pages.max(1)))
         .style(ButtonStyle::Secondary)
         .disabled(true);
     let mut rows = vec![CreateActionRow::Buttons(vec![
-        button(Control::First, "« First", at_start),
-        button(Control::Previous, "‹ Prev", at_start),
+        button(&ids.first, "« First", at_start),
+        button(&ids.previous, "‹ Prev", at_start),
         position,
-        button(Control::Next, "Next ›", at_end),
-        button(Control::Last, "Last »", at_end),
+        button(&ids.next, "Next ›", at_end),
+        button(&ids.last, "Last »", at_end),
     ])];
     if !items.is_empty() {
         let options = items
@@ -146,15 +99,43 @@ pub fn controls(
             })
             .collect();
         rows.push(CreateActionRow::SelectMenu(
-            CreateSelectMenu::new(
-                Control::Open.custom_id(prefix),
-                CreateSelectMenuKind::String { options },
-            )
-            .placeholder("Open one…")
-            .disabled(disabled),
+            CreateSelectMenu::new(&ids.open, CreateSelectMenuKind::String { options })
+                .placeholder("Open one…")
+                .disabled(disabled),
         ));
     }
     rows
+}
+
+/// The buttons of a message as they are, every one disabled: what a message
+/// shows once its controls expired. Select menus are dropped (a disabled menu
+/// would need its options, which a received message does not carry whole).
+pub fn disabled_copy(rows: &[ActionRow]) -> Vec<CreateActionRow> {
+    rows.iter()
+        .filter_map(|row| {
+            let buttons: Vec<CreateButton> = row
+                .components
+                .iter()
+                .filter_map(|component| match component {
+                    ActionRowComponent::Button(button) => {
+                        let mut copy = match &button.data {
+                            ButtonKind::NonLink { custom_id, style } => {
+                                CreateButton::new(custom_id).style(*style)
+                            }
+                            ButtonKind::Link { url } => CreateButton::new_link(url),
+                            ButtonKind::Premium { sku_id } => CreateButton::new_premium(*sku_id),
+                        };
+                        if let Some(label) = &button.label {
+                            copy = copy.label(label);
+                        }
+                        Some(copy.disabled(true))
+                    }
+                    _ => None,
+                })
+                .collect();
+            (!buttons.is_empty()).then_some(CreateActionRow::Buttons(buttons))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -165,31 +146,26 @@ mod tests {
         serde_json::to_value(rows).unwrap()
     }
 
-    #[test]
-    fn custom_ids_round_trip_and_never_match_another_pager() {
-        let mine = prefix(123);
-        assert_eq!(
-            Control::parse(&mine, &Control::Next.custom_id(&mine)),
-            Some(Control::Next)
-        );
-        assert_eq!(
-            Control::parse(&mine, &Control::Next.custom_id(&prefix(1234))),
-            None
-        );
-        assert_eq!(Control::parse(&mine, "pg123:page"), None);
-        assert_eq!(parse_action(&mine, &action_id(&mine, "csv")), Some("csv"));
-        assert_eq!(parse_action(&mine, &action_id(&prefix(1234), "csv")), None);
-        assert_eq!(Control::parse(&mine, &action_id(&mine, "csv")), None);
+    fn ids() -> PagerIds {
+        let id = |name: &str| format!("{name}-{}", "x".repeat(90));
+        PagerIds {
+            first: id("first"),
+            previous: id("prev"),
+            position: id("at"),
+            next: id("next"),
+            last: id("last"),
+            open: id("open"),
+        }
     }
 
     #[test]
     fn the_first_page_cannot_go_back_and_the_last_cannot_go_forward() {
-        let rows = json(controls("p", 0, 3, &[], false));
+        let rows = json(controls(&ids(), 0, 3, &[], false));
         let buttons = &rows[0]["components"];
         assert_eq!(buttons[0]["disabled"], true);
         assert_eq!(buttons[3]["disabled"], false);
         assert_eq!(buttons[2]["label"], "Page 1 of 3");
-        let rows = json(controls("p", 2, 3, &[], false));
+        let rows = json(controls(&ids(), 2, 3, &[], false));
         assert_eq!(rows[0]["components"][3]["disabled"], true);
     }
 
@@ -202,22 +178,14 @@ mod tests {
                 description: Some("d".repeat(300)),
             })
             .collect();
-        let prefix = prefix(u64::MAX);
-        let rows = json(controls(&prefix, 0, 10_000, &items, true));
+        let rows = json(controls(&ids(), 0, 10_000, &items, true));
         let rows = rows.as_array().unwrap();
         assert!(rows.len() <= 5);
         assert!(rows[0]["components"].as_array().unwrap().len() <= 5);
         let select = &rows[1]["components"][0];
         assert_eq!(select["options"].as_array().unwrap().len(), 25);
-        assert!(select["custom_id"].as_str().unwrap().len() <= 100);
-        assert!(
-            select["options"][0]["label"]
-                .as_str()
-                .unwrap()
-                .chars()
-                .count()
-                <= 100
-        );
+        let label = select["options"][0]["label"].as_str().unwrap();
+        assert!(label.chars().count() <= 100);
         assert!(rows.iter().all(|row| {
             row["components"]
                 .as_array()

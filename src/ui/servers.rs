@@ -201,7 +201,6 @@ mod tests {
             embed_color: 0x5865F2,
             enabled_modules: (0..30).map(|m| format!("module{m}")).collect(),
             joined_at: Utc::now(),
-            sort_key: "x".into(),
         }
     }
 

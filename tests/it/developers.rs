@@ -7,7 +7,7 @@ use crate::support::db::TestDb;
 use crate::support::discord::{EPHEMERAL, UPDATE_MESSAGE};
 use crate::support::fake_discord::FakeDiscord;
 use crate::support::fixtures;
-use crate::support::interact::wait_for_access;
+use crate::support::interact::{control, wait_for_access};
 use admin_panel::store::developers;
 use serde_json::Value;
 
@@ -39,17 +39,19 @@ async fn developers_command(
     fake.wait_for_callback(&token, WAIT).await
 }
 
-async fn press(fake: &FakeDiscord, command_id: u64, by: u64, custom_id: &str) -> Value {
+/// Presses the button labelled `label` on the reply to command `command_id`.
+async fn press(fake: &FakeDiscord, command_id: u64, by: u64, label: &str) -> Value {
     let token = format!("press-{}", rand::random::<u32>());
     let message = fake
         .original_response(&format!("dev-{command_id}"))
         .expect("the confirmation exists");
+    let custom_id = control(&message, label);
     let interaction = fixtures::button_press(
         rand::random::<u32>() as u64 + 1,
         &token,
         Some(ADMIN_GUILD),
         by,
-        custom_id,
+        &custom_id,
         message,
     );
     fake.dispatch("INTERACTION_CREATE", interaction).await;
@@ -143,14 +145,14 @@ async fn a_confirmed_removal_takes_access_away_at_once_and_is_logged() {
 
     let question = developers_command(&fake, 77, DEVELOPER, "remove", Some((ALICE, false))).await;
     assert!(content(&question).starts_with(&format!("Remove <@{ALICE}>")));
-    let foreign = press(&fake, 77, BOB, "devrm77:confirm").await;
+    let foreign = press(&fake, 77, BOB, "Remove").await;
     assert_eq!(content(&foreign), "These controls belong to someone else.");
     assert!(
         developers::exists(&db.pool, ALICE).await.unwrap(),
         "another developer's press changes nothing"
     );
 
-    let done = press(&fake, 77, DEVELOPER, "devrm77:confirm").await;
+    let done = press(&fake, 77, DEVELOPER, "Remove").await;
     assert_eq!(done["type"], UPDATE_MESSAGE);
     assert_eq!(
         content(&done),
@@ -198,7 +200,7 @@ async fn a_second_bot_process_sees_a_developer_change_within_five_seconds() {
 
     let question = developers_command(&fake_a, 2, DEVELOPER, "remove", Some((ALICE, false))).await;
     assert!(content(&question).starts_with("Remove"));
-    press(&fake_a, 2, DEVELOPER, "devrm2:confirm").await;
+    press(&fake_a, 2, DEVELOPER, "Remove").await;
     let refused = developers_command(&fake_b, 999, ALICE, "list", None).await;
     assert_eq!(
         content(&refused),

@@ -6,15 +6,14 @@ use std::time::{Duration, Instant};
 use crate::support::bot::{DEVELOPER, start_with_admin_guild};
 use crate::support::db::TestDb;
 use crate::support::discord::EPHEMERAL;
-use crate::support::interact::{attachments, press, slash};
-use admin_panel::admin::logs::{LogList, parse_filter};
-use admin_panel::admin::pager::PageSource;
+use crate::support::interact::{attachments, control, press, slash};
+use admin_panel::admin::logs::{LogList, LogListArgs, parse_filter};
+use admin_panel::admin::pager::PageAt;
 use admin_panel::config::Retention;
 use admin_panel::store::command_stats::{self, CommandEvent};
 use admin_panel::store::logs::{self, LogFilter, Severity};
 use admin_panel::telemetry::log_layer::{self, DbLogLayer, PERSISTED_TARGET};
 use admin_panel::telemetry::retention;
-use admin_panel::ui::pager::Control;
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -191,15 +190,13 @@ async fn log_filters_combine_and_the_limit_caps() {
         .unwrap();
     assert!(none.is_empty());
 
-    let mut list = LogList::load(db.pool.clone(), filter(None, None, None, 25))
-        .await
-        .unwrap();
-    assert_eq!(
-        list.turn(Control::First).await.unwrap().count,
-        3,
-        "25 entries in pages of 10"
-    );
-    let last = list.turn(Control::Last).await.unwrap();
+    let args = LogListArgs {
+        filter: filter(None, None, None, 25),
+        up_to_id: None,
+    };
+    let first = LogList::load(&db.pool, &args, PageAt::First).await.unwrap();
+    assert_eq!(first.count, 3, "25 entries in pages of 10");
+    let last = LogList::load(&db.pool, &args, PageAt::Last).await.unwrap();
     assert_eq!(last.items.len(), 5);
     assert_eq!(last.items[0].description.as_deref(), Some("entry 9"));
 }
@@ -266,7 +263,15 @@ async fn admin_logs_pages_and_downloads_every_matching_entry_as_csv() {
     assert_eq!(rows[0]["components"][2]["label"], "Page 1 of 2");
     assert_eq!(rows[2]["components"][0]["label"], "Download CSV");
 
-    let download = press(&fake, "logs", "logs-csv", DEVELOPER, "pg7201:x:csv", None).await;
+    let download = press(
+        &fake,
+        "logs",
+        "logs-csv",
+        DEVELOPER,
+        &control(&answer, "Download CSV"),
+        None,
+    )
+    .await;
     assert_eq!(download["data"]["flags"], EPHEMERAL);
     let files = attachments(&fake, "logs-csv");
     assert_eq!(files[0].0, "logs.csv");

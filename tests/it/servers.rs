@@ -4,11 +4,11 @@
 use crate::support::bot::{DEVELOPER, eventually, start_with_admin_guild};
 use crate::support::db::TestDb;
 use crate::support::discord::{CHANNEL_MESSAGE_WITH_SOURCE, EPHEMERAL, UPDATE_MESSAGE};
-use crate::support::interact::{WAIT, press, slash, wait_for_access};
-use admin_panel::admin::servers::ServerList;
+use crate::support::interact::{WAIT, control, press, slash, wait_for_access};
+use admin_panel::admin::pager::{Page, PageAt};
+use admin_panel::admin::servers::{ServerList, ServerListArgs};
 use admin_panel::store::developers;
 use admin_panel::store::servers::ServerSort;
-use admin_panel::ui::pager::Control;
 use serde_json::{Value, json};
 
 const STRANGER: u64 = 200_000_000_000_000_999;
@@ -34,63 +34,83 @@ async fn seed(db: &TestDb, n: i64) {
         .unwrap();
 }
 
-fn ids(list: &ServerList) -> Vec<i64> {
-    let page = list.render();
+fn ids(page: &Page) -> Vec<i64> {
     page.items
         .iter()
         .map(|item| item.value.parse().unwrap())
         .collect()
 }
 
+/// Reads a page of the list as the pager's buttons ask for it.
+async fn load(db: &TestDb, sort: ServerSort, search: Option<&str>, at: PageAt) -> Page {
+    let args = ServerListArgs {
+        sort,
+        search: search.map(str::to_owned),
+    };
+    ServerList::load(&db.pool, &args, at).await.unwrap()
+}
+
+/// What the Next and Prev buttons under `page` ask for.
+fn next(page: &Page) -> PageAt {
+    PageAt::Index {
+        index: page.index + 1,
+        after: Some(page.last_key),
+        before: None,
+    }
+}
+
+fn previous(page: &Page) -> PageAt {
+    PageAt::Index {
+        index: page.index.saturating_sub(1),
+        after: None,
+        before: Some(page.first_key),
+    }
+}
+
 #[tokio::test]
 async fn the_server_list_walks_pages_forwards_backwards_and_to_the_end() {
     let db = TestDb::new().await;
     seed(&db, 25).await;
-    let mut list = ServerList::new(db.pool.clone(), ServerSort::Members, None);
+    let members = ServerSort::Members;
 
-    list.load(Control::First).await.unwrap();
+    let first = load(&db, members, None, PageAt::First).await;
     assert_eq!(
-        ids(&list),
+        ids(&first),
         (16..=25).rev().collect::<Vec<_>>(),
         "most members first"
     );
-    list.load(Control::Next).await.unwrap();
-    assert_eq!(ids(&list), (6..=15).rev().collect::<Vec<_>>());
-    list.load(Control::Next).await.unwrap();
+    let second = load(&db, members, None, next(&first)).await;
+    assert_eq!(ids(&second), (6..=15).rev().collect::<Vec<_>>());
+    let third = load(&db, members, None, next(&second)).await;
     assert_eq!(
-        ids(&list),
+        ids(&third),
         (1..=5).rev().collect::<Vec<_>>(),
         "the left server is not listed"
     );
-    list.load(Control::Next).await.unwrap();
+    let past_the_end = load(&db, members, None, next(&third)).await;
     assert_eq!(
-        ids(&list),
+        ids(&past_the_end),
         (1..=5).rev().collect::<Vec<_>>(),
-        "next on the last page stays"
+        "a page past the end is the last page"
     );
-    list.load(Control::Previous).await.unwrap();
-    assert_eq!(ids(&list), (6..=15).rev().collect::<Vec<_>>());
-    list.load(Control::Last).await.unwrap();
-    assert_eq!(ids(&list), (1..=5).rev().collect::<Vec<_>>());
-    assert_eq!(list.render().index, 2);
-    assert_eq!(list.render().count, 3);
+    let back = load(&db, members, None, previous(&third)).await;
+    assert_eq!(ids(&back), (6..=15).rev().collect::<Vec<_>>());
+    let last = load(&db, members, None, PageAt::Last).await;
+    assert_eq!(ids(&last), (1..=5).rev().collect::<Vec<_>>());
+    assert_eq!((last.index, last.count), (2, 3));
 }
 
 #[tokio::test]
 async fn the_server_list_sorts_by_name_and_newest_and_searches() {
     let db = TestDb::new().await;
     seed(&db, 12).await;
-    let mut by_name = ServerList::new(db.pool.clone(), ServerSort::Name, None);
-    by_name.load(Control::First).await.unwrap();
+    let by_name = load(&db, ServerSort::Name, None, PageAt::First).await;
     assert_eq!(ids(&by_name), (1..=10).collect::<Vec<_>>());
-    let mut newest = ServerList::new(db.pool.clone(), ServerSort::Newest, None);
-    newest.load(Control::Last).await.unwrap();
+    let newest = load(&db, ServerSort::Newest, None, PageAt::Last).await;
     assert_eq!(ids(&newest), vec![11, 12], "the oldest installs are last");
-    let mut search = ServerList::new(db.pool.clone(), ServerSort::Name, Some("ver 1".into()));
-    search.load(Control::First).await.unwrap();
+    let search = load(&db, ServerSort::Name, Some("ver 1"), PageAt::First).await;
     assert_eq!(ids(&search), vec![10, 11, 12]);
-    let mut wildcard = ServerList::new(db.pool.clone(), ServerSort::Name, Some("%".into()));
-    wildcard.load(Control::First).await.unwrap();
+    let wildcard = load(&db, ServerSort::Name, Some("%"), PageAt::First).await;
     assert!(ids(&wildcard).is_empty(), "% is literal, not a wildcard");
 }
 
@@ -129,7 +149,7 @@ async fn the_pager_answers_only_its_invoker_and_opens_a_server_from_the_menu() {
         "pager-token",
         "stranger-press",
         STRANGER,
-        "pg4242:next",
+        &control(&first, "Next ›"),
         None,
     )
     .await;
@@ -150,7 +170,7 @@ async fn the_pager_answers_only_its_invoker_and_opens_a_server_from_the_menu() {
         "pager-token",
         "developer-press",
         DEVELOPER,
-        "pg4242:next",
+        &control(&first, "Next ›"),
         None,
     )
     .await;
@@ -169,7 +189,7 @@ async fn the_pager_answers_only_its_invoker_and_opens_a_server_from_the_menu() {
         "pager-token",
         "open-press",
         DEVELOPER,
-        "pg4242:open",
+        &control(&next, "Open one…"),
         Some(vec!["7"]),
     )
     .await;
@@ -189,7 +209,7 @@ async fn a_developer_removed_meanwhile_is_refused_on_the_buttons() {
         .await
         .unwrap();
     wait_for_access(&fake, STRANGER, true).await;
-    slash(
+    let pager = slash(
         &fake,
         5151,
         "their-pager",
@@ -209,7 +229,7 @@ async fn a_developer_removed_meanwhile_is_refused_on_the_buttons() {
         "their-pager",
         "late-press",
         STRANGER,
-        "pg5151:next",
+        &control(&pager, "Next ›"),
         None,
     )
     .await;

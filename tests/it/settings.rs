@@ -244,7 +244,6 @@ async fn accepted_categories_are_chosen_from_a_menu() {
     let (fake, db, bot) = start().await;
     let interaction = settings("broadcast-categories", vec![]);
     let token = interaction["token"].as_str().unwrap().to_owned();
-    let id = interaction["id"].as_str().unwrap().to_owned();
     let menu = run(&fake, interaction).await;
     assert_eq!(
         menu["data"]["components"][0]["components"][0]["options"]
@@ -255,15 +254,11 @@ async fn accepted_categories_are_chosen_from_a_menu() {
     );
 
     let message = fake.original_response(&token).unwrap();
-    let mut pick = fixtures::button_press(
-        99,
-        "pick-token",
-        Some(GUILD),
-        MANAGER,
-        &format!("cats{id}"),
-        message,
-    );
-    pick["data"] = json!({ "custom_id": format!("cats{id}"), "component_type": STRING_SELECT, "values": ["maintenance"] });
+    let menu_id = crate::support::interact::control(&message, "Categories this server accepts");
+    let mut pick =
+        fixtures::button_press(99, "pick-token", Some(GUILD), MANAGER, &menu_id, message);
+    pick["data"] =
+        json!({ "custom_id": menu_id, "component_type": STRING_SELECT, "values": ["maintenance"] });
     let saved = run(&fake, pick).await;
 
     assert_eq!(

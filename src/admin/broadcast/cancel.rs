@@ -3,10 +3,11 @@
 //! cancelled, sent ones stay).
 
 use super::super::Context;
-use super::super::confirm::{self, Question};
+use super::super::confirm::{self, Question, Subject};
 use crate::error::{Error, UserError};
-use crate::panel::HasAdminPanel;
+use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::store::broadcasts::{self, Cancelled};
+use serenity::all::User;
 
 /// Cancel a scheduled broadcast, or stop one being sent.
 #[poise::command(slash_command, ephemeral)]
@@ -28,7 +29,7 @@ pub async fn cancel<U: HasAdminPanel>(
         .into());
     }
     let question = Question {
-        action: "bccancel",
+        subject: Subject::CancelBroadcast(id),
         text: format!(
             "Cancel broadcast #{id} \"{}\" ({})?",
             crate::ui::text::truncate(&broadcast.message.title, 100),
@@ -37,23 +38,20 @@ pub async fn cancel<U: HasAdminPanel>(
         confirm: "Cancel the broadcast",
         decline: "Keep it",
     };
-    let Some(decision) = confirm::ask(ctx, question).await? else {
-        return Ok(());
-    };
-    let outcome = if decision.confirmed {
-        match broadcasts::cancel(&panel.pool, id, ctx.author().id.get()).await? {
+    confirm::ask(ctx, question).await
+}
+
+/// Cancels broadcast `id` once `by` confirmed it (through the router).
+pub async fn cancel_confirmed(panel: &AdminPanel, by: &User, id: i64) -> Result<String, Error> {
+    Ok(
+        match broadcasts::cancel(&panel.pool, id, by.id.get()).await? {
             Cancelled::BeforeSending => {
                 format!("Broadcast #{id} is cancelled: it will not be sent.")
             }
             Cancelled::WhileSending(stopped) => format!(
                 "Broadcast #{id} is stopped: {stopped} pending deliveries were cancelled; messages already sent stay."
             ),
-            Cancelled::Nothing => {
-                format!("Broadcast #{id} had already finished: nothing changed.")
-            }
-        }
-    } else {
-        "Kept: nothing changed.".to_owned()
-    };
-    decision.answer(ctx, outcome).await
+            Cancelled::Nothing => format!("Broadcast #{id} had already finished: nothing changed."),
+        },
+    )
 }

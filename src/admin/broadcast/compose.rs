@@ -1,31 +1,50 @@
 //! `/admin broadcast new category:<...> [schedule:<text>]`: a modal to compose,
 //! a saved draft with a preview and dry run, then Send (or Schedule), Edit or
 //! Discard. Nothing is delivered before Send/Schedule is pressed.
+//!
+//! Every step is answered by the router from signed custom ids and the draft
+//! in the database, so the composer survives a deploy: the modal's id carries
+//! the category and schedule, the preview's buttons the draft id. Each
+//! button and submit is refused to anyone but the composer, and to the
+//! composer too once no longer a developer.
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use futures_util::StreamExt;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serenity::all::{
-    ButtonStyle, ComponentInteraction, ComponentInteractionCollector, CreateActionRow,
-    CreateButton, CreateInteractionResponse, CreateInteractionResponseMessage, ModalInteraction,
-    ModalInteractionCollector,
+    ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton, CreateInteractionResponse,
+    CreateInteractionResponseMessage, Http, ModalInteraction, UserId,
 };
 
 use super::super::Context;
 use super::form::{input_of, modal};
+use super::preview;
 use crate::access::{Needs, Press, guard_press};
 use crate::broadcast::draft::{Category, Draft, DraftInput};
 use crate::broadcast::schedule;
+use crate::controls::Controls;
 use crate::error::{Error, UserError};
 use crate::panel::{AdminPanel, HasAdminPanel};
-use crate::reply;
-use crate::store::broadcasts::{self, ProgressTarget};
-use crate::ui::broadcast::preview;
+use crate::store::broadcasts;
+use crate::store::views;
+use crate::ui::custom_id::{ControlId, View};
 
-/// How long the modal and the preview's buttons wait (Discord's interaction
-/// tokens last 15 minutes).
-const SESSION_TIMEOUT: Duration = Duration::from_secs(14 * 60);
+/// How long the modal and the preview's buttons stay valid (Discord's
+/// interaction tokens last 15 minutes).
+pub(super) const SESSION_TIMEOUT: Duration = Duration::from_secs(14 * 60);
+
+/// The first modal (args: category, schedule as unix seconds or 0).
+const NEW_FORM: char = 'm';
+/// The Edit modal of a saved draft (args: draft id).
+pub(super) const EDIT_FORM: char = 'E';
+/// "Edit" under a refused first submit (args: stored view with the input).
+const EDIT_REFUSED: char = 'r';
+/// The preview's buttons (args: draft id).
+pub(super) const SEND: char = 's';
+pub(super) const SEND_NOW: char = 'S';
+pub(super) const EDIT: char = 'e';
+pub(super) const DISCARD: char = 'd';
 
 /// Compose a broadcast to every server (opens a form).
 #[poise::command(slash_command, rename = "new")]
@@ -45,295 +64,196 @@ pub async fn compose<U: HasAdminPanel>(
         .map(|text| schedule::parse(text, Utc::now()))
         .transpose()
         .map_err(|error| UserError::new(error.to_string()))?;
-    let session = Session {
-        panel: ctx.data().admin_panel().clone(),
-        serenity: ctx.serenity_context().clone(),
-        author: ctx.author().id,
-        category,
-        scheduled_for,
-        prefix: format!("bc{}", ctx.id()),
-    };
-    let modal_id = format!("{}:modal", session.prefix);
-    let mut submits = session.modal_collector(&modal_id);
+    let panel = ctx.data().admin_panel();
+    let controls = Controls::new(
+        panel,
+        View::Composer,
+        ctx.author().id.get(),
+        SESSION_TIMEOUT,
+    );
+    let form = new_form(&controls, category, scheduled_for, &DraftInput::default());
     app.interaction
-        .create_response(
-            ctx.http(),
-            CreateInteractionResponse::Modal(modal(&modal_id, category, &DraftInput::default())),
-        )
+        .create_response(ctx.http(), CreateInteractionResponse::Modal(form))
         .await?;
     app.has_sent_initial_response
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    tokio::spawn(async move {
-        if let Ok(Some(submit)) = tokio::time::timeout(SESSION_TIMEOUT, submits.next()).await {
-            session.composed(submit).await;
-        }
-    });
     Ok(())
 }
 
-struct Session {
-    panel: AdminPanel,
-    serenity: serenity::all::Context,
-    author: serenity::all::UserId,
+fn new_form(
+    controls: &Controls<'_>,
     category: Category,
     scheduled_for: Option<DateTime<Utc>>,
-    /// Custom ids of this session start with it (bound to the command).
-    prefix: String,
+    input: &DraftInput,
+) -> serenity::all::CreateModal {
+    let index = Category::ALL
+        .iter()
+        .position(|c| *c == category)
+        .unwrap_or(0) as u64;
+    let at = scheduled_for.map_or(0, |at| at.timestamp().max(0) as u64);
+    modal(&controls.id(NEW_FORM, &[index, at]), category, input)
 }
 
-enum Next {
-    Continue,
-    Done,
+/// A submitted form: the first one saves a draft and shows the preview; the
+/// Edit form replaces the draft and the preview.
+pub async fn on_submit(
+    panel: &AdminPanel,
+    http: &Http,
+    submit: &ModalInteraction,
+    control: &ControlId,
+) -> Result<(), Error> {
+    if refused(panel, http, control, submit.into()).await? {
+        return Ok(());
+    }
+    match control.action {
+        NEW_FORM => save_first_draft(panel, http, submit, control).await,
+        EDIT_FORM => preview::save_edit(panel, http, submit, control.arg(0)? as i64).await,
+        _ => Err(UserError::new("That form is not part of the composer.").into()),
+    }
 }
 
-impl Session {
-    fn modal_collector(
-        &self,
-        custom_id: &str,
-    ) -> impl futures_util::Stream<Item = ModalInteraction> + Unpin + use<> {
-        let wanted = custom_id.to_owned();
-        ModalInteractionCollector::new(&self.serenity)
-            .filter(move |submit| submit.data.custom_id == wanted)
-            .stream()
+/// A press on the preview (or on Edit under a refused submit).
+pub async fn on_press(
+    panel: &AdminPanel,
+    http: &Http,
+    press: &ComponentInteraction,
+    control: &ControlId,
+) -> Result<(), Error> {
+    if refused(panel, http, control, press.into()).await? {
+        return Ok(());
     }
-
-    /// Refuses (and answers) anyone but a developer who started this session.
-    async fn refused(&self, press: Press<'_>) -> Result<bool, Error> {
-        guard_press(
-            &self.panel,
-            &self.serenity.http,
-            Needs::Developer,
-            self.author,
-            press,
-        )
-        .await
+    match control.action {
+        SEND => preview::send(panel, http, press, control.arg(0)? as i64, false).await,
+        SEND_NOW => preview::send(panel, http, press, control.arg(0)? as i64, true).await,
+        EDIT => preview::edit(panel, http, press, control.arg(0)? as i64).await,
+        DISCARD => preview::discard(panel, http, press, control.arg(0)? as i64).await,
+        EDIT_REFUSED => edit_refused(panel, http, press, control).await,
+        _ => Err(UserError::new("That button is not part of the composer.").into()),
     }
+}
 
-    async fn composed(self, submit: ModalInteraction) {
-        let draft_id = match self.save_first_draft(&submit).await {
-            Ok(Some(id)) => id,
-            Ok(None) => return,
-            Err(error) => {
-                self.report_error(error.as_ref(), (&submit).into()).await;
-                return;
-            }
-        };
-        let wanted = format!("{}:", self.prefix);
-        let mut presses = ComponentInteractionCollector::new(&self.serenity)
-            .filter(move |press| press.data.custom_id.starts_with(&wanted))
-            .stream();
-        let deadline = tokio::time::Instant::now() + SESSION_TIMEOUT;
-        while let Ok(Some(press)) = tokio::time::timeout_at(deadline, presses.next()).await {
-            match self.pressed(draft_id, &press).await {
-                Ok(Next::Done) => return,
-                Ok(Next::Continue) => {}
-                Err(error) => {
-                    self.report_error(error.as_ref(), (&press).into()).await;
-                }
-            }
-        }
-    }
+/// Refuses (and answers) anyone but a developer who composed this.
+async fn refused(
+    panel: &AdminPanel,
+    http: &Http,
+    control: &ControlId,
+    press: Press<'_>,
+) -> Result<bool, Error> {
+    let owner = UserId::new(control.owner.max(1));
+    guard_press(panel, http, Needs::Developer, owner, press).await
+}
 
-    /// Validates and saves the first submission, answering with the preview.
-    async fn save_first_draft(&self, submit: &ModalInteraction) -> Result<Option<i64>, Error> {
-        if self.refused(submit.into()).await? {
-            return Ok(None);
-        }
-        let draft = match Draft::validate(self.category, &input_of(submit)) {
-            Ok(draft) => draft,
-            Err(problem) => {
-                submit
-                    .create_response(&self.serenity.http, ephemeral(&problem.to_string()))
-                    .await?;
-                return Ok(None);
-            }
-        };
-        let id = broadcasts::create_draft(
-            &self.panel.pool,
-            &draft.to_fields(),
-            self.author.get(),
-            self.scheduled_for,
-        )
-        .await?;
-        let message = self.preview_message(id, &draft).await?.ephemeral(true);
-        submit
-            .create_response(
-                &self.serenity.http,
-                CreateInteractionResponse::Message(message),
+/// What a refused first submit keeps, so Edit can reopen the form with it.
+#[derive(Debug, Serialize, Deserialize)]
+struct RefusedInput {
+    category: usize,
+    scheduled_for: Option<i64>,
+    title: String,
+    content: String,
+    color: String,
+    image_url: String,
+    footer: String,
+}
+
+async fn save_first_draft(
+    panel: &AdminPanel,
+    http: &Http,
+    submit: &ModalInteraction,
+    control: &ControlId,
+) -> Result<(), Error> {
+    let category_index = usize::try_from(control.arg(0)?).unwrap_or(usize::MAX);
+    let category = *Category::ALL
+        .get(category_index)
+        .ok_or_else(|| UserError::new("That form names no category."))?;
+    let scheduled_for = Some(control.arg(1)? as i64)
+        .filter(|at| *at > 0)
+        .and_then(|at| DateTime::from_timestamp(at, 0));
+    let input = input_of(submit);
+    let draft = match Draft::validate(category, &input) {
+        Ok(draft) => draft,
+        Err(problem) => {
+            // Nothing is saved as a draft; the input is kept (as long as the
+            // controls live) so Edit reopens the form with what was typed.
+            let kept = RefusedInput {
+                category: category_index,
+                scheduled_for: scheduled_for.map(|at| at.timestamp()),
+                title: input.title,
+                content: input.content,
+                color: input.color,
+                image_url: input.image_url,
+                footer: input.footer,
+            };
+            let controls = Controls::new(panel, View::Composer, control.owner, SESSION_TIMEOUT);
+            let expires = DateTime::from_timestamp(controls.expires_at, 0).unwrap_or_default();
+            let view = views::save(
+                &panel.pool,
+                "composer input",
+                control.owner,
+                &serde_json::to_value(&kept)?,
+                expires,
             )
             .await?;
-        Ok(Some(id))
-    }
-
-    async fn preview_message(
-        &self,
-        id: i64,
-        draft: &Draft,
-    ) -> Result<CreateInteractionResponseMessage, Error> {
-        let dry_run = broadcasts::dry_run(&self.panel.pool, draft.category.as_str()).await?;
-        Ok(CreateInteractionResponseMessage::new()
-            .content(format!("Draft #{id} saved."))
-            .embeds(vec![
-                draft.embed(),
-                preview(&dry_run, draft.category.as_str(), self.scheduled_for),
-            ])
-            .components(self.buttons()))
-    }
-
-    fn buttons(&self) -> Vec<CreateActionRow> {
-        let send_label = if self.scheduled_for.is_some() {
-            "Schedule"
-        } else {
-            "Send"
-        };
-        vec![CreateActionRow::Buttons(vec![
-            CreateButton::new(format!("{}:send", self.prefix))
-                .label(send_label)
-                .style(ButtonStyle::Success),
-            CreateButton::new(format!("{}:edit", self.prefix))
-                .label("Edit")
-                .style(ButtonStyle::Secondary),
-            CreateButton::new(format!("{}:discard", self.prefix))
-                .label("Discard")
-                .style(ButtonStyle::Danger),
-        ])]
-    }
-
-    async fn pressed(&self, draft_id: i64, press: &ComponentInteraction) -> Result<Next, Error> {
-        let http = &self.serenity.http;
-        if self.refused(press.into()).await? {
-            return Ok(Next::Continue);
-        }
-        let action = press.data.custom_id.rsplit(':').next().unwrap_or_default();
-        match action {
-            "send" => {
-                let now = Utc::now();
-                let at = self.scheduled_for.unwrap_or(now);
-                let progress = ProgressTarget {
-                    application_id: press.application_id.get(),
-                    token: press.token.clone(),
-                    expires_at: now + TimeDelta::minutes(15),
-                };
-                let text = if !broadcasts::queue(&self.panel.pool, draft_id, at, &progress).await? {
-                    format!("Draft #{draft_id} is no longer a draft: nothing changed.")
-                } else if self.scheduled_for.is_some() {
-                    format!(
-                        "Broadcast #{draft_id} is scheduled for <t:{0}:F> (<t:{0}:R>). Cancel it with `/admin broadcast cancel id:{draft_id}`.",
-                        at.timestamp()
-                    )
-                } else {
-                    format!("Broadcast #{draft_id} is being sent. This message shows its progress.")
-                };
-                let update = CreateInteractionResponseMessage::new()
-                    .content(text)
-                    .components(vec![]);
-                press
-                    .create_response(http, CreateInteractionResponse::UpdateMessage(update))
-                    .await?;
-                Ok(Next::Done)
-            }
-            "discard" => {
-                let text = if broadcasts::discard_draft(&self.panel.pool, draft_id).await? {
-                    format!("Draft #{draft_id} discarded: nothing was sent.")
-                } else {
-                    format!("Draft #{draft_id} is no longer a draft: nothing changed.")
-                };
-                let update = CreateInteractionResponseMessage::new()
-                    .content(text)
-                    .embeds(vec![])
-                    .components(vec![]);
-                press
-                    .create_response(http, CreateInteractionResponse::UpdateMessage(update))
-                    .await?;
-                Ok(Next::Done)
-            }
-            "edit" => {
-                self.edit(draft_id, press).await?;
-                Ok(Next::Continue)
-            }
-            _ => {
-                press
-                    .create_response(http, CreateInteractionResponse::Acknowledge)
-                    .await?;
-                Ok(Next::Continue)
-            }
-        }
-    }
-
-    /// Reopens the form with the draft's values; a valid submission replaces
-    /// the draft and the preview, an invalid one changes nothing.
-    async fn edit(&self, draft_id: i64, press: &ComponentInteraction) -> Result<(), Error> {
-        let http = &self.serenity.http;
-        let Some(row) = broadcasts::get(&self.panel.pool, draft_id).await? else {
-            press
-                .create_response(http, ephemeral("That draft no longer exists."))
-                .await?;
-            return Ok(());
-        };
-        let current = Draft::try_from(&row.message)?;
-        let modal_id = format!("{}:edit{}", self.prefix, press.id);
-        let mut submits = self.modal_collector(&modal_id);
-        press
-            .create_response(
-                http,
-                CreateInteractionResponse::Modal(modal(
-                    &modal_id,
-                    self.category,
-                    &current.to_input(),
-                )),
-            )
-            .await?;
-        let Ok(Some(submit)) = tokio::time::timeout(SESSION_TIMEOUT, submits.next()).await else {
-            return Ok(());
-        };
-        if self.refused((&submit).into()).await? {
-            return Ok(());
-        }
-        let draft = match Draft::validate(self.category, &input_of(&submit)) {
-            Ok(draft) => draft,
-            Err(problem) => {
-                submit
-                    .create_response(http, ephemeral(&problem.to_string()))
-                    .await?;
-                return Ok(());
-            }
-        };
-        if !broadcasts::update_draft(&self.panel.pool, draft_id, &draft.to_fields()).await? {
+            let message = CreateInteractionResponseMessage::new()
+                .content(problem.to_string())
+                .components(vec![CreateActionRow::Buttons(vec![
+                    CreateButton::new(controls.id(EDIT_REFUSED, &[view as u64]))
+                        .label("Edit")
+                        .style(ButtonStyle::Secondary),
+                ])])
+                .ephemeral(true);
             submit
-                .create_response(
-                    http,
-                    ephemeral(&format!(
-                        "Draft #{draft_id} is no longer a draft: nothing changed."
-                    )),
-                )
+                .create_response(http, CreateInteractionResponse::Message(message))
                 .await?;
             return Ok(());
         }
-        let message = self.preview_message(draft_id, &draft).await?;
-        submit
-            .create_response(http, CreateInteractionResponse::UpdateMessage(message))
-            .await?;
-        Ok(())
-    }
-
-    /// Every failure in the composer goes the one way failures go.
-    async fn report_error(
-        &self,
-        error: &(dyn std::error::Error + Send + Sync + 'static),
-        press: Press<'_>,
-    ) {
-        let http = &self.serenity.http;
-        reply::answer_failure(&self.panel, error, "the broadcast composer", None, |text| {
-            reply::ephemeral(http, press.id, press.token, text)
-        })
-        .await;
-    }
+    };
+    let id = broadcasts::create_draft(
+        &panel.pool,
+        &draft.to_fields(),
+        submit.user.id.get(),
+        scheduled_for,
+    )
+    .await?;
+    let message = preview::preview_message(panel, control.owner, id, &draft, scheduled_for)
+        .await?
+        .ephemeral(true);
+    submit
+        .create_response(http, CreateInteractionResponse::Message(message))
+        .await?;
+    Ok(())
 }
 
-fn ephemeral(text: &str) -> CreateInteractionResponse {
-    CreateInteractionResponse::Message(
-        CreateInteractionResponseMessage::new()
-            .content(text)
-            .ephemeral(true),
-    )
+/// Reopens the first form with the input a refused submit kept.
+async fn edit_refused(
+    panel: &AdminPanel,
+    http: &Http,
+    press: &ComponentInteraction,
+    control: &ControlId,
+) -> Result<(), Error> {
+    let Some(view) = views::load(&panel.pool, control.arg(0)? as i64).await? else {
+        return Err(UserError::new(crate::controls::expired_text(View::Composer)).into());
+    };
+    if view.owner_id != control.owner {
+        return Err(UserError::new("That form belongs to someone else.").into());
+    }
+    let kept: RefusedInput = serde_json::from_value(view.args)?;
+    let category = *Category::ALL
+        .get(kept.category)
+        .ok_or_else(|| UserError::new("That form names no category."))?;
+    let scheduled_for = kept
+        .scheduled_for
+        .and_then(|at| DateTime::from_timestamp(at, 0));
+    let input = DraftInput {
+        title: kept.title,
+        content: kept.content,
+        color: kept.color,
+        image_url: kept.image_url,
+        footer: kept.footer,
+    };
+    let controls = Controls::new(panel, View::Composer, control.owner, SESSION_TIMEOUT);
+    let form = new_form(&controls, category, scheduled_for, &input);
+    press
+        .create_response(http, CreateInteractionResponse::Modal(form))
+        .await?;
+    Ok(())
 }

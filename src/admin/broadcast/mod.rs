@@ -4,6 +4,7 @@ pub mod cancel;
 pub mod compose;
 mod form;
 pub mod history;
+mod preview;
 pub mod report;
 
 use super::Context;

@@ -6,15 +6,15 @@ use serenity::all::{CreateAttachment, CreateEmbed, CreateInteractionResponseMess
 use sqlx::PgPool;
 
 use super::super::Context;
-use super::super::pager::{self, BoxFuture, Page, PageSource};
+use super::super::pager::{self, ListView, Page, PageAt};
 use crate::error::{Error, UserError};
-use crate::panel::HasAdminPanel;
-use crate::store::broadcasts;
+use crate::panel::{AdminPanel, HasAdminPanel};
+use crate::store::broadcasts::{self, BroadcastStatus};
 use crate::ui::broadcast::{deliveries_csv, report as render_report};
-use crate::ui::pager::{ActionButton, Control};
+use crate::ui::custom_id::View;
 
-const RETRY: &str = "retry";
-const DOWNLOAD: &str = "csv";
+const RETRY: char = 'R';
+const DOWNLOAD: char = 'C';
 
 /// The delivery report of one broadcast.
 #[poise::command(slash_command, ephemeral)]
@@ -24,10 +24,7 @@ pub async fn report<U: HasAdminPanel>(
     #[min = 1]
     id: i64,
 ) -> Result<(), Error> {
-    let pool = ctx.data().admin_panel().pool.clone();
-    // Fails early, with the clear message, for an unknown id.
-    let _ = report_embed(&pool, id).await?;
-    pager::run(ctx, Report { pool, id }).await
+    pager::show::<Report, U>(ctx, id).await
 }
 
 /// The report embed, or a clear error for an unknown broadcast.
@@ -43,72 +40,75 @@ pub async fn report_embed(pool: &PgPool, id: i64) -> Result<CreateEmbed, Error> 
     Ok(render_report(&broadcast, &counts, &failures, &skipped))
 }
 
-/// A one-page "list" whose actions are the report's buttons.
-struct Report {
-    pool: PgPool,
-    id: i64,
+/// A one-page "list" whose actions are the report's buttons; its argument is
+/// the broadcast id.
+pub struct Report;
+
+impl ListView for Report {
+    const VIEW: View = View::BroadcastReport;
+    type Args = i64;
+
+    async fn page(panel: &AdminPanel, id: &i64, _at: PageAt) -> Result<Page, Error> {
+        Ok(Page {
+            embed: report_embed(&panel.pool, *id).await?,
+            items: Vec::new(),
+            index: 0,
+            count: 1,
+            first_key: 0,
+            last_key: 0,
+        })
+    }
+
+    async fn open(_panel: &AdminPanel, _id: &i64, _value: &str) -> Result<CreateEmbed, Error> {
+        Err(UserError::new("Nothing to open here.").into())
+    }
+
+    fn actions(_id: &i64) -> Vec<(char, &'static str)> {
+        vec![(RETRY, "Retry failed"), (DOWNLOAD, "Download CSV")]
+    }
+
+    async fn act(
+        panel: &AdminPanel,
+        id: &i64,
+        key: char,
+    ) -> Result<CreateInteractionResponseMessage, Error> {
+        let id = *id;
+        match key {
+            RETRY => retry_failed(panel, id).await,
+            DOWNLOAD => {
+                let rows = broadcasts::deliveries(&panel.pool, id).await?;
+                let csv = deliveries_csv(&rows)?;
+                Ok(CreateInteractionResponseMessage::new()
+                    .content(format!("{} delivery rows of broadcast #{id}.", rows.len()))
+                    .add_file(CreateAttachment::bytes(csv, format!("broadcast-{id}.csv"))))
+            }
+            _ => Err(UserError::new("Unknown action.").into()),
+        }
+    }
 }
 
-impl PageSource for Report {
-    fn turn(&mut self, _control: Control) -> BoxFuture<'_, Result<Page, Error>> {
-        Box::pin(async move {
-            Ok(Page {
-                embed: report_embed(&self.pool, self.id).await?,
-                items: Vec::new(),
-                index: 0,
-                count: 1,
-            })
-        })
+/// Re-queues the failed deliveries, unless the broadcast was cancelled: a
+/// cancelled broadcast stays cancelled.
+async fn retry_failed(
+    panel: &AdminPanel,
+    id: i64,
+) -> Result<CreateInteractionResponseMessage, Error> {
+    let Some(broadcast) = broadcasts::get(&panel.pool, id).await? else {
+        return Err(UserError::new(format!("There is no broadcast #{id}.")).into());
+    };
+    if broadcast.status == BroadcastStatus::Cancelled {
+        return Err(UserError::new(format!(
+            "Broadcast #{id} was cancelled: its failed deliveries are not retried. Compose a new broadcast to send it again."
+        ))
+        .into());
     }
-
-    fn open(&self, _value: String) -> BoxFuture<'_, Result<CreateEmbed, Error>> {
-        Box::pin(async move { Err(UserError::new("Nothing to open here.").into()) })
-    }
-
-    fn actions(&self) -> Vec<ActionButton> {
-        vec![
-            ActionButton {
-                key: RETRY,
-                label: "Retry failed".to_owned(),
-            },
-            ActionButton {
-                key: DOWNLOAD,
-                label: "Download CSV".to_owned(),
-            },
-        ]
-    }
-
-    fn act(&self, key: String) -> BoxFuture<'_, Result<CreateInteractionResponseMessage, Error>> {
-        Box::pin(async move {
-            match key.as_str() {
-                RETRY => {
-                    let requeued = broadcasts::retry_failed(&self.pool, self.id).await?;
-                    let text = if requeued == 0 {
-                        format!("Broadcast #{} has no failed deliveries to retry.", self.id)
-                    } else {
-                        format!(
-                            "Re-queued {requeued} failed deliveries of broadcast #{} (same nonces, so nothing is posted twice).",
-                            self.id
-                        )
-                    };
-                    Ok(CreateInteractionResponseMessage::new().content(text))
-                }
-                DOWNLOAD => {
-                    let rows = broadcasts::deliveries(&self.pool, self.id).await?;
-                    let csv = deliveries_csv(&rows)?;
-                    Ok(CreateInteractionResponseMessage::new()
-                        .content(format!(
-                            "{} delivery rows of broadcast #{}.",
-                            rows.len(),
-                            self.id
-                        ))
-                        .add_file(CreateAttachment::bytes(
-                            csv,
-                            format!("broadcast-{}.csv", self.id),
-                        )))
-                }
-                _ => Err(UserError::new("Unknown action.").into()),
-            }
-        })
-    }
+    let requeued = broadcasts::retry_failed(&panel.pool, id).await?;
+    let text = if requeued == 0 {
+        format!("Broadcast #{id} has no failed deliveries to retry.")
+    } else {
+        format!(
+            "Re-queued {requeued} failed deliveries of broadcast #{id} (same nonces, so nothing is posted twice)."
+        )
+    };
+    Ok(CreateInteractionResponseMessage::new().content(text))
 }

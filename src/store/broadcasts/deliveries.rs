@@ -239,14 +239,16 @@ pub async fn finish_if_done(pool: &PgPool, id: i64) -> Result<Option<Counts>, sq
 }
 
 /// Puts failed deliveries back in the queue (same rows, so the same nonces)
-/// and the broadcast back to sending. Returns how many were re-queued.
+/// and the broadcast back to sending. Returns how many were re-queued; none
+/// for a broadcast that was cancelled (or never started).
 pub async fn retry_failed(pool: &PgPool, id: i64) -> Result<u64, sqlx::Error> {
     let mut transaction = pool.begin().await?;
     // language=PostgreSQL
     let requeued = sqlx::query(
         "UPDATE broadcast_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(),
                 error_code = NULL, error_message = NULL, updated_at = now()
-          WHERE broadcast_id = $1 AND status = 'failed'",
+          WHERE broadcast_id = $1 AND status = 'failed'
+            AND EXISTS (SELECT 1 FROM broadcasts WHERE id = $1 AND status IN ('sent', 'sending'))",
     )
     .bind(id)
     .execute(&mut *transaction)

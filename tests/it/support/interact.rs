@@ -89,3 +89,24 @@ pub async fn wait_for_access(fake: &FakeDiscord, user: u64, developer: bool) {
     })
     .await;
 }
+
+/// The custom id of the component labelled `label` (a button's label, or a
+/// select menu's placeholder) in a message or an interaction response.
+/// Custom ids are signed per draw, so tests find them as a user would: by
+/// what the control says.
+pub fn control(message: &Value, label: &str) -> String {
+    let message = if message.get("data").is_some() {
+        &message["data"]
+    } else {
+        message
+    };
+    message["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().into_iter().flatten())
+        .find(|component| component["label"] == label || component["placeholder"] == label)
+        .and_then(|component| component["custom_id"].as_str())
+        .unwrap_or_else(|| panic!("no control labelled {label:?} in {message}"))
+        .to_owned()
+}

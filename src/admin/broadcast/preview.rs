@@ -1,0 +1,198 @@
+//! The composer's preview and what its buttons do: Send or Schedule (a
+//! schedule that passed meanwhile is refused, with the choice to send now),
+//! Edit (the form again, with the draft's values), Discard.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serenity::all::{
+    ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton, CreateInteractionResponse,
+    CreateInteractionResponseMessage, Http, ModalInteraction,
+};
+
+use super::compose::{DISCARD, EDIT, EDIT_FORM, SEND, SEND_NOW, SESSION_TIMEOUT};
+use super::form::{input_of, modal};
+use crate::broadcast::draft::Draft;
+use crate::controls::Controls;
+use crate::error::{Error, UserError};
+use crate::panel::AdminPanel;
+use crate::store::broadcasts::{self, ProgressTarget};
+use crate::ui::broadcast::preview;
+use crate::ui::custom_id::View;
+
+/// The preview: the exact embed, the dry run, and the buttons.
+pub(super) async fn preview_message(
+    panel: &AdminPanel,
+    owner: u64,
+    id: i64,
+    draft: &Draft,
+    scheduled_for: Option<DateTime<Utc>>,
+) -> Result<CreateInteractionResponseMessage, Error> {
+    let dry_run = broadcasts::dry_run(&panel.pool, draft.category.as_str()).await?;
+    let controls = Controls::new(panel, View::Composer, owner, SESSION_TIMEOUT);
+    let draft_id = [id as u64];
+    let buttons = vec![CreateActionRow::Buttons(vec![
+        CreateButton::new(controls.id(SEND, &draft_id))
+            .label(if scheduled_for.is_some() {
+                "Schedule"
+            } else {
+                "Send"
+            })
+            .style(ButtonStyle::Success),
+        CreateButton::new(controls.id(EDIT, &draft_id))
+            .label("Edit")
+            .style(ButtonStyle::Secondary),
+        CreateButton::new(controls.id(DISCARD, &draft_id))
+            .label("Discard")
+            .style(ButtonStyle::Danger),
+    ])];
+    Ok(CreateInteractionResponseMessage::new()
+        .content(format!("Draft #{id} saved."))
+        .embeds(vec![
+            draft.embed(),
+            preview(&dry_run, draft.category.as_str(), scheduled_for),
+        ])
+        .components(buttons))
+}
+
+/// Send (now) or Schedule (at the draft's time). A schedule that has passed
+/// meanwhile is refused, with the choice to send now.
+pub(super) async fn send(
+    panel: &AdminPanel,
+    http: &Http,
+    press: &ComponentInteraction,
+    draft_id: i64,
+    now_instead: bool,
+) -> Result<(), Error> {
+    let row = draft_row(panel, draft_id).await?;
+    let now = Utc::now();
+    let scheduled_for = row.scheduled_for.filter(|_| !now_instead);
+    if let Some(at) = scheduled_for.filter(|at| *at <= now) {
+        let controls = Controls::new(panel, View::Composer, press.user.id.get(), SESSION_TIMEOUT);
+        let message = CreateInteractionResponseMessage::new()
+            .content(format!(
+                "The time this broadcast was scheduled for, <t:{}:F>, has passed: nothing was scheduled. Send it now, or Edit it and compose again with a new time.",
+                at.timestamp()
+            ))
+            .components(vec![CreateActionRow::Buttons(vec![
+                CreateButton::new(controls.id(SEND_NOW, &[draft_id as u64]))
+                    .label("Send now")
+                    .style(ButtonStyle::Success),
+            ])])
+            .ephemeral(true);
+        press
+            .create_response(http, CreateInteractionResponse::Message(message))
+            .await?;
+        return Ok(());
+    }
+    let at = scheduled_for.unwrap_or(now);
+    let progress = ProgressTarget {
+        application_id: press.application_id.get(),
+        token: press.token.clone(),
+        expires_at: now + TimeDelta::minutes(15),
+    };
+    let text = if !broadcasts::queue(&panel.pool, draft_id, at, &progress).await? {
+        format!("Draft #{draft_id} is no longer a draft: nothing changed.")
+    } else if scheduled_for.is_some() {
+        format!(
+            "Broadcast #{draft_id} is scheduled for <t:{0}:F> (<t:{0}:R>). Cancel it with `/admin broadcast cancel id:{draft_id}`.",
+            at.timestamp()
+        )
+    } else {
+        format!("Broadcast #{draft_id} is being sent. This message shows its progress.")
+    };
+    let update = CreateInteractionResponseMessage::new()
+        .content(text)
+        .components(vec![]);
+    press
+        .create_response(http, CreateInteractionResponse::UpdateMessage(update))
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn discard(
+    panel: &AdminPanel,
+    http: &Http,
+    press: &ComponentInteraction,
+    draft_id: i64,
+) -> Result<(), Error> {
+    let text = if broadcasts::discard_draft(&panel.pool, draft_id).await? {
+        format!("Draft #{draft_id} discarded: nothing was sent.")
+    } else {
+        format!("Draft #{draft_id} is no longer a draft: nothing changed.")
+    };
+    let update = CreateInteractionResponseMessage::new()
+        .content(text)
+        .embeds(vec![])
+        .components(vec![]);
+    press
+        .create_response(http, CreateInteractionResponse::UpdateMessage(update))
+        .await?;
+    Ok(())
+}
+
+/// Reopens the form with the draft's values.
+pub(super) async fn edit(
+    panel: &AdminPanel,
+    http: &Http,
+    press: &ComponentInteraction,
+    draft_id: i64,
+) -> Result<(), Error> {
+    let row = draft_row(panel, draft_id).await?;
+    let current = Draft::try_from(&row.message)?;
+    let controls = Controls::new(panel, View::Composer, press.user.id.get(), SESSION_TIMEOUT);
+    let form = modal(
+        &controls.id(EDIT_FORM, &[draft_id as u64]),
+        current.category,
+        &current.to_input(),
+    );
+    press
+        .create_response(http, CreateInteractionResponse::Modal(form))
+        .await?;
+    Ok(())
+}
+
+/// A valid Edit submission replaces the draft and the preview; an invalid
+/// one changes nothing (the preview and its buttons stay as they were).
+pub(super) async fn save_edit(
+    panel: &AdminPanel,
+    http: &Http,
+    submit: &ModalInteraction,
+    draft_id: i64,
+) -> Result<(), Error> {
+    let row = draft_row(panel, draft_id).await?;
+    let category = Draft::try_from(&row.message)?.category;
+    let draft = Draft::validate(category, &input_of(submit))?;
+    if !broadcasts::update_draft(&panel.pool, draft_id, &draft.to_fields()).await? {
+        return Err(UserError::new(format!(
+            "Draft #{draft_id} is no longer a draft: nothing changed."
+        ))
+        .into());
+    }
+    let message = preview_message(
+        panel,
+        submit.user.id.get(),
+        draft_id,
+        &draft,
+        row.scheduled_for,
+    )
+    .await?;
+    submit
+        .create_response(http, CreateInteractionResponse::UpdateMessage(message))
+        .await?;
+    Ok(())
+}
+
+/// The draft behind a button, or a clear error when it is gone or no longer
+/// a draft (sent, scheduled, discarded meanwhile, maybe from another process).
+async fn draft_row(panel: &AdminPanel, id: i64) -> Result<broadcasts::BroadcastRow, Error> {
+    let row = broadcasts::get(&panel.pool, id)
+        .await?
+        .ok_or_else(|| UserError::new(format!("Draft #{id} no longer exists.")))?;
+    if row.status != broadcasts::BroadcastStatus::Draft {
+        return Err(UserError::new(format!(
+            "Draft #{id} is no longer a draft (it is {}): nothing changed.",
+            row.status
+        ))
+        .into());
+    }
+    Ok(row)
+}

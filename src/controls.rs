@@ -1,0 +1,111 @@
+//! Drawing and answering the panel's controls without memory of the process
+//! that drew them: ids are minted here (signed, with their owner and expiry),
+//! and the answers every control shares (expired, refused) are sent here.
+
+use chrono::Utc;
+use serenity::all::{
+    ComponentInteraction, CreateInteractionResponse, CreateInteractionResponseFollowup,
+    CreateInteractionResponseMessage, EditInteractionResponse, Http,
+};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::panel::AdminPanel;
+use crate::ui::custom_id::{ControlId, View};
+use crate::ui::pager::disabled_copy;
+
+/// Mints the custom ids of one view drawn for one user.
+#[derive(Debug, Clone)]
+pub struct Controls<'a> {
+    panel: &'a AdminPanel,
+    pub view: View,
+    pub owner: u64,
+    pub expires_at: i64,
+}
+
+impl<'a> Controls<'a> {
+    /// Controls of `view` for `owner`, valid for `lifetime` from now.
+    pub fn new(panel: &'a AdminPanel, view: View, owner: u64, lifetime: Duration) -> Self {
+        let lifetime = chrono::TimeDelta::from_std(lifetime).unwrap_or(chrono::TimeDelta::MAX);
+        Self {
+            panel,
+            view,
+            owner,
+            expires_at: (Utc::now() + lifetime).timestamp(),
+        }
+    }
+
+    /// Controls that expire with the ones of `control` (a redraw after a
+    /// press keeps the expiry of the view it belongs to).
+    pub fn continuing(panel: &'a AdminPanel, control: &ControlId) -> Self {
+        Self {
+            panel,
+            view: control.view,
+            owner: control.owner,
+            expires_at: control.expires_at,
+        }
+    }
+
+    pub fn id(&self, action: char, args: &[u64]) -> String {
+        self.panel.control_key.sign(&ControlId {
+            view: self.view,
+            action,
+            owner: self.owner,
+            expires_at: self.expires_at,
+            args: args.to_vec(),
+        })
+    }
+
+    /// How long until these controls expire.
+    pub fn remaining(&self) -> Duration {
+        let seconds = (self.expires_at - Utc::now().timestamp()).max(0);
+        Duration::from_secs(seconds as u64)
+    }
+}
+
+/// Whether a control has expired.
+pub fn expired(control: &ControlId) -> bool {
+    Utc::now().timestamp() >= control.expires_at
+}
+
+/// The answer to a press on expired controls: the message keeps what it
+/// shows with every button disabled, and the presser is told what to do.
+pub async fn answer_expired(
+    http: &Http,
+    press: &ComponentInteraction,
+    view: View,
+) -> Result<(), serenity::Error> {
+    let update = CreateInteractionResponseMessage::new()
+        .components(disabled_copy(&press.message.components));
+    press
+        .create_response(http, CreateInteractionResponse::UpdateMessage(update))
+        .await?;
+    let notice = CreateInteractionResponseFollowup::new()
+        .content(expired_text(view))
+        .ephemeral(true);
+    press.create_followup(http, notice).await?;
+    Ok(())
+}
+
+pub fn expired_text(view: View) -> String {
+    format!("These controls expired; run {} again.", view.command())
+}
+
+/// Disables the controls of an interaction's reply once they expire, if this
+/// process still runs then. Best effort: the expiry in each custom id is
+/// what refuses a late press; this only makes the message say so in time.
+pub fn disable_when_expired(http: Arc<Http>, token: String, after: Duration) {
+    tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        let Ok(message) = http.get_original_interaction_response(&token).await else {
+            return;
+        };
+        let edit = EditInteractionResponse::new().components(disabled_copy(&message.components));
+        if let Err(error) = http
+            .edit_original_interaction_response(&token, &edit, vec![])
+            .await
+        {
+            tracing::debug!(error = %crate::error::cause_chain(&error), "could not disable expired controls");
+        }
+    });
+}

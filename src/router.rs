@@ -1,0 +1,187 @@
+//! The one router for every button, select menu and modal the panel draws.
+//! It needs no memory of the process that drew them: a control's custom id
+//! (signed, see [`crate::ui::custom_id`]) names its view, owner, expiry and
+//! numbers, and the rest is in the database. Any process that receives a
+//! press answers it, also after a restart. Components that are not the
+//! panel's (the host bot's own) are left alone.
+
+use serenity::all::{
+    ComponentInteraction, Context, FullEvent, Http, Interaction, ModalInteraction,
+};
+
+use crate::admin;
+use crate::controls::{answer_expired, expired, expired_text};
+use crate::error::Error;
+use crate::panel::{AdminPanel, HasAdminPanel};
+use crate::reply;
+use crate::settings;
+use crate::ui::custom_id::{ControlId, InvalidId, View};
+
+/// What a press on an id that is not valid (altered, or garbage) is told.
+pub const INVALID_CONTROL: &str =
+    "These controls are not valid, so nothing was changed. Run the command again.";
+/// What a press on a control drawn by an earlier version of the panel is told.
+pub const OLD_CONTROL: &str =
+    "These controls are from an earlier version of the bot. Run the command again.";
+
+/// The poise `event_handler` part: routes component and modal interactions.
+pub async fn handle_event<U: HasAdminPanel>(
+    framework: poise::FrameworkContext<'_, U, Error>,
+    event: &FullEvent,
+) -> Result<(), Error> {
+    if let FullEvent::InteractionCreate { interaction } = event {
+        route(
+            framework.user_data.admin_panel(),
+            framework.serenity_context,
+            interaction,
+        )
+        .await;
+    }
+    Ok(())
+}
+
+/// Answers `interaction` if it is a press or submit of the panel's controls.
+pub async fn route(panel: &AdminPanel, ctx: &Context, interaction: &Interaction) {
+    match interaction {
+        Interaction::Component(press) => on_component(panel, ctx, press).await,
+        Interaction::Modal(submit) => on_modal(panel, ctx, submit).await,
+        _ => {}
+    }
+}
+
+async fn on_component(panel: &AdminPanel, ctx: &Context, press: &ComponentInteraction) {
+    let http = &ctx.http;
+    let Some(control) = verified(panel, http, &press.data.custom_id, press.id, &press.token).await
+    else {
+        return;
+    };
+    let result = if expired(&control) {
+        answer_expired(http, press, control.view)
+            .await
+            .map_err(Error::from)
+    } else {
+        match control.view {
+            View::ServerList => {
+                admin::pager::on_press::<admin::servers::ServerList>(panel, http, press, &control)
+                    .await
+            }
+            View::Logs => {
+                admin::pager::on_press::<admin::logs::LogList>(panel, http, press, &control).await
+            }
+            View::BroadcastHistory => {
+                admin::pager::on_press::<admin::broadcast::history::History>(
+                    panel, http, press, &control,
+                )
+                .await
+            }
+            View::BroadcastReport => {
+                admin::pager::on_press::<admin::broadcast::report::Report>(
+                    panel, http, press, &control,
+                )
+                .await
+            }
+            View::Confirm => admin::confirm::on_press(panel, http, press, &control).await,
+            View::Composer => {
+                admin::broadcast::compose::on_press(panel, http, press, &control).await
+            }
+            View::Categories => settings::categories::on_pick(panel, http, press, &control).await,
+        }
+    };
+    if let Err(error) = result {
+        let guild = press.guild_id.map(|id| id.get());
+        reply::answer_failure(panel, error.as_ref(), "a button", guild, |text| {
+            reply::ephemeral(http, press.id, &press.token, text)
+        })
+        .await;
+    }
+}
+
+async fn on_modal(panel: &AdminPanel, ctx: &Context, submit: &ModalInteraction) {
+    let http = &ctx.http;
+    let Some(control) = verified(
+        panel,
+        http,
+        &submit.data.custom_id,
+        submit.id,
+        &submit.token,
+    )
+    .await
+    else {
+        return;
+    };
+    let result = if expired(&control) {
+        reply::ephemeral(http, submit.id, &submit.token, expired_text(control.view))
+            .await
+            .map_err(Error::from)
+    } else if control.view == View::Composer {
+        admin::broadcast::compose::on_submit(panel, http, submit, &control).await
+    } else {
+        reply::ephemeral(http, submit.id, &submit.token, INVALID_CONTROL)
+            .await
+            .map_err(Error::from)
+    };
+    if let Err(error) = result {
+        let guild = submit.guild_id.map(|id| id.get());
+        reply::answer_failure(panel, error.as_ref(), "a form", guild, |text| {
+            reply::ephemeral(http, submit.id, &submit.token, text)
+        })
+        .await;
+    }
+}
+
+/// The control `custom_id` names, or `None` once a refusal was sent (or for
+/// the host bot's own components, which get nothing from us).
+async fn verified(
+    panel: &AdminPanel,
+    http: &Http,
+    custom_id: &str,
+    id: serenity::all::InteractionId,
+    token: &str,
+) -> Option<ControlId> {
+    let refusal = match panel.control_key.verify(custom_id) {
+        Ok(control) => return Some(control),
+        Err(InvalidId::NotOurs) if drawn_by_an_earlier_version(custom_id) => OLD_CONTROL,
+        Err(InvalidId::NotOurs) => return None,
+        Err(problem) => {
+            tracing::warn!(%problem, "refused a control with an invalid custom id");
+            INVALID_CONTROL
+        }
+    };
+    if let Err(error) = reply::ephemeral(http, id, token, refusal).await {
+        tracing::warn!(error = %crate::error::cause_chain(&error), "could not refuse a control");
+    }
+    None
+}
+
+/// Custom ids of the panel before its controls were signed (pager `pg…:`,
+/// composer `bc…:`, confirmations `devrm…:`/`bccancel…:`, categories `cats…`).
+fn drawn_by_an_earlier_version(custom_id: &str) -> bool {
+    ["pg", "bccancel", "bc", "devrm", "cats"]
+        .iter()
+        .any(|prefix| {
+            custom_id
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_of_the_previous_version_are_recognised_and_foreign_ones_are_not() {
+        for old in [
+            "pg123:next",
+            "bc99:send",
+            "devrm7:confirm",
+            "bccancel5:decline",
+            "cats42",
+        ] {
+            assert!(drawn_by_an_earlier_version(old), "{old}");
+        }
+        for foreign in ["page:2", "confirm", "bcast", "my_button"] {
+            assert!(!drawn_by_an_earlier_version(foreign), "{foreign}");
+        }
+    }
+}
