@@ -10,6 +10,7 @@ mod admin_bot;
 mod architecture;
 mod broadcasts;
 mod command_recording;
+mod controls;
 mod developers;
 mod embedded_postgres;
 mod fake_discord;

@@ -239,8 +239,26 @@ async fn members_without_manage_server_are_refused() {
     bot.stop().await;
 }
 
+/// Picks `values` in the categories menu of `message` as `user` with
+/// `permissions` (as Discord computes them into the interaction).
+async fn pick(
+    fake: &FakeDiscord,
+    message: &Value,
+    user: u64,
+    permissions: &str,
+    values: &[&str],
+) -> Value {
+    let menu_id = crate::support::interact::control(message, "Categories this server accepts");
+    let token = format!("pick-{}", rand::random::<u32>());
+    let mut pick = fixtures::button_press(99, &token, Some(GUILD), user, &menu_id, message.clone());
+    pick["member"]["permissions"] = json!(permissions);
+    pick["data"] =
+        json!({ "custom_id": menu_id, "component_type": STRING_SELECT, "values": values });
+    run(fake, pick).await
+}
+
 #[tokio::test]
-async fn accepted_categories_are_chosen_from_a_menu() {
+async fn accepted_categories_are_chosen_from_a_menu_that_survives_a_restart() {
     let (fake, db, bot) = start().await;
     let interaction = settings("broadcast-categories", vec![]);
     let token = interaction["token"].as_str().unwrap().to_owned();
@@ -252,14 +270,10 @@ async fn accepted_categories_are_chosen_from_a_menu() {
             .len(),
         3
     );
-
     let message = fake.original_response(&token).unwrap();
-    let menu_id = crate::support::interact::control(&message, "Categories this server accepts");
-    let mut pick =
-        fixtures::button_press(99, "pick-token", Some(GUILD), MANAGER, &menu_id, message);
-    pick["data"] =
-        json!({ "custom_id": menu_id, "component_type": STRING_SELECT, "values": ["maintenance"] });
-    let saved = run(&fake, pick).await;
+
+    let bot = bot.restart(&fake, test_config(&fake, &db, &[])).await;
+    let saved = pick(&fake, &message, MANAGER, "8", &["maintenance"]).await;
 
     assert_eq!(
         content(&saved),
@@ -270,6 +284,27 @@ async fn accepted_categories_are_chosen_from_a_menu() {
         vec!["maintenance".to_owned()]
     );
     fake.assert_no_spec_violations();
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn the_categories_menu_checks_manage_server_again_on_every_pick() {
+    let (fake, db, bot) = start().await;
+    let interaction = settings("broadcast-categories", vec![]);
+    let token = interaction["token"].as_str().unwrap().to_owned();
+    run(&fake, interaction).await;
+    let message = fake.original_response(&token).unwrap();
+
+    // The manager lost Manage Server since the menu was drawn.
+    let demoted = pick(&fake, &message, MANAGER, "0", &["changelog"]).await;
+    assert_eq!(content(&demoted), admin_panel::access::NEEDS_MANAGE_SERVER);
+    let stranger = pick(&fake, &message, MANAGER + 1, "8", &["changelog"]).await;
+    assert_eq!(content(&stranger), admin_panel::access::NOT_YOURS);
+    assert_eq!(
+        current(&db).await.broadcast_categories.len(),
+        3,
+        "nothing changed"
+    );
     bot.stop().await;
 }
 

@@ -115,3 +115,16 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+impl TestBot {
+    /// Stops this bot and starts a new process of it on the same database and
+    /// the same fake Discord, as a deploy does; returns the new one. Nothing
+    /// of the first process's memory survives, only what it wrote.
+    pub async fn restart(self, fake: &FakeDiscord, config: Config) -> TestBot {
+        self.stop().await;
+        // The fake forgets the old process's gateway connections at once.
+        fake.disconnect_gateway();
+        fake.allow_gateway();
+        TestBot::start(fake, config).await
+    }
+}

@@ -110,3 +110,23 @@ pub fn control(message: &Value, label: &str) -> String {
         .unwrap_or_else(|| panic!("no control labelled {label:?} in {message}"))
         .to_owned()
 }
+
+/// Submits the modal `modal_id` with `fields`; `message` is the message the
+/// modal was opened from (a button's modal), if any.
+pub async fn submit(
+    fake: &FakeDiscord,
+    token: &str,
+    user: u64,
+    modal_id: &str,
+    fields: &[(&str, &str)],
+    message: Option<Value>,
+) -> Value {
+    let id: u64 = rand::random::<u32>().into();
+    let mut interaction =
+        fixtures::modal_submit(id + 1, token, Some(ADMIN_GUILD), user, modal_id, fields);
+    if let Some(message) = message {
+        interaction["message"] = message;
+    }
+    fake.dispatch_for_guild(ADMIN_GUILD, "INTERACTION_CREATE", interaction);
+    fake.wait_for_callback(token, WAIT).await
+}
