@@ -59,6 +59,15 @@ async fn record_invocation<U: HasAdminPanel>(ctx: Context<'_, U>, success: bool)
 /// message for option values the registration never offered, and everything
 /// else through the one failure path ([`reply::answer_failure`]).
 pub async fn on_error<U: HasAdminPanel>(error: FrameworkError<'_, U, Error>) {
+    // poise runs the checks for autocomplete too. A refused autocomplete is
+    // no command: nothing is recorded, and Discord accepts only choices
+    // there, so nothing is sent either.
+    if let Some(ctx) = error.ctx()
+        && is_autocomplete(ctx)
+    {
+        tracing::debug!(command = %ctx.command().qualified_name, "autocomplete refused");
+        return;
+    }
     match error {
         FrameworkError::Command { error, ctx, .. } => {
             record_invocation(ctx, false).await;
@@ -104,6 +113,14 @@ pub async fn on_error<U: HasAdminPanel>(error: FrameworkError<'_, U, Error>) {
             }
         }
     }
+}
+
+fn is_autocomplete<U>(ctx: Context<'_, U>) -> bool {
+    matches!(
+        ctx,
+        poise::Context::Application(app)
+            if app.interaction_type == poise::CommandInteractionType::Autocomplete
+    )
 }
 
 /// A failed command's answer: replied first, logged second.

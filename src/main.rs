@@ -16,8 +16,8 @@ async fn main() -> ExitCode {
     admin_panel::bot::init_tracing(&config.rust_log, true);
     match admin_panel::bot::run(config, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
+        // One line, on stderr, whatever the cause: what an operator reads first.
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "the bot stopped");
             eprintln!("admin-panel: {error:#}");
             ExitCode::FAILURE
         }

@@ -12,9 +12,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::Context;
 use crate::error::Error;
 use crate::panel::HasAdminPanel;
+use crate::reply::is_database_outage;
 use crate::store::health as store;
 use crate::telemetry::heartbeat::HEARTBEAT_INTERVAL;
-use crate::ui::health::{HealthReport, ShardLine, render};
+use crate::telemetry::supervisor::TaskState;
+use crate::ui::health::{HealthReport, ShardLine, TaskLine, render};
 
 /// How long the health-check probe may take before the bot counts as offline.
 pub const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
@@ -49,12 +51,24 @@ pub async fn health<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<(), Error> 
         store::database_facts(&panel.pool),
         store::running_instances(&panel.pool),
     );
+    let tasks = panel
+        .tasks
+        .statuses()
+        .into_iter()
+        .map(|task| TaskLine {
+            name: task.name.to_owned(),
+            essential: task.essential,
+            running: task.state != TaskState::Restarting,
+            restarts: task.restarts,
+            last_error: task.last_error,
+        })
+        .collect();
     let commit = env!("ADMIN_PANEL_GIT_COMMIT");
     let report = HealthReport {
         bot_online,
         status_detail,
         shards,
-        database: database?,
+        database: answered(database)?,
         pool_in_use: panel
             .pool
             .size()
@@ -71,7 +85,8 @@ pub async fn health<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<(), Error> 
                 format!(" · commit {commit}")
             }
         ),
-        instances: instances?,
+        instances: answered(instances)?,
+        tasks,
         this_instance: panel.instance_id,
         stale_after: TimeDelta::from_std(HEARTBEAT_INTERVAL * 3).unwrap_or(TimeDelta::seconds(90)),
         now,
@@ -125,5 +140,15 @@ pub async fn probe_health(addr: SocketAddr) -> (bool, String) {
                 PROBE_TIMEOUT.as_millis()
             ),
         ),
+    }
+}
+
+/// A database that does not answer is shown (`None`), not an error: the rest
+/// of the view is what an operator needs then.
+fn answered<T>(result: Result<T, sqlx::Error>) -> Result<Option<T>, sqlx::Error> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) if is_database_outage(&error) => Ok(None),
+        Err(error) => Err(error),
     }
 }

@@ -32,6 +32,7 @@ use crate::error::cause_chain;
 use crate::store::broadcasts::{self, CHANNEL, Claimed, Counts, Outcome};
 use crate::store::logs::Severity;
 use crate::store::settings;
+use crate::telemetry::metrics::DeliveryCounters;
 use crate::telemetry::oplog;
 use crate::ui::broadcast as view;
 
@@ -57,6 +58,8 @@ pub struct BroadcastWorker {
     rate: u32,
     /// Until when every send of this process waits, after a 429.
     pause: Arc<Mutex<Option<Instant>>>,
+    /// What `/metrics` reports of this process's deliveries.
+    counters: Arc<DeliveryCounters>,
 }
 
 impl BroadcastWorker {
@@ -68,7 +71,14 @@ impl BroadcastWorker {
             host,
             rate,
             pause: Arc::default(),
+            counters: Arc::default(),
         }
+    }
+
+    /// Counts this worker's deliveries into `counters` (those `/metrics` shows).
+    pub fn counting_into(mut self, counters: Arc<DeliveryCounters>) -> Self {
+        self.counters = counters;
+        self
     }
 
     /// One pass of the worker, as its loop runs it after each wake-up:
@@ -149,8 +159,9 @@ impl BroadcastWorker {
     /// Starts what is due and works on everything being sent.
     async fn cycle(&self, shutdown: &CancellationToken) -> Result<(), sqlx::Error> {
         for id in broadcasts::due(&self.pool, Utc::now()).await? {
-            if broadcasts::start(&self.pool, id).await? {
-                tracing::info!(broadcast = id, "broadcast delivery started");
+            if let Some(skipped) = broadcasts::start(&self.pool, id).await? {
+                DeliveryCounters::add(&self.counters.skipped, skipped);
+                tracing::info!(broadcast = id, skipped, "broadcast delivery started");
             }
         }
         for id in broadcasts::sending(&self.pool).await? {
@@ -245,6 +256,11 @@ impl BroadcastWorker {
         outcome: &Outcome,
     ) -> Result<(), sqlx::Error> {
         broadcasts::record_attempt(&self.pool, id, delivery.guild_id, outcome).await?;
+        match outcome {
+            Outcome::Sent { .. } => DeliveryCounters::add(&self.counters.sent, 1),
+            Outcome::Failed { .. } => DeliveryCounters::add(&self.counters.failed, 1),
+            Outcome::Retry { .. } => {}
+        }
         if let Outcome::Failed {
             code: Some(UNKNOWN_CHANNEL),
             ..

@@ -26,6 +26,15 @@ pub use tasks::BackgroundTasks;
 /// stats, log entries, guild events, broadcast deliveries, retention), so
 /// that they never take the connections interactive commands need.
 pub const BACKGROUND_CONNECTIONS: u32 = 4;
+/// Connections for what a user waits on (commands, buttons, modals).
+pub const INTERACTIVE_CONNECTIONS: u32 = 8;
+/// How long an interaction waits for a connection: a database that does not
+/// answer is reported in time for Discord's 3-second limit on a first reply.
+/// A pooled connection is pinged before use, within this bound too, so a
+/// database that stopped answering mid-connection fails here, not in a hang.
+pub const INTERACTIVE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+/// The server cancels an interactive query that runs longer than this.
+pub const INTERACTIVE_STATEMENT_TIMEOUT: &str = "2500ms";
 
 /// Lets commands generic over a host bot's data type find the panel in it.
 pub trait HasAdminPanel: Send + Sync + 'static {
@@ -70,7 +79,10 @@ impl PanelOptions {
 /// Cheap to clone: pools, recorder and sets are handles.
 #[derive(Debug, Clone)]
 pub struct AdminPanel {
-    /// For what a developer or server manager waits on: commands, buttons, modals.
+    /// For what a developer or server manager waits on: commands, buttons,
+    /// modals. The panel's own pool (same server and options as the host's),
+    /// with the timeouts of [`INTERACTIVE_ACQUIRE_TIMEOUT`] and
+    /// [`INTERACTIVE_STATEMENT_TIMEOUT`].
     pub pool: PgPool,
     /// For background writers, apart, so interactive queries always find a
     /// connection ([`BACKGROUND_CONNECTIONS`], same server and options).
@@ -94,23 +106,33 @@ pub struct AdminPanel {
 }
 
 impl AdminPanel {
-    /// Applies migrations, registers this process, reads the developer list
-    /// and starts the background tasks. `pool` serves interactive queries;
-    /// the panel opens its own small pool to the same database for
-    /// background writes.
+    /// Applies migrations (with the host's `pool`), registers this process,
+    /// reads the developer list and starts the background tasks. The panel
+    /// opens two pools of its own to the same database with the same
+    /// options: one for interactions, one for background writes, so neither
+    /// waits for the other and their timeouts suit what they do.
     pub async fn start(
-        pool: PgPool,
+        host_pool: PgPool,
         options: PanelOptions,
     ) -> anyhow::Result<(Self, BackgroundTasks)> {
         use anyhow::Context as _;
         crate::db::MIGRATOR
-            .run(&pool)
+            .run(&host_pool)
             .await
             .context("Failed to apply database migrations")?;
+        let connect = host_pool.connect_options().as_ref().clone();
+        let pool = PgPoolOptions::new()
+            .max_connections(INTERACTIVE_CONNECTIONS)
+            .acquire_timeout(INTERACTIVE_ACQUIRE_TIMEOUT)
+            .connect_lazy_with(
+                connect
+                    .clone()
+                    .options([("statement_timeout", INTERACTIVE_STATEMENT_TIMEOUT)]),
+            );
         let background_pool = PgPoolOptions::new()
             .max_connections(BACKGROUND_CONNECTIONS)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_lazy_with(pool.connect_options().as_ref().clone());
+            .connect_lazy_with(connect);
         let started_at = Utc::now();
         let instance_id = instances::register(
             &pool,
@@ -163,6 +185,7 @@ impl AdminPanel {
             tasks::hostname(),
             self.options.broadcast_rate,
         )
+        .counting_into(self.health.deliveries.clone())
     }
 
     /// What the health-check server reads (it never sees the whole panel).

@@ -3,28 +3,6 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-/// Cached counts `/metrics` serves.
-#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
-pub struct DeliveryCounts {
-    pub active_guilds: i64,
-    pub sent: i64,
-    pub skipped: i64,
-    pub failed: i64,
-}
-
-pub async fn delivery_counts(pool: &PgPool) -> Result<DeliveryCounts, sqlx::Error> {
-    // language=PostgreSQL
-    sqlx::query_as(
-        "SELECT (SELECT count(*) FROM guilds WHERE left_at IS NULL) AS active_guilds,
-                count(*) FILTER (WHERE status = 'sent') AS sent,
-                count(*) FILTER (WHERE status = 'skipped') AS skipped,
-                count(*) FILTER (WHERE status = 'failed') AS failed
-           FROM broadcast_deliveries",
-    )
-    .fetch_one(pool)
-    .await
-}
-
 /// Database size and server connections.
 #[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct DatabaseFacts {

@@ -1,12 +1,12 @@
-//! The health-check HTTP server on `HEALTH_ADDR`: `GET /health` (200 while the
-//! gateway is connected, 503 otherwise) and `GET /metrics` (Prometheus text).
-//! Requests never wait on the database: counts are cached by a background loop,
-//! so the endpoints answer fast even while the bot is busy.
+//! The health-check HTTP server on `HEALTH_ADDR`: `GET /health` (200 while
+//! every shard is connected and every essential background task runs, 503
+//! otherwise; its JSON also names the database's state) and `GET /metrics`
+//! (Prometheus text). Requests never wait on the database: a background probe
+//! reads it every [`PROBE_INTERVAL`] and caches what it learnt.
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -20,23 +20,43 @@ use tokio_util::sync::CancellationToken;
 use chrono::DateTime;
 use sqlx::PgPool;
 
+use super::metrics::{DeliveryCounters, MetricsSnapshot, render_metrics};
 use super::recorder::RecorderCounters;
 use super::supervisor::TaskBoard;
 use super::system::SystemSampler;
 use crate::error::cause_chain;
-use crate::store::health as store;
+use crate::store::guilds;
 
-/// How often the database-backed metrics are refreshed.
-pub const METRICS_REFRESH: Duration = Duration::from_secs(5);
+/// How often the database is probed (and the guild count read).
+pub const PROBE_INTERVAL: Duration = Duration::from_secs(2);
+/// A probe slower than this counts as the database not answering.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What the health server and `/admin health` share within one process.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct HealthShared {
     /// The address the server actually bound (port 0 resolves here).
     pub bound_addr: OnceLock<SocketAddr>,
     /// Set once the Discord client exists.
     pub shard_manager: OnceLock<Arc<ShardManager>>,
-    counts: RwLock<store::DeliveryCounts>,
+    /// Whether the last probe got an answer from PostgreSQL.
+    pub database_up: AtomicBool,
+    guilds: AtomicI64,
+    /// Broadcast deliveries this process settled (the worker counts them).
+    pub deliveries: Arc<DeliveryCounters>,
+}
+
+impl Default for HealthShared {
+    fn default() -> Self {
+        Self {
+            bound_addr: OnceLock::new(),
+            shard_manager: OnceLock::new(),
+            // Start-up only gets here after the database answered.
+            database_up: AtomicBool::new(true),
+            guilds: AtomicI64::new(0),
+            deliveries: Arc::default(),
+        }
+    }
 }
 
 /// Connected shards and all shards this process runs.
@@ -66,7 +86,7 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
 #[derive(Debug, Clone)]
 pub struct HealthState {
     pub shared: Arc<HealthShared>,
-    /// Only the background refresh of the cached counts reads it; requests never do.
+    /// Only the background probe reads it; requests never do.
     pub pool: PgPool,
     pub started_at: DateTime<Utc>,
     pub recorder: Arc<RecorderCounters>,
@@ -81,7 +101,7 @@ pub async fn serve(listener: TcpListener, state: HealthState, shutdown: Cancella
         let _ = state.shared.bound_addr.set(addr);
         tracing::info!(%addr, "health-check server listening");
     }
-    tokio::spawn(refresh_counts(state.clone(), shutdown.clone()));
+    tokio::spawn(probe_database(state.clone(), shutdown.clone()));
     let app = axum::Router::new()
         .route("/health", axum::routing::get(health))
         .route("/metrics", axum::routing::get(metrics))
@@ -96,30 +116,41 @@ pub async fn serve(listener: TcpListener, state: HealthState, shutdown: Cancella
     }
 }
 
-async fn refresh_counts(state: HealthState, shutdown: CancellationToken) {
+/// Reads the guild count every [`PROBE_INTERVAL`]; whether it comes back in
+/// time is the database's state for `/health`, `/metrics` and `/admin health`.
+async fn probe_database(state: HealthState, shutdown: CancellationToken) {
     loop {
-        match store::delivery_counts(&state.pool).await {
-            Ok(counts) => {
-                if let Ok(mut cached) = state.shared.counts.write() {
-                    *cached = counts;
-                }
+        let answer = tokio::time::timeout(PROBE_TIMEOUT, guilds::count_active(&state.pool)).await;
+        let up = matches!(answer, Ok(Ok(_)));
+        if let Ok(Ok(count)) = answer {
+            state.shared.guilds.store(count, Ordering::Relaxed);
+        }
+        let was_up = state.shared.database_up.swap(up, Ordering::Relaxed);
+        if was_up != up {
+            if up {
+                tracing::info!("PostgreSQL answers again");
+            } else {
+                tracing::warn!("PostgreSQL does not answer");
             }
-            Err(error) => tracing::warn!(error = %cause_chain(&error), "metrics refresh failed"),
         }
         tokio::select! {
             () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(METRICS_REFRESH) => {}
+            () = tokio::time::sleep(PROBE_INTERVAL) => {}
         }
     }
 }
 
 async fn health(State(state): State<HealthState>) -> Response {
     let (connected, total) = shard_status(&state.shared).await;
-    let up = total > 0 && connected == total;
+    let tasks_down = state.tasks.essential_down();
+    let up = total > 0 && connected == total && tasks_down.is_empty();
+    let database_up = state.shared.database_up.load(Ordering::Relaxed);
     let body = serde_json::json!({
         "status": if up { "ok" } else { "unavailable" },
         "shards_connected": connected,
         "shards_total": total,
+        "database": if database_up { "ok" } else { "unreachable" },
+        "tasks_down": tasks_down,
         "uptime_seconds": (Utc::now() - state.started_at).num_seconds(),
     });
     let status = if up {
@@ -132,21 +163,18 @@ async fn health(State(state): State<HealthState>) -> Response {
 
 async fn metrics(State(state): State<HealthState>) -> Response {
     let (connected, _) = shard_status(&state.shared).await;
-    let counts = state
-        .shared
-        .counts
-        .read()
-        .map(|c| c.clone())
-        .unwrap_or_default();
+    let shared = &state.shared;
     let snapshot = MetricsSnapshot {
-        guilds: counts.active_guilds,
+        guilds: shared.guilds.load(Ordering::Relaxed),
+        database_up: shared.database_up.load(Ordering::Relaxed),
         commands_recorded: state.recorder.recorded.load(Ordering::Relaxed),
         commands_dropped: state.recorder.dropped.load(Ordering::Relaxed),
-        deliveries_sent: counts.sent,
-        deliveries_skipped: counts.skipped,
-        deliveries_failed: counts.failed,
+        deliveries_sent: shared.deliveries.sent.load(Ordering::Relaxed),
+        deliveries_skipped: shared.deliveries.skipped.load(Ordering::Relaxed),
+        deliveries_failed: shared.deliveries.failed.load(Ordering::Relaxed),
         resident_memory: state.system.snapshot().process_rss.unwrap_or(0),
         shards_connected: connected as u64,
+        tasks: state.tasks.statuses(),
     };
     (
         [(
@@ -156,69 +184,4 @@ async fn metrics(State(state): State<HealthState>) -> Response {
         render_metrics(&snapshot),
     )
         .into_response()
-}
-
-/// The figures `/metrics` exposes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MetricsSnapshot {
-    pub guilds: i64,
-    pub commands_recorded: u64,
-    pub commands_dropped: u64,
-    pub deliveries_sent: i64,
-    pub deliveries_skipped: i64,
-    pub deliveries_failed: i64,
-    pub resident_memory: u64,
-    pub shards_connected: u64,
-}
-
-/// Prometheus text exposition format, version 0.0.4.
-pub fn render_metrics(m: &MetricsSnapshot) -> String {
-    let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, String)]| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (labels, value) in samples {
-            let _ = writeln!(out, "{name}{labels} {value}");
-        }
-    };
-    metric(
-        "admin_panel_guilds",
-        "gauge",
-        "Servers the bot is in.",
-        &[("", m.guilds.to_string())],
-    );
-    metric(
-        "admin_panel_commands_recorded_total",
-        "counter",
-        "Command events written by this process.",
-        &[("", m.commands_recorded.to_string())],
-    );
-    metric(
-        "admin_panel_commands_dropped_total",
-        "counter",
-        "Command events dropped because the queue was full or the database unreachable.",
-        &[("", m.commands_dropped.to_string())],
-    );
-    metric(
-        "admin_panel_broadcast_deliveries_total",
-        "counter",
-        "Broadcast deliveries by outcome.",
-        &[
-            ("{outcome=\"sent\"}", m.deliveries_sent.to_string()),
-            ("{outcome=\"skipped\"}", m.deliveries_skipped.to_string()),
-            ("{outcome=\"failed\"}", m.deliveries_failed.to_string()),
-        ],
-    );
-    metric(
-        "admin_panel_process_resident_memory_bytes",
-        "gauge",
-        "Resident memory of this process.",
-        &[("", m.resident_memory.to_string())],
-    );
-    metric(
-        "admin_panel_shards_connected",
-        "gauge",
-        "Gateway shards of this process that are connected.",
-        &[("", m.shards_connected.to_string())],
-    );
-    out
 }

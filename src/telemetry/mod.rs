@@ -7,6 +7,7 @@
 pub mod health_server;
 pub mod heartbeat;
 pub mod log_layer;
+pub mod metrics;
 pub mod oplog;
 pub mod recorder;
 pub mod retention;

@@ -7,37 +7,10 @@ use crate::support::db::TestDb;
 use crate::support::discord::EPHEMERAL;
 use crate::support::fake_discord::FakeDiscord;
 use crate::support::fixtures;
+use crate::support::http::{free_addr, get};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const WAIT: Duration = Duration::from_secs(15);
-
-/// A free loopback address for HEALTH_ADDR.
-fn free_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
-}
-
-/// A plain HTTP/1.1 GET: (status, body).
-async fn get(addr: &str, path: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("the health server listens");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
 
 async fn start(db: &TestDb) -> (FakeDiscord, TestBot, String) {
     let fake = FakeDiscord::start().await;
@@ -79,7 +52,7 @@ async fn admin_health_shows_every_section_and_reports_a_stale_process() {
         .collect();
     for expected in [
         "Bot status",
-        "Database size",
+        "Database",
         "Database connections",
         "Process memory",
         "System memory",
@@ -88,6 +61,7 @@ async fn admin_health_shows_every_section_and_reports_a_stale_process() {
         "Runtime",
         "OS",
         "Bot processes",
+        "Background tasks",
     ] {
         assert!(names.contains(&expected), "{expected} in {names:?}");
     }
@@ -108,6 +82,16 @@ async fn admin_health_shows_every_section_and_reports_a_stale_process() {
         field("Bot status")
     );
     assert!(field("Runtime").contains("rustc"), "{}", field("Runtime"));
+    assert!(
+        field("Database").starts_with("**ok**"),
+        "{}",
+        field("Database")
+    );
+    assert!(
+        field("Background tasks").starts_with("all "),
+        "{}",
+        field("Background tasks")
+    );
     let processes = field("Bot processes");
     assert!(
         processes.contains("▶"),

@@ -16,6 +16,7 @@ mod embedded_postgres;
 mod fake_discord;
 mod health;
 mod logs;
+mod outage;
 mod reference_binary;
 mod servers;
 mod settings;

@@ -278,3 +278,65 @@ async fn a_broadcast_killed_midway_resumes_after_restart_without_sending_twice()
     fake.assert_no_spec_violations();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A database that cannot be used stops the bot within 10 s with one line
+/// naming the server and the cause, not "pool timed out".
+#[tokio::test]
+async fn an_unusable_database_url_stops_the_bot_with_one_line_naming_the_host_and_the_cause() {
+    use crate::support::fault_proxy::{FaultProxy, upstream_of};
+    let db = TestDb::new().await;
+    let server = upstream_of(&db.url);
+    let nobody_listens = crate::support::http::free_addr();
+    let stalled = FaultProxy::start(server).await;
+    stalled.stall();
+    let user_and_host =
+        |user: &str, host: &str, database: &str| format!("postgres://{user}@{host}/{database}");
+    let cases = [
+        (
+            user_and_host("postgres", &nobody_listens, "postgres"),
+            nobody_listens.clone(),
+            "connection refused",
+        ),
+        (
+            user_and_host("postgres", &stalled.addr().to_string(), "postgres"),
+            stalled.addr().to_string(),
+            "timed out",
+        ),
+        (
+            user_and_host("no_such_role_here", &server.to_string(), "postgres"),
+            server.to_string(),
+            "authentication failed",
+        ),
+        (
+            user_and_host("postgres", &server.to_string(), "no_such_database_here"),
+            server.to_string(),
+            "does not exist",
+        ),
+    ];
+    let developer = DEVELOPER.to_string();
+    let dir = work_dir();
+    for (url, host, cause) in cases {
+        let started = std::time::Instant::now();
+        let output = command(
+            &dir,
+            &[
+                ("DISCORD_TOKEN", TOKEN),
+                ("DEVELOPER_USER_ID", &developer),
+                ("DATABASE_URL", &url),
+                ("HEALTH_ADDR", "127.0.0.1:0"),
+            ],
+        )
+        .output()
+        .unwrap();
+        let took = started.elapsed();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(took < Duration::from_secs(10), "{cause}: took {took:?}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        assert!(
+            stderr.contains(&host) && stderr.contains(cause),
+            "{cause}: {stderr}"
+        );
+        assert!(!stderr.contains("pool timed out"), "{stderr}");
+    }
+}

@@ -30,8 +30,9 @@ pub async fn sending(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
 /// Starts delivery of a due broadcast: one delivery row per active server
 /// (skipped ones with their reason), in one transaction with the status
 /// change, under a lock on the broadcast, so two processes starting it at
-/// once write the rows once. Returns false when another process already did.
-pub async fn start(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
+/// once write the rows once. Returns how many servers were skipped, or
+/// `None` when another process already started it.
+pub async fn start(pool: &PgPool, id: i64) -> Result<Option<u64>, sqlx::Error> {
     let mut transaction = pool.begin().await?;
     // language=PostgreSQL
     let category: Option<String> = sqlx::query_scalar(
@@ -41,11 +42,12 @@ pub async fn start(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
     .fetch_optional(&mut *transaction)
     .await?;
     let Some(category) = category else {
-        return Ok(false);
+        return Ok(None);
     };
     // language=PostgreSQL
-    sqlx::query(
-        "INSERT INTO broadcast_deliveries (broadcast_id, guild_id, channel_id, status, skip_reason)
+    let skipped: i64 = sqlx::query_scalar(
+        "WITH inserted AS (
+         INSERT INTO broadcast_deliveries (broadcast_id, guild_id, channel_id, status, skip_reason)
          SELECT $1, g.id, s.broadcast_channel_id,
                 CASE WHEN s.broadcast_channel_id IS NULL OR NOT ($2 = ANY (s.broadcast_categories))
                      THEN 'skipped' ELSE 'pending' END,
@@ -53,11 +55,13 @@ pub async fn start(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
                      WHEN NOT ($2 = ANY (s.broadcast_categories)) THEN 'category_refused' END
            FROM guilds g LEFT JOIN guild_settings s ON s.guild_id = g.id
           WHERE g.left_at IS NULL
-         ON CONFLICT DO NOTHING",
+         ON CONFLICT DO NOTHING
+         RETURNING status)
+         SELECT count(*) FILTER (WHERE status = 'skipped') FROM inserted",
     )
     .bind(id)
     .bind(&category)
-    .execute(&mut *transaction)
+    .fetch_one(&mut *transaction)
     .await?;
     // language=PostgreSQL
     sqlx::query("UPDATE broadcasts SET status = 'sending', started_at = now() WHERE id = $1")
@@ -65,7 +69,7 @@ pub async fn start(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
         .execute(&mut *transaction)
         .await?;
     transaction.commit().await?;
-    Ok(true)
+    Ok(Some(skipped as u64))
 }
 
 /// A delivery this process holds.

@@ -136,6 +136,30 @@ pub fn slash_command(
     interaction
 }
 
+/// An autocomplete request while the user types `partial` into option
+/// `option` of the command at `path`.
+pub fn autocomplete(
+    interaction_id: u64,
+    token: &str,
+    guild_id: Option<u64>,
+    user_id: u64,
+    path: &[&str],
+    option: &str,
+    partial: &str,
+) -> Value {
+    let mut interaction = slash_command(
+        interaction_id,
+        token,
+        guild_id,
+        user_id,
+        path,
+        vec![(option, json!(partial))],
+    );
+    interaction["type"] = json!(4);
+    innermost_options(&mut interaction)[0]["focused"] = json!(true);
+    interaction
+}
+
 /// The options of the innermost subcommand, where a command's own options go.
 fn innermost_options(interaction: &mut Value) -> &mut Vec<Value> {
     let mut options = &mut interaction["data"]["options"];

@@ -8,6 +8,8 @@ pub mod broadcast;
 pub mod db;
 pub mod discord;
 pub mod fake_discord;
+pub mod fault_proxy;
 pub mod fixtures;
+pub mod http;
 pub mod interact;
 pub mod spec;

@@ -32,6 +32,17 @@ pub struct SystemSnapshot {
     pub os: String,
 }
 
+/// One background task of this process, as the supervisor sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskLine {
+    pub name: String,
+    /// The bot cannot work without it (`/health` is 503 while it is down).
+    pub essential: bool,
+    pub running: bool,
+    pub restarts: u64,
+    pub last_error: Option<String>,
+}
+
 /// One gateway shard of this process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShardLine {
@@ -48,12 +59,16 @@ pub struct HealthReport {
     /// What was asked and what came back, e.g. "GET 127.0.0.1:8080/health: 200".
     pub status_detail: String,
     pub shards: Vec<ShardLine>,
-    pub database: DatabaseFacts,
+    /// `None` while the database does not answer.
+    pub database: Option<DatabaseFacts>,
     pub pool_in_use: u32,
     pub pool_max: u32,
     pub system: SystemSnapshot,
     pub runtime: String,
-    pub instances: Vec<InstanceRow>,
+    /// `None` while the database does not answer.
+    pub instances: Option<Vec<InstanceRow>>,
+    /// The background tasks of this process.
+    pub tasks: Vec<TaskLine>,
     pub this_instance: i64,
     /// Heartbeats older than this are stale (three heartbeat intervals).
     pub stale_after: TimeDelta,
@@ -103,19 +118,60 @@ impl HealthReport {
         {
             warnings.push("CPU above 90%".to_owned());
         }
-        let db = &self.database;
-        if ratio(
-            db.server_connections.max(0) as u64,
-            db.max_connections.max(0) as u64,
-        ) > WARN_CONNECTIONS_RATIO
-        {
-            warnings.push("database connections above 80% of max_connections".to_owned());
+        match &self.database {
+            None => warnings.push("the database is not answering".to_owned()),
+            Some(db)
+                if ratio(
+                    db.server_connections.max(0) as u64,
+                    db.max_connections.max(0) as u64,
+                ) > WARN_CONNECTIONS_RATIO =>
+            {
+                warnings.push("database connections above 80% of max_connections".to_owned());
+            }
+            Some(_) => {}
         }
-        let stale = self.instances.iter().filter(|i| self.stale(i)).count();
+        let stale = self
+            .instances
+            .iter()
+            .flatten()
+            .filter(|i| self.stale(i))
+            .count();
         if stale > 0 {
             warnings.push(format!("{stale} bot process(es) with a stale heartbeat"));
         }
-        (warnings, !self.bot_online)
+        let down: Vec<&TaskLine> = self.tasks.iter().filter(|task| !task.running).collect();
+        for task in &down {
+            warnings.push(format!("background task {} is down", task.name));
+        }
+        let critical =
+            !self.bot_online || self.database.is_none() || down.iter().any(|task| task.essential);
+        (warnings, critical)
+    }
+}
+
+/// "All 8 running", or one line per task that is down or was restarted.
+fn tasks_text(tasks: &[TaskLine]) -> String {
+    let lines: Vec<String> = tasks
+        .iter()
+        .filter(|task| !task.running || task.restarts > 0)
+        .map(|task| {
+            let state = if task.running {
+                "🟢 running"
+            } else {
+                "🔴 **down**, restarting"
+            };
+            let why = task
+                .last_error
+                .as_deref()
+                .map(|error| format!("; last: {}", truncate(error, 120)))
+                .unwrap_or_default();
+            format!("{state}: `{}` ({} restarts{why})", task.name, task.restarts)
+        })
+        .collect();
+    if lines.is_empty() {
+        format!("all {} running", tasks.len())
+    } else {
+        fit_lines(&lines, EMBED_FIELD_VALUE_CHARS)
     }
 }
 
@@ -148,10 +204,10 @@ pub fn render(report: &HealthReport) -> CreateEmbed {
         format!("shard {}: {state}, {latency}", shard.id)
     }));
     let system = &report.system;
-    let db = &report.database;
     let instances: Vec<String> = report
         .instances
         .iter()
+        .flatten()
         .map(|instance| {
             let shards = match (instance.shard_ids.first(), instance.shard_ids.last()) {
                 (Some(first), Some(last)) if first == last => format!("shard {first}"),
@@ -189,13 +245,23 @@ pub fn render(report: &HealthReport) -> CreateEmbed {
             fit_lines(&status, EMBED_FIELD_VALUE_CHARS),
             false,
         )
-        .field("Database size", bytes(db.size_bytes.max(0) as u64), true)
+        .field(
+            "Database",
+            match &report.database {
+                Some(db) => format!("**ok** · {}", bytes(db.size_bytes.max(0) as u64)),
+                None => "🔴 **not answering**".to_owned(),
+            },
+            true,
+        )
         .field(
             "Database connections",
-            format!(
-                "pool {}/{} in use\nserver {}/{}",
-                report.pool_in_use, report.pool_max, db.server_connections, db.max_connections
-            ),
+            match &report.database {
+                Some(db) => format!(
+                    "pool {}/{} in use\nserver {}/{}",
+                    report.pool_in_use, report.pool_max, db.server_connections, db.max_connections
+                ),
+                None => format!("pool {}/{} in use", report.pool_in_use, report.pool_max),
+            },
             true,
         )
         .field(
@@ -240,113 +306,17 @@ pub fn render(report: &HealthReport) -> CreateEmbed {
         )
         .field(
             "Bot processes",
-            if instances.is_empty() {
-                "none recorded".to_owned()
-            } else {
-                fit_lines(&instances, EMBED_FIELD_VALUE_CHARS)
+            match (&report.instances, instances.is_empty()) {
+                (None, _) => "unknown while the database does not answer".to_owned(),
+                (Some(_), true) => "none recorded".to_owned(),
+                (Some(_), false) => fit_lines(&instances, EMBED_FIELD_VALUE_CHARS),
             },
             false,
         )
+        .field("Background tasks", tasks_text(&report.tasks), false)
         .footer(CreateEmbedFooter::new(footer))
         .timestamp(report.now)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ui::limits::embed_violations;
-
-    fn report() -> HealthReport {
-        let now = Utc::now();
-        HealthReport {
-            bot_online: true,
-            status_detail: "GET 127.0.0.1:8080/health: 200".into(),
-            shards: vec![ShardLine {
-                id: 0,
-                connected: true,
-                latency: Some(Duration::from_millis(42)),
-            }],
-            database: DatabaseFacts {
-                size_bytes: 10 << 20,
-                server_connections: 5,
-                max_connections: 100,
-            },
-            pool_in_use: 1,
-            pool_max: 10,
-            system: SystemSnapshot {
-                cpu_percent: Some(12.5),
-                memory_used: 4 << 30,
-                memory_total: 16 << 30,
-                process_rss: Some(50 << 20),
-                disk_used: Some(10 << 30),
-                disk_total: Some(100 << 30),
-                os: "Debian GNU/Linux 12".into(),
-            },
-            runtime: "rustc 1.95.0 · admin-panel 0.1.0".into(),
-            instances: vec![InstanceRow {
-                id: 1,
-                host: "h".into(),
-                pid: 7,
-                shard_ids: vec![0, 1],
-                shard_count: Some(2),
-                started_at: now - TimeDelta::hours(2),
-                last_heartbeat_at: now,
-            }],
-            this_instance: 1,
-            stale_after: TimeDelta::seconds(90),
-            now,
-        }
-    }
-
-    fn json(report: &HealthReport) -> serde_json::Value {
-        serde_json::to_value(render(report)).unwrap()
-    }
-
-    #[test]
-    fn a_healthy_bot_is_green_without_warnings() {
-        let embed = json(&report());
-        assert_eq!(embed["color"], GREEN);
-        assert_eq!(embed["footer"]["text"], "No warnings");
-    }
-
-    #[test]
-    fn a_stale_process_or_a_full_disk_turns_it_orange_and_offline_turns_it_red() {
-        let mut stale = report();
-        stale.instances[0].last_heartbeat_at = stale.now - TimeDelta::minutes(5);
-        let embed = json(&stale);
-        assert_eq!(embed["color"], ORANGE);
-        assert!(embed.to_string().contains("**stale**"));
-        assert!(
-            embed["footer"]["text"]
-                .as_str()
-                .unwrap()
-                .starts_with("1 warning")
-        );
-        let mut full = report();
-        full.system.disk_used = Some(99 << 30);
-        assert_eq!(json(&full)["color"], ORANGE);
-        let mut offline = report();
-        offline.bot_online = false;
-        assert_eq!(json(&offline)["color"], RED);
-    }
-
-    #[test]
-    fn many_processes_and_shards_stay_within_discords_limits() {
-        let mut big = report();
-        big.shards = (0..500)
-            .map(|id| ShardLine {
-                id,
-                connected: false,
-                latency: None,
-            })
-            .collect();
-        big.instances = (0..200)
-            .map(|id| InstanceRow {
-                id,
-                host: "x".repeat(300),
-                ..big.instances[0].clone()
-            })
-            .collect();
-        assert_eq!(embed_violations(&json(&big)), Vec::<String>::new());
-    }
-}
+mod tests;
