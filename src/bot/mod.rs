@@ -14,7 +14,6 @@ use crate::config::{Config, Sharding};
 use crate::panel::{AdminPanel, PanelOptions};
 use crate::registration;
 use crate::telemetry::health_server;
-use tokio_util::sync::CancellationToken;
 
 /// Installs the log subscriber: stderr, filtered by `RUST_LOG`, and (with
 /// `persist_logs`) the layer that stores typed events and errors in
@@ -61,12 +60,7 @@ async fn run_with_pool(
     let health_listener = health_server::bind(config.health_addr).await?;
     let (panel, mut background) = AdminPanel::start(pool, options).await?;
     let worker_panel = panel.clone();
-    let health_shutdown = CancellationToken::new();
-    let health_task = tokio::spawn(health_server::serve(
-        health_listener,
-        panel.health_state(),
-        health_shutdown.clone(),
-    ));
+    background.spawn_health_server(health_listener.into_std()?, panel.health_state());
     let health = panel.health.clone();
 
     let mut framework_options = crate::framework_options::<AdminPanel>();
@@ -113,8 +107,6 @@ async fn run_with_pool(
             Ok(())
         }
     };
-    health_shutdown.cancel();
-    let _ = health_task.await;
     background.shutdown().await;
     outcome
 }

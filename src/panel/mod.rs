@@ -158,7 +158,7 @@ impl AdminPanel {
             .context("Failed to read the developers table")?;
 
         let (recorder, receiver) = CommandRecorder::new(CHANNEL_CAPACITY);
-        let mut background = BackgroundTasks::new(instance_id);
+        let mut background = BackgroundTasks::new(instance_id, background_pool.clone());
         let panel = Self {
             pool,
             background_pool,

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::AdminPanel;
 use crate::store::command_stats::CommandEvent;
+use crate::telemetry::health_server::{HealthState, serve};
 use crate::telemetry::heartbeat::run_heartbeat;
 use crate::telemetry::log_layer::{run_writer as run_log_writer, take_installed_queue};
 use crate::telemetry::recorder::run_flusher;
@@ -23,9 +24,9 @@ pub struct BackgroundTasks {
 }
 
 impl BackgroundTasks {
-    pub(super) fn new(instance_id: i64) -> Self {
+    pub(super) fn new(instance_id: i64, pool: sqlx::PgPool) -> Self {
         Self {
-            supervisor: Supervisor::new(instance_id, CancellationToken::new()),
+            supervisor: Supervisor::new(instance_id, Some(pool), CancellationToken::new()),
         }
     }
 
@@ -131,6 +132,20 @@ impl BackgroundTasks {
             let (worker, stop) = (worker.clone(), stop.clone());
             async move {
                 worker.run(stop).await;
+                Ok(())
+            }
+        });
+    }
+
+    /// Serves `/health` and `/metrics` on `listener` (bound already, so a
+    /// taken port stops start-up); a restart serves the same socket again.
+    pub fn spawn_health_server(&mut self, listener: std::net::TcpListener, state: HealthState) {
+        let stop = self.shutdown_token();
+        self.supervisor.spawn("health_server", false, move || {
+            let (listener, state, stop) = (listener.try_clone(), state.clone(), stop.clone());
+            async move {
+                let listener = tokio::net::TcpListener::from_std(listener?)?;
+                serve(listener, state, stop).await;
                 Ok(())
             }
         });

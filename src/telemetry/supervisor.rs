@@ -18,7 +18,11 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use sqlx::PgPool;
+
+use super::oplog;
 use crate::error::cause_chain;
+use crate::store::logs::Severity;
 
 /// First pause before a restart; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -111,6 +115,8 @@ fn take_fault(instance: i64, task: &'static str) -> bool {
 #[derive(Debug)]
 pub struct Supervisor {
     board: Arc<TaskBoard>,
+    /// Where failures are written as `task_failed` entries (`None` in unit tests).
+    pool: Option<PgPool>,
     shutdown: CancellationToken,
     /// Which process this is (`bot_instances.id`), for the test fault hook.
     instance: i64,
@@ -118,9 +124,10 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    pub fn new(instance: i64, shutdown: CancellationToken) -> Self {
+    pub fn new(instance: i64, pool: Option<PgPool>, shutdown: CancellationToken) -> Self {
         Self {
             board: Arc::default(),
+            pool,
             shutdown,
             instance,
             handles: Vec::new(),
@@ -144,6 +151,7 @@ impl Supervisor {
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
         let board = self.board.clone();
+        let pool = self.pool.clone();
         let shutdown = self.shutdown.clone();
         let instance = self.instance;
         board.update(name, essential, |_| {});
@@ -186,12 +194,18 @@ impl Supervisor {
                 if started.elapsed() >= HEALTHY_RUN {
                     backoff = FIRST_BACKOFF;
                 }
-                tracing::error!(
-                    event_type = "task_failed",
-                    task = name,
+                let message = format!(
                     "background task {name} {failure}; restarting in {} s",
                     backoff.as_secs()
                 );
+                match &pool {
+                    // Stored at once (and echoed to the console).
+                    Some(pool) => {
+                        oplog::write_entry_or_warn(pool, Severity::Error, "task_failed", None, &message)
+                            .await;
+                    }
+                    None => tracing::error!(event_type = "task_failed", task = name, "{message}"),
+                }
                 board.update(name, essential, |s| {
                     s.state = TaskState::Restarting;
                     s.restarts += 1;
@@ -251,7 +265,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_task_that_panics_or_fails_is_restarted_and_counted() {
-        let mut supervisor = Supervisor::new(-1, CancellationToken::new());
+        let mut supervisor = Supervisor::new(-1, None, CancellationToken::new());
         let starts = Arc::new(AtomicU32::new(0));
         let counted = starts.clone();
         supervisor.spawn("flaky", true, move || {
@@ -278,7 +292,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_essential_task_waiting_to_restart_is_down() {
-        let mut supervisor = Supervisor::new(-2, CancellationToken::new());
+        let mut supervisor = Supervisor::new(-2, None, CancellationToken::new());
         supervisor.spawn("always failing", true, || async { anyhow::bail!("no") });
         supervisor.spawn("optional", false, || async { anyhow::bail!("no") });
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
 use super::INFO_COLOR;
+use super::csv::SafeCsv;
 use super::limits::{EMBED_DESCRIPTION_CHARS, EMBED_FIELD_VALUE_CHARS, embed_total_chars};
 use super::pager::SelectItem;
 use super::text::{discord_time, fit_lines, human_duration, thousands, truncate};
@@ -257,8 +258,7 @@ pub fn history_page(
 pub fn deliveries_csv(
     rows: &[crate::store::broadcasts::DeliveryRow],
 ) -> Result<Vec<u8>, csv::Error> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record([
+    let mut csv = SafeCsv::new(&[
         "guild_id",
         "guild_name",
         "channel_id",
@@ -272,7 +272,7 @@ pub fn deliveries_csv(
     ])?;
     let text = |v: Option<String>| v.unwrap_or_default();
     for row in rows {
-        writer.write_record([
+        csv.row([
             row.guild_id.to_string(),
             text(row.guild_name.clone()),
             text(row.channel_id.map(|c| c.to_string())),
@@ -286,7 +286,5 @@ pub fn deliveries_csv(
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         ])?;
     }
-    writer
-        .into_inner()
-        .map_err(|error| csv::Error::from(error.into_error()))
+    csv.finish()
 }

@@ -4,6 +4,7 @@
 use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
 use super::INFO_COLOR;
+use super::csv::SafeCsv;
 use super::limits::EMBED_DESCRIPTION_CHARS;
 use super::pager::SelectItem;
 use super::text::{discord_time, fit_lines, truncate};
@@ -127,8 +128,7 @@ pub fn render_entry(entry: &LogEntry) -> CreateEmbed {
 
 /// Every entry as CSV with a header row (RFC 3339 UTC times).
 pub fn to_csv(entries: &[LogEntry]) -> Result<Vec<u8>, csv::Error> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record([
+    let mut csv = SafeCsv::new(&[
         "id",
         "created_at",
         "severity",
@@ -137,7 +137,7 @@ pub fn to_csv(entries: &[LogEntry]) -> Result<Vec<u8>, csv::Error> {
         "message",
     ])?;
     for entry in entries {
-        writer.write_record([
+        csv.row([
             entry.id.to_string(),
             entry
                 .created_at
@@ -148,9 +148,7 @@ pub fn to_csv(entries: &[LogEntry]) -> Result<Vec<u8>, csv::Error> {
             entry.message.clone(),
         ])?;
     }
-    writer
-        .into_inner()
-        .map_err(|error| csv::Error::from(error.into_error()))
+    csv.finish()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod broadcast;
 pub mod charts;
+pub mod csv;
 pub mod custom_id;
 pub mod developers;
 pub mod health;

@@ -203,3 +203,63 @@ async fn unknown_paths_are_404() {
     assert_eq!(get(&addr, "/nope").await.0, 404);
     bot.stop().await;
 }
+
+/// A background task that fails is logged, counted, restarted with backoff,
+/// and works again; while an essential one is down, `/health` answers 503.
+#[tokio::test]
+async fn a_failed_background_task_is_logged_restarted_counted_and_works_again() {
+    let db = TestDb::new().await;
+    let (fake, bot, addr) = start(&db).await;
+    let instance: i64 = sqlx::query_scalar("SELECT max(id) FROM bot_instances")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+
+    admin_panel::telemetry::supervisor::inject_fault(instance, "recorder");
+
+    let (status, body) = eventually("/health to report the recorder down", WAIT, || async {
+        let (status, body) = get(&addr, "/health").await;
+        (status == 503).then_some((status, body))
+    })
+    .await;
+    assert_eq!(status, 503);
+    assert!(body.contains("\"tasks_down\":[\"recorder\"]"), "{body}");
+    eventually(
+        "/health to be 200 again once the recorder restarted",
+        WAIT,
+        || async { (get(&addr, "/health").await.0 == 200).then_some(()) },
+    )
+    .await;
+    let (_, metrics) = get(&addr, "/metrics").await;
+    assert!(
+        metrics.contains("admin_panel_task_restarts_total{task=\"recorder\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("admin_panel_task_up{task=\"recorder\"} 1\n"),
+        "{metrics}"
+    );
+    let logged: String = sqlx::query_scalar(
+        "SELECT message FROM system_logs WHERE event_type = 'task_failed' AND severity = 'error'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(logged.contains("background task recorder"), "{logged}");
+
+    // The restarted recorder records commands again.
+    let interaction =
+        fixtures::slash_command(77, "after-restart", None, DEVELOPER, &["ping"], vec![]);
+    fake.dispatch("INTERACTION_CREATE", interaction).await;
+    fake.wait_for_callback("after-restart", WAIT).await;
+    eventually("the ping to be recorded", WAIT, || async {
+        let count: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM command_stats WHERE command = 'ping'")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        (count == 1).then_some(())
+    })
+    .await;
+    bot.stop().await;
+}

@@ -263,3 +263,64 @@ fn action_id(report: &Value, label: &str) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// Server names and log messages are chosen by strangers: every CSV the bot
+/// produces defuses the cells a spreadsheet would evaluate.
+#[tokio::test]
+async fn names_that_are_formulas_are_defused_in_every_csv() {
+    const FORMULA: &str = "=HYPERLINK(\"http://evil.example\",\"Click me\")";
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    crate::support::broadcast::seed_guild(&db, READY, true, crate::support::broadcast::ALL).await;
+    sqlx::query("UPDATE guilds SET name = $1 WHERE id = $2")
+        .bind(FORMULA)
+        .bind(READY)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO system_logs (severity, event_type, guild_id, message) VALUES ('warning', 'config_update', $1, '@SUM(A1:A9)')")
+        .bind(READY)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let id = send_announcement(&fake, &db, 8101, "-1+1 is a title").await;
+
+    let report = open_report(&fake, 8103, id).await;
+    press(
+        &fake,
+        "report",
+        "report-csv",
+        DEVELOPER,
+        &action_id(&report, "Download CSV"),
+        None,
+    )
+    .await;
+    let logs = slash(&fake, 8105, "logs", DEVELOPER, &["admin", "logs"], vec![]).await;
+    press(
+        &fake,
+        "logs",
+        "logs-csv",
+        DEVELOPER,
+        &action_id(&logs, "Download CSV"),
+        None,
+    )
+    .await;
+
+    let deliveries = String::from_utf8(attachments(&fake, "report-csv")[0].1.clone()).unwrap();
+    let mut reader = csv::Reader::from_reader(deliveries.as_bytes());
+    let names: Vec<String> = reader.records().map(|r| r.unwrap()[1].to_owned()).collect();
+    assert_eq!(names, [format!("'{FORMULA}")]);
+    let entries = String::from_utf8(attachments(&fake, "logs-csv")[0].1.clone()).unwrap();
+    let mut reader = csv::Reader::from_reader(entries.as_bytes());
+    let messages: Vec<String> = reader.records().map(|r| r.unwrap()[5].to_owned()).collect();
+    assert!(
+        messages.contains(&"'@SUM(A1:A9)".to_owned()),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .all(|m| !m.starts_with(['=', '+', '-', '@'])),
+        "{messages:?}"
+    );
+    bot.stop().await;
+}
