@@ -33,7 +33,8 @@ pub fn new_error_id() -> String {
     format!("{:08x}", rand::random::<u32>())
 }
 
-/// `error: cause: cause ...`, the whole `source()` chain on one line.
+/// `error: cause: cause ...`, the whole `source()` chain on one line, with
+/// any token or secret in it redacted (HTTP errors quote their URLs).
 pub fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
@@ -41,7 +42,7 @@ pub fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
         let _ = write!(text, ": {cause}");
         source = cause.source();
     }
-    text
+    crate::redact::redact(&text).into_owned()
 }
 
 /// What the user sees for an internal error.

@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod hooks;
 pub mod panel;
+pub mod redact;
 pub mod registration;
 pub mod reply;
 pub mod router;

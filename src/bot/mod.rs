@@ -26,7 +26,7 @@ pub fn init_tracing(filter: &str, persist_logs: bool) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(crate::redact::RedactingWriter)
         .with_filter(filter);
     // Not narrowed by RUST_LOG: typed events and errors reach /admin logs even
     // when stderr is quiet.
@@ -41,6 +41,7 @@ pub fn init_tracing(filter: &str, persist_logs: bool) {
 /// order: shards (no new commands), background tasks (flush what they hold),
 /// the database pool, and the self-managed PostgreSQL if one was started.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    crate::redact::register_secret(config.discord_token.expose());
     let database = database::connect(config.database_url.as_deref()).await?;
     let result = run_with_pool(&config, database.pool.clone(), shutdown).await;
     database.close().await;
@@ -82,7 +83,7 @@ async fn run_with_pool(
         // serenity applies a proxy only with its own rate limiter off: the proxy
         // (nirn-proxy, twilight-http-proxy) is expected to handle rate limits.
         http = http.proxy(proxy.as_str()).ratelimiter_disabled(true);
-        tracing::info!(proxy = %proxy, "sending Discord REST calls through a proxy");
+        tracing::info!(proxy = %without_credentials(proxy), "sending Discord REST calls through a proxy");
     }
     let mut client = ClientBuilder::new_with_http(http.build(), GatewayIntents::GUILDS)
         .framework(framework)
@@ -109,4 +110,40 @@ async fn run_with_pool(
     };
     background.shutdown().await;
     outcome
+}
+
+/// A URL as it may be logged: `http://user:secret@host/` becomes
+/// `http://[redacted]@host/`.
+fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest
+            .split('/')
+            .next()
+            .and_then(|host| host.rsplit_once('@'))
+        {
+            Some((_, host)) => {
+                let path = &rest[rest.find('/').unwrap_or(rest.len())..];
+                format!("{scheme}://[redacted]@{host}{path}")
+            }
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_credentials;
+
+    #[test]
+    fn a_proxy_url_is_logged_without_its_credentials() {
+        assert_eq!(
+            without_credentials("http://bot:s3cret@proxy.internal:8080/base"),
+            "http://[redacted]@proxy.internal:8080/base"
+        );
+        assert_eq!(
+            without_credentials("http://proxy:8080"),
+            "http://proxy:8080"
+        );
+    }
 }

@@ -315,6 +315,9 @@ impl BroadcastWorker {
             self.show_progress(&broadcast, &draft.embed(), Some(counts))
                 .await;
         }
+        if let Err(error) = broadcasts::clear_progress_token(&self.pool, id).await {
+            tracing::warn!(error = %cause_chain(&error), broadcast = id, "could not forget the progress token; retention will");
+        }
     }
 
     /// Edits the developer's message (while its token is valid) with progress,

@@ -94,8 +94,13 @@ pub fn sanitize_event_type(raw: &str) -> String {
     }
 }
 
+/// What is stored of a message: no token or secret (see [`crate::redact`]),
+/// and no more than the column holds.
 fn cut_message(message: &str) -> String {
-    message.chars().take(MAX_MESSAGE_CHARS).collect()
+    crate::redact::redact(message)
+        .chars()
+        .take(MAX_MESSAGE_CHARS)
+        .collect()
 }
 
 /// Appends one entry. The message is cut to the stored maximum rather than refused:

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Retention;
 use crate::error::cause_chain;
-use crate::store::{command_stats, logs, modules, views};
+use crate::store::{broadcasts, command_stats, logs, modules, views};
 
 /// Rows per DELETE.
 pub const DELETE_BATCH: i64 = 5_000;
@@ -51,6 +51,9 @@ pub async fn run_retention(pool: PgPool, retention: Retention, shutdown: Cancell
             Err(error) => {
                 tracing::warn!(error = %cause_chain(&error), "retention pass failed; retrying next hour")
             }
+        }
+        if let Err(error) = broadcasts::clear_expired_progress_tokens(&pool).await {
+            tracing::warn!(error = %cause_chain(&error), "could not clear expired progress tokens");
         }
         if let Err(error) = modules::recount(&pool).await {
             tracing::warn!(error = %cause_chain(&error), "module adoption recount failed");

@@ -340,3 +340,109 @@ async fn an_unusable_database_url_stops_the_bot_with_one_line_naming_the_host_an
         assert!(!stderr.contains("pool timed out"), "{stderr}");
     }
 }
+
+/// Interaction tokens and webhook URLs never reach a log, even at
+/// `RUST_LOG=trace` and even inside an error chain; the proxy URL is logged
+/// without its credentials; a finished broadcast forgets its progress token.
+#[tokio::test]
+async fn tokens_and_credentials_never_reach_a_log_even_at_trace() {
+    use crate::support::bot::ADMIN_GUILD;
+    use crate::support::broadcast::{ALL, button_id, compose, seed_guild};
+    use crate::support::fake_discord::Failure;
+    let fake = FakeDiscord::start().await;
+    let db = TestDb::new().await;
+    seed_guild(&db, 1, true, ALL).await;
+    let dir = work_dir();
+    let proxy = fake
+        .base_url()
+        .replace("http://", "http://bot:proxy-secret-4711@");
+    let admin_guild = ADMIN_GUILD.to_string();
+    let mut child = spawn_bot(
+        &dir,
+        &fake,
+        &db,
+        "trace.log",
+        &[
+            ("RUST_LOG", "trace"),
+            ("DISCORD_PROXY_URL", &proxy),
+            ("ADMIN_GUILD_IDS", &admin_guild),
+        ],
+    );
+    fake.wait_for_shards(1, Duration::from_secs(60)).await;
+    // A token as Discord makes them, whose progress edits all fail: the
+    // worker logs the failed request, URL and all.
+    let token = format!(
+        "aW50ZXJhY3Rpb246OTAwMDAwMDAwOn{:016x}",
+        rand::random::<u64>()
+    );
+    fake.fail_route(
+        "PATCH",
+        &format!("/api/v10/webhooks/*/{token}/messages/@original"),
+        Failure::ServerError,
+        None,
+    );
+
+    let preview = compose(
+        &fake,
+        9401,
+        "announcement",
+        None,
+        &[("title", "Quiet about secrets")],
+    )
+    .await;
+    crate::support::interact::press(
+        &fake,
+        "submit-9401",
+        &token,
+        DEVELOPER,
+        &button_id(&preview, "Send"),
+        None,
+    )
+    .await;
+    let finished = crate::support::bot::eventually(
+        "the broadcast to finish",
+        Duration::from_secs(30),
+        || async {
+            let row: Option<(String, Option<String>)> =
+                sqlx::query_as("SELECT status, progress_token FROM broadcasts")
+                    .fetch_optional(&db.pool)
+                    .await
+                    .unwrap();
+            row.filter(|(status, _)| status == "sent")
+        },
+    )
+    .await;
+    // Give the worker its last edit attempt (and its log line) before stopping.
+    fake.wait_for_request("a progress edit", Duration::from_secs(10), |r| {
+        r.method == "PATCH" && r.path.contains(&token)
+    })
+    .await;
+    // SAFETY: kill(2) with a pid we spawned and a valid signal number.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+
+    let log = std::fs::read_to_string(dir.join("trace.log")).unwrap();
+    assert!(log.len() > 10_000, "a trace log was written");
+    assert!(
+        !log.contains(&token),
+        "an interaction token reached the log"
+    );
+    assert!(
+        !log.contains("proxy-secret-4711"),
+        "the proxy's credentials reached the log"
+    );
+    assert!(!log.contains(TOKEN), "the bot token reached the log");
+    assert!(log.contains("[redacted]"), "what was redacted is marked");
+    let stored: Vec<String> = sqlx::query_scalar("SELECT message FROM system_logs")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    assert!(stored.iter().all(|m| !m.contains(&token)), "{stored:?}");
+    assert_eq!(
+        finished.1, None,
+        "the progress token is forgotten once the broadcast finished"
+    );
+}

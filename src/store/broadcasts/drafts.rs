@@ -149,7 +149,8 @@ pub async fn cancel(pool: &PgPool, id: i64, by: u64) -> Result<Cancelled, sqlx::
     let mut transaction = pool.begin().await?;
     // language=PostgreSQL
     let status: Option<BroadcastStatus> = sqlx::query_scalar(
-        "UPDATE broadcasts b SET status = 'cancelled', cancelled_by = $2, finished_at = now()
+        "UPDATE broadcasts b SET status = 'cancelled', cancelled_by = $2, finished_at = now(),
+                progress_token = NULL
            FROM (SELECT id, status FROM broadcasts WHERE id = $1 FOR UPDATE) old
           WHERE b.id = old.id AND old.status IN ('draft', 'scheduled', 'sending')
          RETURNING old.status",

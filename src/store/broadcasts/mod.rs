@@ -120,6 +120,30 @@ pub async fn get(pool: &PgPool, id: i64) -> Result<Option<BroadcastRow>, sqlx::E
         .await
 }
 
+/// Forgets the interaction token of a broadcast's progress message once it
+/// is no longer needed (the broadcast finished): a token is a credential.
+pub async fn clear_progress_token(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query("UPDATE broadcasts SET progress_token = NULL WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Forgets every progress token past its expiry (a process that died before
+/// clearing its own leaves one behind).
+pub async fn clear_expired_progress_tokens(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    // language=PostgreSQL
+    let result = sqlx::query(
+        "UPDATE broadcasts SET progress_token = NULL
+          WHERE progress_token IS NOT NULL AND progress_token_expires_at < now()",
+    )
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected())
+}
+
 /// Wakes every process's delivery worker (inside the caller's transaction, so
 /// the notification goes out only if the change commits).
 async fn notify(connection: &mut sqlx::PgConnection, id: i64) -> Result<(), sqlx::Error> {
