@@ -5,12 +5,13 @@
 //! where the server runs as an unprivileged account.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::support::db::{TestDb, with_database};
 use admin_panel::db::embedded::EmbeddedPostgres;
-use sqlx::postgres::PgConnection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use sqlx::{Connection, Row};
 
 /// A directory under the system temp dir, removed (with any cluster files)
@@ -41,10 +42,11 @@ impl Drop for ScratchDir {
     }
 }
 
+/// The URLs hold the cluster's password, so failures name only the error.
 async fn connect(url: &str) -> PgConnection {
     PgConnection::connect(url)
         .await
-        .unwrap_or_else(|error| panic!("connect to {url}: {error}"))
+        .unwrap_or_else(|error| panic!("connect: {error}"))
 }
 
 fn running_as_root() -> bool {
@@ -373,4 +375,446 @@ async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test]
+async fn a_new_cluster_refuses_a_login_without_its_password_over_tcp_and_the_socket() {
+    let scratch = ScratchDir::new("password-required");
+    let server = EmbeddedPostgres::start(&scratch.join("postgres"))
+        .await
+        .unwrap_or_else(|error| panic!("start: {error}"));
+
+    assert_password_required(&server).await;
+    let wrong = superuser_over_tcp(server.port()).password("not-the-password");
+    let error = PgConnection::connect_with(&wrong)
+        .await
+        .expect_err("a wrong password is refused");
+    assert_login_refused(&error, "a wrong password");
+
+    let mut connection = connect(&server.database_url()).await;
+    let method: String = sqlx::query_scalar(
+        "SELECT CASE WHEN rolpassword LIKE 'SCRAM-SHA-256$%' THEN 'scram' ELSE 'other' END
+         FROM pg_authid WHERE rolname = 'postgres'",
+    )
+    .fetch_one(&mut connection)
+    .await
+    .expect("query");
+    assert_eq!(
+        method, "scram",
+        "the password is stored as a SCRAM verifier"
+    );
+    connection.close().await.ok();
+    server.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn a_new_cluster_keeps_its_password_in_a_private_file_and_trusts_no_one() {
+    let scratch = ScratchDir::new("password-file");
+    let data_dir = scratch.join("postgres");
+    let server = EmbeddedPostgres::start(&data_dir).await.expect("start");
+
+    assert!(
+        trust_rules(&data_dir).is_empty(),
+        "{:?}",
+        trust_rules(&data_dir)
+    );
+    let password = assert_private_password_file(&server);
+    assert!(password.len() >= 32, "a long password");
+    assert!(
+        server
+            .database_url()
+            .contains(&format!(":{password}@127.0.0.1:")),
+        "the URL carries the password"
+    );
+    assert!(
+        !format!("{server:?}").contains(&password),
+        "Debug does not show the password"
+    );
+    let leftovers: Vec<PathBuf> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| std::fs::read_to_string(path).is_ok_and(|text| text.contains(&password)))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "initdb's password file is removed: {leftovers:?}"
+    );
+    server.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn a_cluster_created_by_an_earlier_version_is_closed_on_its_next_start_with_its_data() {
+    let scratch = ScratchDir::new("trusting-cluster");
+    let data_dir = scratch.join("postgres");
+    let bin_dir = postgres_bin_dir();
+    create_trusting_cluster(&data_dir, &bin_dir);
+    assert!(
+        !trust_rules(&data_dir).is_empty(),
+        "the old way trusts everyone"
+    );
+
+    let server = EmbeddedPostgres::start_with_bindir(&data_dir, Some(&bin_dir))
+        .await
+        .unwrap_or_else(|error| panic!("start of an old cluster: {error}"));
+
+    assert!(
+        trust_rules(&data_dir).is_empty(),
+        "{:?}",
+        trust_rules(&data_dir)
+    );
+    assert_private_password_file(&server);
+    assert_password_required(&server).await;
+    assert_survivor_is_kept(&server).await;
+    server.stop().await.expect("stop");
+
+    let restarted = EmbeddedPostgres::start_with_bindir(&data_dir, Some(&bin_dir))
+        .await
+        .expect("the closed cluster starts again with its stored password");
+    assert_survivor_is_kept(&restarted).await;
+    assert_password_required(&restarted).await;
+    restarted.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn an_earlier_version_s_server_left_running_is_closed_when_adopted() {
+    let scratch = ScratchDir::new("trusting-running");
+    let data_dir = scratch.join("postgres");
+    let bin_dir = postgres_bin_dir();
+    create_trusting_cluster(&data_dir, &bin_dir);
+    let port = start_like_an_earlier_version(&data_dir, &bin_dir);
+    let pid = postmaster_pid(&data_dir).expect("the old server runs");
+
+    let adopted = EmbeddedPostgres::start_with_bindir(&data_dir, Some(&bin_dir))
+        .await
+        .unwrap_or_else(|error| panic!("adopting the old server: {error}"));
+
+    assert_eq!(adopted.port(), port, "the running server is reused");
+    assert_eq!(postmaster_pid(&data_dir), Some(pid), "without a restart");
+    assert!(trust_rules(&data_dir).is_empty());
+    assert_password_required(&adopted).await;
+    assert_survivor_is_kept(&adopted).await;
+    adopted.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn closing_an_old_cluster_resumes_with_the_password_an_interrupted_run_stored() {
+    let scratch = ScratchDir::new("interrupted-closing");
+    let data_dir = scratch.join("postgres");
+    let bin_dir = postgres_bin_dir();
+    create_trusting_cluster(&data_dir, &bin_dir);
+    // A run that stored the password, then crashed before it set it.
+    let stored = "Interrupted0Closing0Password0Of0Forty0Ch";
+    let password_file = data_dir.join("admin-panel.password");
+    std::fs::write(&password_file, format!("{stored}\n")).unwrap();
+    std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    if let Some((uid, gid)) = server_account() {
+        std::os::unix::fs::chown(&password_file, Some(uid), Some(gid)).unwrap();
+    }
+
+    let server = EmbeddedPostgres::start_with_bindir(&data_dir, Some(&bin_dir))
+        .await
+        .unwrap_or_else(|error| panic!("start: {error}"));
+
+    assert_eq!(assert_private_password_file(&server), stored);
+    assert!(server.database_url().contains(stored));
+    assert_password_required(&server).await;
+    assert_survivor_is_kept(&server).await;
+    server.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn an_adopted_server_that_never_loaded_its_closed_pg_hba_conf_is_made_to() {
+    let scratch = ScratchDir::new("unloaded-rules");
+    let data_dir = scratch.join("postgres");
+    let bin_dir = postgres_bin_dir();
+    create_trusting_cluster(&data_dir, &bin_dir);
+    let port = start_like_an_earlier_version(&data_dir, &bin_dir);
+    // A run that got as far as rewriting pg_hba.conf, then crashed before
+    // the server reloaded it: the server still trusts everyone.
+    let password = "Crashed0Before0The0Reload0Forty0Chars000";
+    let mut trusted = PgConnection::connect_with(&superuser_over_tcp(port))
+        .await
+        .expect("the old server trusts");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER ROLE postgres PASSWORD '{password}'"
+    )))
+    .execute(&mut trusted)
+    .await
+    .expect("set the password");
+    trusted.close().await.ok();
+    let password_file = data_dir.join("admin-panel.password");
+    std::fs::write(&password_file, password).unwrap();
+    std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let hba = data_dir.join("pg_hba.conf");
+    let closed = std::fs::read_to_string(&hba)
+        .unwrap()
+        .replace(" trust\n", " scram-sha-256\n");
+    std::fs::write(&hba, closed).unwrap();
+    if let Some((uid, gid)) = server_account() {
+        std::os::unix::fs::chown(&password_file, Some(uid), Some(gid)).unwrap();
+    }
+    assert!(trust_rules(&data_dir).is_empty());
+    PgConnection::connect_with(&superuser_over_tcp(port))
+        .await
+        .expect("the running server has not loaded the new rules")
+        .close()
+        .await
+        .ok();
+
+    let adopted = EmbeddedPostgres::start_with_bindir(&data_dir, Some(&bin_dir))
+        .await
+        .unwrap_or_else(|error| panic!("adopt: {error}"));
+
+    assert_eq!(adopted.port(), port, "the running server is reused");
+    assert!(adopted.database_url().contains(password));
+    assert_password_required(&adopted).await;
+    assert_survivor_is_kept(&adopted).await;
+    adopted.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn a_cluster_whose_password_file_was_lost_gets_a_new_password_on_its_next_start() {
+    let scratch = ScratchDir::new("lost-password");
+    let data_dir = scratch.join("postgres");
+    let first = EmbeddedPostgres::start(&data_dir)
+        .await
+        .expect("first start");
+    let old_password = assert_private_password_file(&first);
+    first.stop().await.expect("first stop");
+    std::fs::remove_file(data_dir.join("admin-panel.password")).unwrap();
+
+    let second = EmbeddedPostgres::start(&data_dir)
+        .await
+        .unwrap_or_else(|error| panic!("start without a password file: {error}"));
+
+    let new_password = assert_private_password_file(&second);
+    assert_ne!(new_password, old_password);
+    connect(&second.database_url()).await.close().await.ok();
+    let with_old_password = superuser_over_tcp(second.port()).password(&old_password);
+    let error = PgConnection::connect_with(&with_old_password)
+        .await
+        .expect_err("the old password no longer works");
+    assert_login_refused(&error, "the old password");
+    assert_password_required(&second).await;
+    second.stop().await.expect("second stop");
+}
+
+/// Options to log in as the superuser over TCP, without a password.
+fn superuser_over_tcp(port: u16) -> PgConnectOptions {
+    PgConnectOptions::new_without_pgpass()
+        .host("127.0.0.1")
+        .port(port)
+        .username("postgres")
+        .database("postgres")
+        .ssl_mode(PgSslMode::Disable)
+}
+
+/// A login as `postgres` without a password is refused over TCP and over
+/// the server's Unix socket (which every cluster in these tests has).
+async fn assert_password_required(server: &EmbeddedPostgres) {
+    let error = PgConnection::connect_with(&superuser_over_tcp(server.port()))
+        .await
+        .expect_err("a login without password over TCP is refused");
+    assert_login_refused(&error, "TCP without a password");
+
+    let socket_dir = server.data_dir().join("sockets");
+    let socket = socket_dir.join(format!(".s.PGSQL.{}", server.port()));
+    assert!(
+        socket.exists(),
+        "the server listens on {}",
+        socket.display()
+    );
+    let over_socket = PgConnectOptions::new_without_pgpass()
+        .socket(&socket_dir)
+        .port(server.port())
+        .username("postgres")
+        .database("postgres");
+    let error = PgConnection::connect_with(&over_socket)
+        .await
+        .expect_err("a login without password over the Unix socket is refused");
+    assert_login_refused(&error, "the Unix socket without a password");
+}
+
+fn assert_login_refused(error: &sqlx::Error, attempt: &str) {
+    let code = error
+        .as_database_error()
+        .and_then(|error| error.code())
+        .map(|code| code.into_owned());
+    assert_eq!(
+        code.as_deref(),
+        Some("28P01"),
+        "{attempt}: expected invalid_password, got {error}"
+    );
+}
+
+/// The password file is mode 0600, owned like the data directory; returns
+/// the password.
+fn assert_private_password_file(server: &EmbeddedPostgres) -> String {
+    let path = server.password_file();
+    assert_eq!(path, server.data_dir().join("admin-panel.password"));
+    let meta = std::fs::metadata(&path).expect("the password file exists");
+    assert_eq!(meta.mode() & 0o777, 0o600, "{}", path.display());
+    let data_dir_owner = std::fs::metadata(server.data_dir()).unwrap().uid();
+    assert_eq!(meta.uid(), data_dir_owner, "owned by the server account");
+    std::fs::read_to_string(&path).unwrap().trim().to_owned()
+}
+
+/// Rules in the cluster's `pg_hba.conf` whose method is `trust` (comments,
+/// which mention the word, aside).
+fn trust_rules(data_dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(data_dir.join("pg_hba.conf"))
+        .expect("read pg_hba.conf")
+        .lines()
+        .filter(|line| {
+            let rule = line.split('#').next().unwrap_or_default();
+            rule.split_whitespace().any(|field| field == "trust")
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn assert_survivor_is_kept(server: &EmbeddedPostgres) {
+    let mut connection = connect(&server.database_url()).await;
+    let name: String = sqlx::query_scalar("SELECT name FROM survivors")
+        .fetch_one(&mut connection)
+        .await
+        .expect("the table from before is there");
+    assert_eq!(name, "kept");
+    connection.close().await.ok();
+}
+
+/// The account the crate runs the server as when the tests run as root
+/// (`postgres`, else `nobody`), as (uid, gid); `None` when not root.
+fn server_account() -> Option<(u32, u32)> {
+    if !running_as_root() {
+        return None;
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    ["postgres", "nobody"].iter().find_map(|name| {
+        passwd.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            (fields.len() > 3 && fields[0] == *name)
+                .then(|| Some((fields[2].parse().ok()?, fields[3].parse().ok()?)))
+                .flatten()
+        })
+    })
+}
+
+/// A directory holding initdb, pg_ctl and postgres: the first on PATH, else
+/// `pg_config --bindir`. The tests pass it to the crate too, so the cluster
+/// they create by hand and the server the crate runs have one version.
+fn postgres_bin_dir() -> PathBuf {
+    let complete = |dir: &Path| {
+        ["initdb", "pg_ctl", "postgres"]
+            .iter()
+            .all(|program| dir.join(program).is_file())
+    };
+    let on_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let from_pg_config = std::process::Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .ok()
+        .map(|output| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()));
+    on_path
+        .into_iter()
+        .chain(from_pg_config)
+        .find(|dir| dir.is_absolute() && complete(dir))
+        .expect("PostgreSQL's server programs are installed")
+}
+
+/// One of the PostgreSQL programs, run as the server account when root.
+fn pg_program(bin_dir: &Path, program: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(bin_dir.join(program));
+    command.current_dir("/");
+    if let Some((uid, gid)) = server_account() {
+        command.uid(uid).gid(gid);
+    }
+    command
+}
+
+fn run_ok(mut command: std::process::Command, input: &str) {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(
+        output.status.success() && !printed.contains("ERROR:"),
+        "{command:?}: {printed}"
+    );
+}
+
+/// A cluster as earlier versions of the bot created it (`initdb
+/// --auth=trust`), holding a table `survivors` with one row.
+fn create_trusting_cluster(data_dir: &Path, bin_dir: &Path) {
+    std::fs::create_dir(data_dir).unwrap();
+    std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    if let Some((uid, gid)) = server_account() {
+        std::os::unix::fs::chown(data_dir, Some(uid), Some(gid)).unwrap();
+    }
+    let mut initdb = pg_program(bin_dir, "initdb");
+    initdb.arg("--pgdata").arg(data_dir).args([
+        "--username=postgres",
+        "--auth=trust",
+        "--encoding=UTF8",
+        "--locale=C",
+    ]);
+    run_ok(initdb, "");
+    let mut single = pg_program(bin_dir, "postgres");
+    single
+        .arg("--single")
+        .arg("-D")
+        .arg(data_dir)
+        .arg("postgres");
+    run_ok(
+        single,
+        "CREATE TABLE survivors (name TEXT);\nINSERT INTO survivors VALUES ('kept');\n",
+    );
+}
+
+/// Starts the server as earlier versions did (trusting, with a socket in
+/// `sockets`), on a free port, and returns the port.
+fn start_like_an_earlier_version(data_dir: &Path, bin_dir: &Path) -> u16 {
+    let sockets = data_dir.join("sockets");
+    std::fs::create_dir(&sockets).unwrap();
+    std::fs::set_permissions(&sockets, std::fs::Permissions::from_mode(0o700)).unwrap();
+    if let Some((uid, gid)) = server_account() {
+        std::os::unix::fs::chown(&sockets, Some(uid), Some(gid)).unwrap();
+    }
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut pg_ctl = pg_program(bin_dir, "pg_ctl");
+    pg_ctl
+        .args(["start", "--wait", "--silent", "--pgdata"])
+        .arg(data_dir)
+        .arg("--log")
+        .arg(data_dir.join("server.log"))
+        .arg("-o")
+        .arg(format!(
+            "-p {port} -h 127.0.0.1 -k \"{}\"",
+            sockets.display()
+        ));
+    run_ok(pg_ctl, "");
+    port
 }

@@ -53,30 +53,41 @@ fn bad_configuration_exits_with_code_2_and_one_line_naming_the_variable() {
 
 /// Runs the binary until the fake sees its shard, then sends SIGTERM.
 /// Returns the log (stderr) after checking the process exited successfully.
+/// The log is read from the start, on a thread of its own: a verbose bot
+/// would otherwise fill the pipe and block before its shard connects.
 async fn run_until_ready_then_terminate(fake: &FakeDiscord, mut command: Command) -> String {
     let mut child = command
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    fake.wait_for_shards(1, Duration::from_secs(60)).await;
+    let mut stderr_pipe = child.stderr.take().unwrap();
+    let stderr_reader = std::thread::spawn(move || {
+        let mut stderr = String::new();
+        use std::io::Read;
+        stderr_pipe.read_to_string(&mut stderr).ok();
+        stderr
+    });
+    let ready = tokio::time::timeout(
+        Duration::from_secs(60),
+        fake.wait_for_shards(1, Duration::from_secs(120)),
+    )
+    .await;
     // SAFETY: kill(2) with a pid we spawned and a valid signal number.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = tokio::task::spawn_blocking(move || {
-        let mut stderr = String::new();
-        use std::io::Read;
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
-        (child.wait().unwrap(), stderr)
+        let status = child.wait().unwrap();
+        (status, stderr_reader.join().unwrap())
     });
     let (status, stderr) = tokio::time::timeout(Duration::from_secs(60), status)
         .await
         .expect("exits after SIGTERM")
         .unwrap();
+    assert!(
+        ready.is_ok(),
+        "the shard did not connect within 60 s; log tail: {}",
+        tail(&stderr)
+    );
     assert!(
         status.success(),
         "exit status {status:?}; log tail: {}",
@@ -117,31 +128,62 @@ async fn the_binary_stops_cleanly_on_sigterm_and_never_logs_the_token() {
     assert!(stopped.is_some(), "the instance row is marked stopped");
 }
 
+/// Two runs on one working directory: the first creates the cluster, the
+/// second starts it again with the password the first stored. Traced at the
+/// most verbose level, neither run prints that password.
 #[tokio::test]
-async fn without_database_url_the_binary_runs_and_stops_its_own_postgres() {
-    let fake = FakeDiscord::start().await;
+async fn without_database_url_the_binary_runs_restarts_and_stops_its_own_postgres() {
     let dir = work_dir();
     let developer = DEVELOPER.to_string();
-    let command = command(
-        &dir,
-        &[
-            ("DISCORD_TOKEN", TOKEN),
-            ("DEVELOPER_USER_ID", &developer),
-            ("DISCORD_PROXY_URL", &fake.base_url()),
-            ("HEALTH_ADDR", "127.0.0.1:0"),
-        ],
-    );
-
-    run_until_ready_then_terminate(&fake, command).await;
     let cluster = dir.join("data/postgres");
+    let mut logs = Vec::new();
+    for run in ["first", "second"] {
+        let fake = FakeDiscord::start().await;
+        let command = command(
+            &dir,
+            &[
+                ("DISCORD_TOKEN", TOKEN),
+                ("DEVELOPER_USER_ID", &developer),
+                ("DISCORD_PROXY_URL", &fake.base_url()),
+                ("HEALTH_ADDR", "127.0.0.1:0"),
+                ("RUST_LOG", "trace"),
+            ],
+        );
+        logs.push(run_until_ready_then_terminate(&fake, command).await);
+        assert!(
+            cluster.join("PG_VERSION").exists(),
+            "{run} run: a cluster is in ./data/postgres"
+        );
+        assert!(
+            !cluster.join("postmaster.pid").exists(),
+            "{run} run: the cluster was stopped on shutdown"
+        );
+    }
+    let password = std::fs::read_to_string(cluster.join("admin-panel.password"))
+        .expect("the cluster's password is stored");
+    let password = password.trim();
+    assert!(!password.is_empty());
     assert!(
-        cluster.join("PG_VERSION").exists(),
-        "a cluster was created in ./data/postgres"
+        logs[0].contains("created a new PostgreSQL cluster"),
+        "{}",
+        tail(&logs[0])
     );
     assert!(
-        !cluster.join("postmaster.pid").exists(),
-        "the cluster was stopped on shutdown"
+        !logs[1].contains("created a new PostgreSQL cluster"),
+        "{}",
+        tail(&logs[1])
     );
+    for log in &logs {
+        assert!(
+            log.contains("embedded PostgreSQL is ready"),
+            "{}",
+            tail(log)
+        );
+        assert!(
+            !log.contains(password),
+            "the password appears in the trace log"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -100,6 +100,31 @@ pub enum EmbeddedPostgresError {
         source: sqlx::Error,
     },
 
+    /// The password file holds something the bot cannot use as a password.
+    #[error(
+        "the password file {path} must hold one line of printable ASCII without spaces; delete it while the server is stopped and the bot sets a new password"
+    )]
+    UnusablePasswordFile { path: PathBuf },
+
+    /// The password file is gone while a server that needs it runs.
+    #[error(
+        "the password file {path} is missing while PostgreSQL (pid {pid}) runs on {data_dir}; stop it with `pg_ctl stop -D {data_dir}` and start the bot again to set a new password"
+    )]
+    PasswordFileMissing {
+        path: PathBuf,
+        pid: i32,
+        data_dir: PathBuf,
+    },
+
+    /// After closing the cluster, a login without the password still works.
+    #[error(
+        "PostgreSQL in {data_dir} still lets the superuser in without a password after its pg_hba.conf was closed and reloaded; check {hba_file} (the server log says why it was not applied)"
+    )]
+    StillOpen {
+        data_dir: PathBuf,
+        hba_file: PathBuf,
+    },
+
     /// Only plain identifiers are accepted, so names need no quoting in SQL or URLs.
     #[error("invalid database name {name:?}: use 1 to 63 ASCII letters, digits or underscores")]
     InvalidDatabaseName { name: String },

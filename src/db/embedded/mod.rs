@@ -15,16 +15,25 @@
 //!   server options, so paths with shell-active characters are refused up front
 //!   rather than quoted imperfectly.
 //!
-//! The server accepts `trust` authentication on 127.0.0.1 only: any process on
-//! this machine can connect as the superuser `postgres`, nothing from outside
-//! can. That suits a developer-only panel on a single host; a shared machine
-//! should use `DATABASE_URL` with a properly secured server instead.
+//! Nobody logs in without a secret. `initdb` gives the superuser a random
+//! password (SCRAM-SHA-256), which the bot keeps in the data directory with
+//! mode 0600 and puts into every URL it hands out; `pg_hba.conf` asks for it
+//! on TCP (127.0.0.1 only) and on the Unix socket alike, and has no `trust`
+//! line. A password was chosen over a socket-only server because TCP keeps
+//! every client and tool working the same way; against root or processes of
+//! the server's own user, neither a private socket directory nor a 0600 file
+//! helps. Clusters created by earlier versions, which trusted every local
+//! user, are closed on their next start (see `auth.rs`).
 
 mod account;
+mod auth;
 mod discovery;
 mod error;
+mod hba;
 mod lock_file;
+mod password;
 mod process;
+mod scram;
 mod server;
 
 pub use error::EmbeddedPostgresError;
@@ -41,6 +50,7 @@ use account::{
 };
 use discovery::{choose_bin_dir, discover_bin_dirs, explicit_bin_dir};
 use error::{Result, database_error, io_error};
+use password::{Password, password_file};
 use process::{is_plain_identifier, run, run_blocking, sqlstate};
 
 /// The programs a cluster needs. They are always taken from one directory so
@@ -50,9 +60,24 @@ const SERVER_PROGRAMS: [&str; 3] = ["initdb", "pg_ctl", "postgres"];
 /// Superuser created by `initdb`; also the role the bot connects as.
 const SUPERUSER: &str = "postgres";
 
-/// The server never listens on anything but loopback, because it trusts every
-/// connection.
+/// The server never listens on anything but loopback: the password keeps
+/// other local users out, and nothing from outside gets to try it.
 const LISTEN_ADDRESS: &str = "127.0.0.1";
+
+/// How every login proves itself, in `pg_hba.conf` and for stored passwords.
+const AUTH_METHOD: &str = "scram-sha-256";
+
+/// PBKDF2 rounds in the superuser's SCRAM verifier (PostgreSQL's default).
+const SCRAM_ITERATIONS: u32 = 4096;
+
+/// The superuser's password in the data directory (mode 0600).
+const PASSWORD_FILE_NAME: &str = "admin-panel.password";
+
+/// Characters in a generated password (letters and digits).
+const PASSWORD_LENGTH: usize = 40;
+
+/// Client authentication rules in the data directory.
+const HBA_FILE_NAME: &str = "pg_hba.conf";
 
 /// Database that every cluster has, used for administrative connections.
 const MAINTENANCE_DATABASE: &str = "postgres";
@@ -124,12 +149,17 @@ const INSTALL_HINT: &str = "install PostgreSQL (e.g. `apt install postgresql` or
 /// current thread briefly. If the process dies without either, the server
 /// keeps running and the next [`start`](Self::start) on the same directory
 /// adopts it.
+///
+/// `Debug` shows the password as `<redacted>`; the URLs this hands out
+/// contain it, so do not log them.
 #[derive(Debug)]
 pub struct EmbeddedPostgres {
     data_dir: PathBuf,
     bin_dir: PathBuf,
     port: u16,
     account: Option<ServerAccount>,
+    /// The superuser's password, as stored in the data directory.
+    password: Password,
     /// Cleared once the server has been stopped, so `Drop` does not stop it twice.
     running: bool,
 }
@@ -169,12 +199,20 @@ impl EmbeddedPostgres {
             bin_dir,
             port: 0,
             account,
+            // Used by initdb, or when an existing cluster has none stored.
+            password: Password::generate(),
             running: false,
         };
+
+        if cluster_version.is_none() {
+            server.initdb().await?;
+        }
+        let trusting = server.settle_password().await?;
 
         if let Some(port) = server.adopt_running_server().await? {
             server.port = port;
             server.running = true;
+            server.shut_out_strangers(trusting).await?;
             tracing::info!(
                 data_dir = %server.data_dir.display(),
                 port,
@@ -183,13 +221,16 @@ impl EmbeddedPostgres {
             return Ok(server);
         }
 
-        if cluster_version.is_none() {
-            server.initdb().await?;
-        }
         server.prepare_runtime_files()?;
         server.port = server.start_server().await?;
         server.running = true;
-        server.connect().await?.close().await.ok();
+        if trusting {
+            server.shut_out_strangers(true).await?;
+        } else {
+            // It read a pg_hba.conf without `trust` as it started; proving
+            // that with a refused login would only put a FATAL in its log.
+            server.connect().await?.close().await.ok();
+        }
         tracing::info!(
             data_dir = %server.data_dir.display(),
             port = server.port,
@@ -200,17 +241,20 @@ impl EmbeddedPostgres {
     }
 
     /// URL of the cluster's `postgres` database, e.g.
-    /// `postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable`.
+    /// `postgres://postgres:PASSWORD@127.0.0.1:PORT/postgres?sslmode=disable`.
+    /// It holds the superuser's password: do not log it.
     pub fn database_url(&self) -> String {
         self.database_url_for(MAINTENANCE_DATABASE)
     }
 
-    /// URL of `database` on this cluster (which need not exist yet). TLS is
-    /// disabled explicitly so a `PGSSLMODE=require` in the environment cannot
-    /// break connections to a server that has no certificate.
+    /// URL of `database` on this cluster (which need not exist yet), with the
+    /// password. TLS is disabled explicitly so a `PGSSLMODE=require` in the
+    /// environment cannot break connections to a server that has no
+    /// certificate (the connection never leaves the machine).
     pub fn database_url_for(&self, database: &str) -> String {
         format!(
-            "postgres://{SUPERUSER}@{LISTEN_ADDRESS}:{}/{database}?sslmode=disable",
+            "postgres://{SUPERUSER}:{}@{LISTEN_ADDRESS}:{}/{database}?sslmode=disable",
+            self.password.url_encoded(),
             self.port
         )
     }
@@ -256,6 +300,12 @@ impl EmbeddedPostgres {
     /// Absolute path of the cluster's data directory.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// File in the data directory that holds the superuser's password
+    /// (mode 0600): what another client or tool needs to log in.
+    pub fn password_file(&self) -> PathBuf {
+        password_file(&self.data_dir)
     }
 
     /// Directory of the PostgreSQL programs in use.

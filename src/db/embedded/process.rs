@@ -7,11 +7,13 @@ use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
+use sqlx::{ConnectOptions as _, Connection};
+use tokio::io::AsyncWriteExt as _;
 
 use super::account::ServerAccount;
 use super::error::{EmbeddedPostgresError, Result};
+use super::password::Password;
 use super::{CONNECT_TIMEOUT, LISTEN_ADDRESS, MAINTENANCE_DATABASE, SUPERUSER};
 
 /// A command for one of the PostgreSQL programs, run as the server account
@@ -70,14 +72,25 @@ pub(super) fn describe(command: &Command) -> String {
         .join(" ")
 }
 
-pub(super) async fn connect_to(port: u16) -> Result<PgConnection, sqlx::Error> {
-    let options = PgConnectOptions::new_without_pgpass()
+/// Connects to our server as the superuser, with `password` or (to check
+/// that such logins are refused) without one. Statement logging is off: the
+/// bot's own log has no use for our administrative SQL, which includes a
+/// password verifier when an old cluster is closed.
+pub(super) async fn connect_to(
+    port: u16,
+    password: Option<&Password>,
+) -> Result<PgConnection, sqlx::Error> {
+    let mut options = PgConnectOptions::new_without_pgpass()
         .host(LISTEN_ADDRESS)
         .port(port)
         .username(SUPERUSER)
         .database(MAINTENANCE_DATABASE)
         .ssl_mode(PgSslMode::Disable)
-        .application_name("admin-panel");
+        .application_name("admin-panel")
+        .disable_statement_logging();
+    if let Some(password) = password {
+        options = options.password(password.expose());
+    }
     match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
         Ok(result) => result,
         Err(_) => Err(sqlx::Error::Io(io::Error::new(
@@ -85,6 +98,48 @@ pub(super) async fn connect_to(port: u16) -> Result<PgConnection, sqlx::Error> {
             format!("no answer within {CONNECT_TIMEOUT:?}"),
         ))),
     }
+}
+
+/// Whether the server refused a login (SQLSTATE class 28: wrong or missing
+/// password, or no `pg_hba.conf` rule lets it in).
+pub(super) fn login_refused(error: &sqlx::Error) -> bool {
+    sqlstate(error).is_some_and(|code| code.starts_with("28"))
+}
+
+/// Runs `command` (a PostgreSQL program) with `input` on its stdin. Returns
+/// the lines it printed that report an error (`ERROR:`, `FATAL:`), which a
+/// single-user backend prints without failing.
+pub(super) async fn run_with_input(command: Command, input: &str) -> Result<Vec<String>> {
+    let description = describe(&command);
+    let mut command = tokio::process::Command::from(command);
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = async {
+        let mut child = command.spawn()?;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        // A program that fails early stops reading; its output says why.
+        stdin.write_all(input.as_bytes()).await.ok();
+        drop(stdin); // end of input: the program exits
+        child.wait_with_output().await
+    }
+    .await;
+    if let Ok(output) = &output
+        && output.status.success()
+    {
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stderr),
+            String::from_utf8_lossy(&output.stdout)
+        );
+        return Ok(printed
+            .lines()
+            .filter(|line| line.contains("ERROR:") || line.contains("FATAL:"))
+            .map(str::to_owned)
+            .collect());
+    }
+    check_output(description, output).map(|()| Vec::new())
 }
 
 /// A port that was free a moment ago (the server may still lose a race for it).

@@ -14,11 +14,12 @@ use sqlx::postgres::PgConnection;
 use super::EmbeddedPostgres;
 use super::error::{EmbeddedPostgresError, Result, io_error};
 use super::lock_file::PostmasterPid;
+use super::password::{InitdbPasswordFile, store_password};
 use super::process::{
     connect_to, free_loopback_port, last_lines, pg_command, port_was_taken, read_log_from, run,
 };
 use super::{
-    LISTEN_ADDRESS, LOCK_FILE_NAME, LOG_FILE_NAME, LOG_ROTATE_BYTES, LOG_TAIL_LINES,
+    AUTH_METHOD, LISTEN_ADDRESS, LOCK_FILE_NAME, LOG_FILE_NAME, LOG_ROTATE_BYTES, LOG_TAIL_LINES,
     MAX_SOCKET_PATH_BYTES, PG_CTL_TIMEOUT_SECS, PORT_ATTEMPTS, RUNNING_SERVER_GRACE,
     SOCKET_DIR_NAME, SUPERUSER,
 };
@@ -78,7 +79,7 @@ impl EmbeddedPostgres {
     /// Whether the server on `port` is really ours: after a crash, the port in
     /// `postmaster.pid` may belong to some other server by now.
     async fn serves_our_data_dir(&self, port: u16) -> bool {
-        let Ok(mut connection) = connect_to(port).await else {
+        let Ok(mut connection) = connect_to(port, Some(&self.password)).await else {
             return false;
         };
         let shown: Result<String, _> = sqlx::query_scalar("SHOW data_directory")
@@ -88,17 +89,26 @@ impl EmbeddedPostgres {
         shown.is_ok_and(|shown| fs::canonicalize(shown).is_ok_and(|dir| dir == self.data_dir))
     }
 
-    /// Creates the cluster. The locale is `C` so the cluster behaves the same
-    /// on every host and needs no locale installed.
+    /// Creates the cluster with the superuser's password from
+    /// `self.password`, then stores that password in the data directory.
+    /// Every login needs it (`scram-sha-256` for TCP and the Unix socket
+    /// alike). The locale is `C` so the cluster behaves the same on every
+    /// host and needs no locale installed.
     pub(super) async fn initdb(&self) -> Result<()> {
         let started_at = Instant::now();
+        let password_file = InitdbPasswordFile::create(&self.password, self.account.as_ref())?;
         let mut command = self.pg_command("initdb");
         command
             .arg("--pgdata")
             .arg(&self.data_dir)
             .arg(format!("--username={SUPERUSER}"))
-            .args(["--auth=trust", "--encoding=UTF8", "--locale=C"]);
+            .arg(format!("--auth={AUTH_METHOD}"))
+            .arg("--pwfile")
+            .arg(password_file.path())
+            .args(["--encoding=UTF8", "--locale=C"]);
         run(command).await?;
+        drop(password_file);
+        store_password(&self.data_dir, &self.password, self.account.as_ref())?;
         tracing::info!(
             data_dir = %self.data_dir.display(),
             elapsed_ms = started_at.elapsed().as_millis() as u64,
@@ -185,17 +195,21 @@ impl EmbeddedPostgres {
         } else {
             socket_dir.to_string_lossy().into_owned()
         };
-        format!("-p {port} -h {LISTEN_ADDRESS} -k \"{socket_dir}\"")
+        // Explicit, though the default since PostgreSQL 14: a password set
+        // later (by hand, say) is stored as a SCRAM verifier too.
+        format!(
+            "-p {port} -h {LISTEN_ADDRESS} -k \"{socket_dir}\" -c password_encryption={AUTH_METHOD}"
+        )
     }
 
     pub(super) async fn connect(&self) -> Result<PgConnection> {
-        connect_to(self.port).await.map_err(|source| {
-            EmbeddedPostgresError::NotAcceptingConnections {
+        connect_to(self.port, Some(&self.password))
+            .await
+            .map_err(|source| EmbeddedPostgresError::NotAcceptingConnections {
                 data_dir: self.data_dir.clone(),
                 port: self.port,
                 source,
-            }
-        })
+            })
     }
 
     fn start_failed(&self, details: String, new_log: &str) -> EmbeddedPostgresError {
@@ -218,6 +232,7 @@ impl EmbeddedPostgres {
 
 #[cfg(test)]
 mod tests {
+    use super::super::password::Password;
     use super::*;
 
     fn server_over(data_dir: &str) -> EmbeddedPostgres {
@@ -226,6 +241,7 @@ mod tests {
             bin_dir: PathBuf::from("/usr/bin"),
             port: 0,
             account: None,
+            password: Password::generate(),
             running: false,
         }
     }
@@ -235,7 +251,7 @@ mod tests {
         let options = server_over("/srv/bot data/postgres").server_options(54321);
         assert_eq!(
             options,
-            "-p 54321 -h 127.0.0.1 -k \"/srv/bot data/postgres/sockets\""
+            "-p 54321 -h 127.0.0.1 -k \"/srv/bot data/postgres/sockets\" -c password_encryption=scram-sha-256"
         );
     }
 
@@ -244,7 +260,7 @@ mod tests {
         let deep = format!("/{}", "d".repeat(120));
         assert_eq!(
             server_over(&deep).server_options(5432),
-            "-p 5432 -h 127.0.0.1 -k \"\""
+            "-p 5432 -h 127.0.0.1 -k \"\" -c password_encryption=scram-sha-256"
         );
     }
 }
