@@ -331,8 +331,23 @@ async fn an_unusable_database_url_stops_the_bot_with_one_line_naming_the_host_an
     let nobody_listens = crate::support::http::free_addr();
     let stalled = FaultProxy::start(server).await;
     stalled.stall();
-    let user_and_host =
-        |user: &str, host: &str, database: &str| format!("postgres://{user}@{host}/{database}");
+    // The test server's own credentials (a private test cluster has a
+    // password), with one thing changed at a time.
+    let credentials = db
+        .url
+        .split_once("://")
+        .unwrap()
+        .1
+        .split_once('@')
+        .unwrap()
+        .0;
+    let password = credentials
+        .split_once(':')
+        .map(|(_, password)| format!(":{password}"))
+        .unwrap_or_default();
+    let user_and_host = |user: &str, host: &str, database: &str| {
+        format!("postgres://{user}{password}@{host}/{database}")
+    };
     let cases = [
         (
             user_and_host("postgres", &nobody_listens, "postgres"),
