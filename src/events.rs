@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::store::guilds::{self, GuildSnapshot};
 use crate::store::instances;
-use crate::store::logs::Severity;
+use crate::store::logs::{self, NewLogEntry, Severity};
 use crate::telemetry::oplog;
 
 /// The poise `event_handler` a host bot installs (or chains from its own).
@@ -35,10 +35,13 @@ pub async fn handle_event<U: HasAdminPanel>(
             on_guild_removed(panel, incomplete.id.get()).await?;
         }
         FullEvent::Ready { data_about_bot } => {
-            if let Some(shard) = data_about_bot.shard {
-                instances::add_shard(&panel.pool, panel.instance_id, shard.id.0, shard.total)
-                    .await?;
-            }
+            let (shard, total) = data_about_bot
+                .shard
+                .map_or((0, 1), |shard| (shard.id.0, shard.total));
+            let present: Vec<u64> = data_about_bot.guilds.iter().map(|g| g.id.get()).collect();
+            forget_servers_left_while_offline(panel, shard, total, &present).await?;
+            // Last: a shard listed for this process has had its READY handled.
+            instances::add_shard(&panel.pool, panel.instance_id, shard, total).await?;
         }
         _ => {}
     }
@@ -69,6 +72,38 @@ async fn on_guild_removed(panel: &AdminPanel, guild_id: u64) -> Result<(), sqlx:
         log_event(panel, "guild_leave", guild_id, &message).await;
     }
     Ok(())
+}
+
+/// READY lists every server of its shard; an active one missing from it
+/// removed the bot while it was offline.
+async fn forget_servers_left_while_offline(
+    panel: &AdminPanel,
+    shard: u32,
+    total: u32,
+    present: &[u64],
+) -> Result<(), sqlx::Error> {
+    let now = Utc::now();
+    let left =
+        guilds::mark_missing_as_left(&panel.background_pool, shard, total, present, now).await?;
+    if left.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(
+        shard,
+        servers = left.len(),
+        "servers removed the bot while it was offline"
+    );
+    let entries: Vec<NewLogEntry> = left
+        .into_iter()
+        .map(|guild_id| NewLogEntry {
+            created_at: now,
+            severity: Severity::Info,
+            event_type: "guild_leave".to_owned(),
+            guild_id: Some(guild_id),
+            message: format!("Left server {guild_id} (removed while offline)"),
+        })
+        .collect();
+    logs::insert_batch(&panel.background_pool, &entries).await
 }
 
 /// Operational log entries are best effort: losing one must not fail the event.

@@ -408,3 +408,64 @@ async fn an_internal_error_shows_only_an_error_id_and_logs_the_cause() {
     );
     bot.stop().await;
 }
+
+/// READY lists every server of its shard: an active server missing from it
+/// removed the bot while it was offline, and is marked as left (logged), while
+/// servers of shards this process does not run are left alone.
+#[tokio::test]
+async fn servers_that_removed_the_bot_while_it_was_offline_are_marked_left_at_ready() {
+    // Shard of a guild id: (id >> 22) % 2.
+    let on_shard = |shard: u64, n: u64| (n << 23) | (shard << 22);
+    let (still_here, gone, other_shards) = (on_shard(0, 1), on_shard(0, 2), on_shard(1, 3));
+    let fake = FakeDiscord::start().await;
+    let db = TestDb::new().await;
+    for guild in [still_here, gone, other_shards] {
+        sqlx::query(
+            "INSERT INTO guilds (id, name, member_count, joined_at) VALUES ($1, 'g', 10, now())",
+        )
+        .bind(guild as i64)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+    fake.join_guilds([still_here, other_shards]);
+
+    // This process runs shard 0 of 2 only.
+    let bot = TestBot::start(
+        &fake,
+        test_config(&fake, &db, &[("SHARD_COUNT", "2"), ("SHARD_IDS", "0")]),
+    )
+    .await;
+
+    let left = eventually("the missing server to be marked left", WAIT, || async {
+        let left: Vec<i64> = sqlx::query_scalar("SELECT id FROM guilds WHERE left_at IS NOT NULL")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        (!left.is_empty()).then_some(left)
+    })
+    .await;
+    assert_eq!(
+        left,
+        [gone as i64],
+        "only the missing server of this process's shard"
+    );
+    let logged: String =
+        sqlx::query_scalar("SELECT message FROM system_logs WHERE event_type = 'guild_leave'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        logged,
+        format!("Left server {gone} (removed while offline)")
+    );
+    let active = command_stats_active_guilds(&db).await;
+    assert_eq!(active, 2, "stats no longer count it");
+    bot.stop().await;
+}
+
+async fn command_stats_active_guilds(db: &TestDb) -> i64 {
+    admin_panel::store::guilds::count_active(&db.pool)
+        .await
+        .unwrap()
+}

@@ -41,6 +41,7 @@ async fn rig(guilds: i64, extra: &[(&str, &str)]) -> Rig {
     for guild in 1..=guilds {
         seed_guild(&db, guild, true, ALL).await;
     }
+    fake.join_guilds(1..=guilds as u64);
     let proxy = FaultProxy::start(upstream_of(&db.url)).await;
     let url = proxy.url_through(&db.url);
     let admin_guild = ADMIN_GUILD.to_string();

@@ -213,6 +213,7 @@ async fn a_broadcast_killed_midway_resumes_after_restart_without_sending_twice()
     let fake = FakeDiscord::start().await;
     let db = TestDb::new().await;
     let dir = work_dir();
+    fake.join_guilds(1..=CRASH_GUILDS as u64);
     for guild in 1..=CRASH_GUILDS {
         sqlx::query("INSERT INTO guilds (id, name, member_count, joined_at) VALUES ($1, 'Guild ' || $1, 10, now())")
             .bind(guild)
@@ -409,6 +410,7 @@ async fn tokens_and_credentials_never_reach_a_log_even_at_trace() {
     let fake = FakeDiscord::start().await;
     let db = TestDb::new().await;
     seed_guild(&db, 1, true, ALL).await;
+    fake.join_guilds([1]);
     let dir = work_dir();
     let proxy = fake
         .base_url()
@@ -498,8 +500,13 @@ async fn tokens_and_credentials_never_reach_a_log_even_at_trace() {
         .await
         .unwrap();
     assert!(stored.iter().all(|m| !m.contains(&token)), "{stored:?}");
+    assert_eq!(finished.0, "sent");
+    let token_left: Option<String> = sqlx::query_scalar("SELECT progress_token FROM broadcasts")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(
-        finished.1, None,
+        token_left, None,
         "the progress token is forgotten once the broadcast finished"
     );
 }

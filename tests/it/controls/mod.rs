@@ -29,6 +29,7 @@ pub async fn bot_with_servers(
         .execute(&db.pool)
         .await
         .unwrap();
+    fake.join_guilds(1..=guilds as u64);
     let bot = TestBot::start(&fake, config(&fake, &db, extra)).await;
     (fake, db, bot)
 }

@@ -131,6 +131,7 @@ async fn the_logs_page_and_download_after_a_restart() {
 async fn the_history_and_a_report_answer_after_a_restart() {
     let (fake, db, bot) = bot_with_servers(0, &[]).await;
     seed_guild(&db, 1, true, ALL).await;
+    fake.join_guilds([1]);
     let preview = compose(
         &fake,
         8701,
@@ -215,6 +216,7 @@ async fn a_confirmation_asked_before_a_restart_is_answered_after_it() {
     let (fake, db, bot) = bot_with_servers(0, &[]).await;
     developers::add(&db.pool, ALICE, DEVELOPER).await.unwrap();
     seed_guild(&db, 1, true, ALL).await;
+    fake.join_guilds([1]);
     let preview = compose(
         &fake,
         8801,
@@ -304,6 +306,7 @@ async fn a_confirmation_asked_before_a_restart_is_answered_after_it() {
 async fn a_broadcast_preview_edits_and_sends_after_a_restart() {
     let (fake, db, bot) = bot_with_servers(0, &[]).await;
     seed_guild(&db, 1, true, ALL).await;
+    fake.join_guilds([1]);
     let preview = compose(
         &fake,
         8901,
@@ -410,6 +413,8 @@ async fn a_draft_is_discarded_after_a_restart() {
 async fn a_press_is_answered_by_a_second_process_on_the_same_database() {
     let (fake_a, db, bot_a) = bot_with_servers(25, &[]).await;
     let fake_b = FakeDiscord::start().await;
+    // The same Discord, as the second process sees it.
+    fake_b.join_guilds(1..=25);
     let bot_b = TestBot::start(&fake_b, config(&fake_b, &db, &[])).await;
     let first = slash(
         &fake_a,

@@ -64,11 +64,18 @@ impl TestBot {
             admin_panel::config::Sharding::All { count } => *count as usize,
             admin_panel::config::Sharding::Recommended => 1,
         };
+        let database_url = config.database_url.clone();
         let (shutdown, signal) = oneshot::channel::<()>();
         let handle = tokio::spawn(admin_panel::bot::run(config, async move {
             let _ = signal.await;
         }));
         fake.wait_for_shards(shards, Duration::from_secs(20)).await;
+        // READY is handled (servers that left while offline marked) before a
+        // shard is listed for its process: a test that seeds servers after
+        // start must not race that.
+        if let Some(url) = &database_url {
+            wait_for_ready_handled(url, shards).await;
+        }
         TestBot {
             shutdown: Some(shutdown),
             handle: Some(handle),
@@ -127,4 +134,25 @@ impl TestBot {
         fake.allow_gateway();
         TestBot::start(fake, config).await
     }
+}
+
+/// Waits until the running bot processes on the database at `url` list
+/// `shards` shards between them (each is listed once its READY is handled).
+async fn wait_for_ready_handled(url: &str, shards: usize) {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .expect("the test database");
+    eventually("READY to be handled", Duration::from_secs(20), || async {
+        let listed: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM bot_instances, unnest(shard_ids) WHERE stopped_at IS NULL",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        (listed as usize >= shards).then_some(())
+    })
+    .await;
+    pool.close().await;
 }

@@ -20,9 +20,15 @@ pub fn bot_user() -> Value {
     user(BOT_USER_ID, true)
 }
 
-pub fn ready(shard: [u16; 2], resume_url: &str) -> Value {
+/// READY for `shard`, listing `guilds` as unavailable (as Discord does: their
+/// GUILD_CREATEs follow).
+pub fn ready(shard: [u16; 2], resume_url: &str, guilds: &[u64]) -> Value {
+    let guilds: Vec<Value> = guilds
+        .iter()
+        .map(|id| json!({ "id": id.to_string(), "unavailable": true }))
+        .collect();
     json!({
-        "v": 10, "user": bot_user(), "guilds": [], "session_id": format!("session-{}", shard[0]),
+        "v": 10, "user": bot_user(), "guilds": guilds, "session_id": format!("session-{}", shard[0]),
         "resume_gateway_url": resume_url, "shard": shard,
         "application": { "id": APPLICATION_ID.to_string(), "flags": 0 },
     })
@@ -287,7 +293,8 @@ mod tests {
 
     #[test]
     fn every_fixture_deserializes_into_serenitys_types() {
-        let _: Ready = parse(ready([0, 1], "ws://127.0.0.1:1"));
+        let ready: Ready = parse(ready([0, 1], "ws://127.0.0.1:1", &[1, 2]));
+        assert_eq!(ready.guilds.len(), 2);
         let guild: Guild = parse(guild_create(
             5,
             "Five",

@@ -76,8 +76,15 @@ async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
                     payload["d"]["shard"][0].as_u64().unwrap_or(0) as u16,
                     payload["d"]["shard"][1].as_u64().unwrap_or(1) as u16,
                 ];
-                let ready = fixtures::ready(shard, &fake.gateway_url());
                 let mut state = fake.state();
+                let count = u64::from(shard[1].max(1));
+                let guilds: Vec<u64> = state
+                    .member_of
+                    .iter()
+                    .copied()
+                    .filter(|id| (id >> 22) % count == u64::from(shard[0]))
+                    .collect();
+                let ready = fixtures::ready(shard, &fake.gateway_url(), &guilds);
                 state.sequence += 1;
                 let event = json!({ "op": 0, "s": state.sequence, "t": "READY", "d": ready });
                 let _ = reply.send(event.to_string());

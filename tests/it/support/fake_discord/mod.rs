@@ -82,6 +82,8 @@ struct State {
     nonces: HashMap<String, (Instant, Value)>,
     channels: HashMap<u64, Value>,
     guilds: HashMap<u64, Value>,
+    /// The servers the bot is in, as READY lists them.
+    member_of: std::collections::BTreeSet<u64>,
     users: HashMap<u64, Value>,
     members: HashMap<(u64, u64), Value>,
     connections: Vec<Connection>,
@@ -365,7 +367,21 @@ impl FakeDiscord {
             .as_str()
             .and_then(|id| id.parse().ok())
             .expect("guild id");
-        self.state().guilds.insert(id, guild);
+        let mut state = self.state();
+        state.guilds.insert(id, guild);
+        state.member_of.insert(id);
+    }
+
+    /// Puts the bot in these servers: the next READY of their shard lists
+    /// them. A server the database has as active but READY does not list is
+    /// one the bot was removed from while offline.
+    pub fn join_guilds(&self, ids: impl IntoIterator<Item = u64>) {
+        self.state().member_of.extend(ids);
+    }
+
+    /// Takes the bot out of a server, as a removal while it is offline does.
+    pub fn leave_guild(&self, id: u64) {
+        self.state().member_of.remove(&id);
     }
 
     pub fn add_member(&self, guild_id: u64, member: Value) {
