@@ -158,7 +158,8 @@ impl AdminPanel {
             .context("Failed to read the developers table")?;
 
         let (recorder, receiver) = CommandRecorder::new(CHANNEL_CAPACITY);
-        let mut background = BackgroundTasks::new(instance_id, background_pool.clone());
+        let process = (instance_id, started_at.timestamp_micros());
+        let mut background = BackgroundTasks::new(process, background_pool.clone());
         let panel = Self {
             pool,
             background_pool,

@@ -14,7 +14,7 @@ use crate::telemetry::heartbeat::run_heartbeat;
 use crate::telemetry::log_layer::{run_writer as run_log_writer, take_installed_queue};
 use crate::telemetry::recorder::run_flusher;
 use crate::telemetry::retention::run_retention;
-use crate::telemetry::supervisor::{Supervisor, TaskBoard};
+use crate::telemetry::supervisor::{ProcessKey, Supervisor, TaskBoard};
 
 /// The panel's background tasks; [`BackgroundTasks::shutdown`] stops them and
 /// writes what they buffered.
@@ -24,9 +24,9 @@ pub struct BackgroundTasks {
 }
 
 impl BackgroundTasks {
-    pub(super) fn new(instance_id: i64, pool: sqlx::PgPool) -> Self {
+    pub(super) fn new(process: ProcessKey, pool: sqlx::PgPool) -> Self {
         Self {
-            supervisor: Supervisor::new(instance_id, Some(pool), CancellationToken::new()),
+            supervisor: Supervisor::new(process, Some(pool), CancellationToken::new()),
         }
     }
 

@@ -90,25 +90,30 @@ impl TaskBoard {
     }
 }
 
-/// Faults injected by tests, by (process instance, task): the supervisor
-/// stops that task as if it had crashed. Nothing in the bot sets one.
-static INJECTED_FAULTS: Mutex<Option<HashSet<(i64, &'static str)>>> = Mutex::new(None);
+/// Which process a supervisor belongs to: its `bot_instances` id and start
+/// time in microseconds (ids repeat across databases; the pair does not).
+pub type ProcessKey = (i64, i64);
 
-/// Test hook: makes the running `task` of the panel registered as `instance`
-/// fail once, as a crash would.
-pub fn inject_fault(instance: i64, task: &'static str) {
+/// Faults injected by tests, by (process, task): the supervisor stops that
+/// task as if it had crashed. Nothing in the bot sets one.
+static INJECTED_FAULTS: Mutex<Option<HashSet<(ProcessKey, &'static str)>>> = Mutex::new(None);
+
+/// Test hook: makes the running `task` of the process `process` (its
+/// `bot_instances` id and `started_at` in microseconds) fail once, as a crash
+/// would.
+pub fn inject_fault(process: ProcessKey, task: &'static str) {
     let mut faults = INJECTED_FAULTS.lock().unwrap_or_else(|e| e.into_inner());
     faults
         .get_or_insert_with(HashSet::new)
-        .insert((instance, task));
+        .insert((process, task));
     fault_notify().notify_waiters();
 }
 
-fn take_fault(instance: i64, task: &'static str) -> bool {
+fn take_fault(process: ProcessKey, task: &'static str) -> bool {
     let mut faults = INJECTED_FAULTS.lock().unwrap_or_else(|e| e.into_inner());
     faults
         .as_mut()
-        .is_some_and(|set| set.remove(&(instance, task)))
+        .is_some_and(|set| set.remove(&(process, task)))
 }
 
 /// Starts tasks and restarts them when they fail, until shutdown.
@@ -118,18 +123,18 @@ pub struct Supervisor {
     /// Where failures are written as `task_failed` entries (`None` in unit tests).
     pool: Option<PgPool>,
     shutdown: CancellationToken,
-    /// Which process this is (`bot_instances.id`), for the test fault hook.
-    instance: i64,
+    /// Which process this is, for the test fault hook.
+    process: ProcessKey,
     handles: Vec<JoinHandle<()>>,
 }
 
 impl Supervisor {
-    pub fn new(instance: i64, pool: Option<PgPool>, shutdown: CancellationToken) -> Self {
+    pub fn new(process: ProcessKey, pool: Option<PgPool>, shutdown: CancellationToken) -> Self {
         Self {
             board: Arc::default(),
             pool,
             shutdown,
-            instance,
+            process,
             handles: Vec::new(),
         }
     }
@@ -153,7 +158,7 @@ impl Supervisor {
         let board = self.board.clone();
         let pool = self.pool.clone();
         let shutdown = self.shutdown.clone();
-        let instance = self.instance;
+        let process = self.process;
         board.update(name, essential, |_| {});
         self.handles.push(tokio::spawn(async move {
             let mut backoff = FIRST_BACKOFF;
@@ -169,7 +174,7 @@ impl Supervisor {
                         Err(join) if join.is_panic() => Some(format!("panicked: {}", panic_text(join))),
                         Err(join) => Some(format!("was aborted: {join}")),
                     },
-                    () = fault_injected(instance, name) => {
+                    () = fault_injected(process, name) => {
                         task.abort();
                         Some("failed (fault injected by a test)".to_owned())
                     }
@@ -234,10 +239,10 @@ impl Supervisor {
 
 /// Resolves once a test has injected a fault for this task. Costs nothing
 /// until a fault is injected: it waits on one shared [`Notify`].
-async fn fault_injected(instance: i64, name: &'static str) {
+async fn fault_injected(process: ProcessKey, name: &'static str) {
     loop {
         let injected = fault_notify().notified();
-        if take_fault(instance, name) {
+        if take_fault(process, name) {
             return;
         }
         injected.await;
@@ -265,7 +270,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_task_that_panics_or_fails_is_restarted_and_counted() {
-        let mut supervisor = Supervisor::new(-1, None, CancellationToken::new());
+        let mut supervisor = Supervisor::new((-1, 0), None, CancellationToken::new());
         let starts = Arc::new(AtomicU32::new(0));
         let counted = starts.clone();
         supervisor.spawn("flaky", true, move || {
@@ -292,7 +297,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_essential_task_waiting_to_restart_is_down() {
-        let mut supervisor = Supervisor::new(-2, None, CancellationToken::new());
+        let mut supervisor = Supervisor::new((-2, 0), None, CancellationToken::new());
         supervisor.spawn("always failing", true, || async { anyhow::bail!("no") });
         supervisor.spawn("optional", false, || async { anyhow::bail!("no") });
         tokio::time::sleep(Duration::from_millis(10)).await;

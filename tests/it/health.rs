@@ -210,12 +210,14 @@ async fn unknown_paths_are_404() {
 async fn a_failed_background_task_is_logged_restarted_counted_and_works_again() {
     let db = TestDb::new().await;
     let (fake, bot, addr) = start(&db).await;
-    let instance: i64 = sqlx::query_scalar("SELECT max(id) FROM bot_instances")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+    let process: (i64, i64) = sqlx::query_as(
+        "SELECT id, (extract(epoch FROM started_at) * 1000000)::int8 FROM bot_instances",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
 
-    admin_panel::telemetry::supervisor::inject_fault(instance, "recorder");
+    admin_panel::telemetry::supervisor::inject_fault(process, "recorder");
 
     let (status, body) = eventually("/health to report the recorder down", WAIT, || async {
         let (status, body) = get(&addr, "/health").await;
