@@ -118,7 +118,7 @@ async fn main() {
         let pool = pool.clone();
         async move {
             std::hint::black_box(
-                command_stats::last_24h_by_command(&pool, Utc::now())
+                command_stats::last_24h_by_command(&mut pool.acquire().await.unwrap(), Utc::now())
                     .await
                     .unwrap(),
             );

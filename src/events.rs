@@ -1,16 +1,18 @@
 //! Gateway events the panel listens to: guild joins, updates and removals keep
 //! the `guilds` table current (the process answering `/admin` may not have the
-//! guild in its cache), and Ready tells which shards this process runs.
+//! guild in its cache; they are queued and written in batches, see
+//! [`crate::telemetry::guild_events`]), and Ready tells which shards this
+//! process runs and which servers removed the bot while it was offline.
 
 use chrono::{DateTime, Utc};
-use serenity::all::{FullEvent, Guild, Timestamp};
+use serenity::all::{FullEvent, Timestamp};
 
 use crate::error::Error;
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::store::guilds::{self, GuildSnapshot};
 use crate::store::instances;
 use crate::store::logs::{self, NewLogEntry, Severity};
-use crate::telemetry::oplog;
+use crate::telemetry::guild_events::GuildEvent;
 
 /// The poise `event_handler` a host bot installs (or chains from its own).
 pub async fn handle_event<U: HasAdminPanel>(
@@ -19,20 +21,30 @@ pub async fn handle_event<U: HasAdminPanel>(
 ) -> Result<(), Error> {
     let panel = framework.user_data.admin_panel();
     match event {
-        FullEvent::GuildCreate { guild, .. } => on_guild_create(panel, guild).await?,
+        FullEvent::GuildCreate { guild, .. } => {
+            let snapshot = GuildSnapshot {
+                id: guild.id.get(),
+                name: guild.name.clone(),
+                icon_hash: guild.icon.map(|hash| hash.to_string()),
+                member_count: guild.member_count,
+                joined_at: to_utc(guild.joined_at),
+            };
+            panel.guild_events.push(GuildEvent::Created(snapshot)).await;
+        }
         FullEvent::GuildUpdate { new_data, .. } => {
-            let icon = new_data.icon.map(|hash| hash.to_string());
-            guilds::refresh(
-                &panel.pool,
-                new_data.id.get(),
-                &new_data.name,
-                icon.as_deref(),
-            )
-            .await?;
+            let event = GuildEvent::Renamed {
+                id: new_data.id.get(),
+                name: new_data.name.clone(),
+                icon_hash: new_data.icon.map(|hash| hash.to_string()),
+            };
+            panel.guild_events.push(event).await;
         }
         // `unavailable: true` is an outage, not a removal: keep the guild.
         FullEvent::GuildDelete { incomplete, .. } if !incomplete.unavailable => {
-            on_guild_removed(panel, incomplete.id.get()).await?;
+            panel
+                .guild_events
+                .push(GuildEvent::Left(incomplete.id.get()))
+                .await;
         }
         FullEvent::Ready { data_about_bot } => {
             let (shard, total) = data_about_bot
@@ -44,32 +56,6 @@ pub async fn handle_event<U: HasAdminPanel>(
             instances::add_shard(&panel.pool, panel.instance_id, shard, total).await?;
         }
         _ => {}
-    }
-    Ok(())
-}
-
-async fn on_guild_create(panel: &AdminPanel, guild: &Guild) -> Result<(), sqlx::Error> {
-    let snapshot = GuildSnapshot {
-        id: guild.id.get(),
-        name: guild.name.clone(),
-        icon_hash: guild.icon.map(|hash| hash.to_string()),
-        member_count: guild.member_count,
-        joined_at: to_utc(guild.joined_at),
-    };
-    if guilds::upsert(&panel.pool, &snapshot).await? {
-        let message = format!(
-            "Joined server {} ({}, {} members)",
-            guild.name, guild.id, guild.member_count
-        );
-        log_event(panel, "guild_join", guild.id.get(), &message).await;
-    }
-    Ok(())
-}
-
-async fn on_guild_removed(panel: &AdminPanel, guild_id: u64) -> Result<(), sqlx::Error> {
-    if guilds::mark_left(&panel.pool, guild_id, Utc::now()).await? {
-        let message = format!("Left server {guild_id}");
-        log_event(panel, "guild_leave", guild_id, &message).await;
     }
     Ok(())
 }
@@ -104,18 +90,6 @@ async fn forget_servers_left_while_offline(
         })
         .collect();
     logs::insert_batch(&panel.background_pool, &entries).await
-}
-
-/// Operational log entries are best effort: losing one must not fail the event.
-async fn log_event(panel: &AdminPanel, event_type: &str, guild_id: u64, message: &str) {
-    oplog::write_entry_or_warn(
-        &panel.pool,
-        Severity::Info,
-        event_type,
-        Some(guild_id),
-        message,
-    )
-    .await;
 }
 
 fn to_utc(timestamp: Timestamp) -> DateTime<Utc> {

@@ -5,6 +5,7 @@
 //! menus and modals all come through [`answer_failure`].
 
 use std::future::Future;
+use std::sync::atomic::Ordering;
 
 use serenity::all::{
     CreateInteractionResponse, CreateInteractionResponseMessage, Http, InteractionId,
@@ -19,6 +20,10 @@ use crate::telemetry::oplog;
 /// bug, so no error id, and nothing was changed.
 pub const DATABASE_UNAVAILABLE: &str =
     "The database is not answering right now; nothing was changed. Try again in a minute.";
+/// What a user is told when the database answers the health probe but not
+/// this request in time (every connection busy).
+pub const DATABASE_BUSY: &str =
+    "The database is too busy to answer in time; nothing was changed. Try again in a moment.";
 
 type DynError = dyn std::error::Error + Send + Sync + 'static;
 
@@ -100,7 +105,13 @@ pub async fn answer_failure<F, Fut>(
     Fut: Future<Output = Result<(), serenity::Error>>,
 {
     let failure = Failure::of(error);
-    if let Err(send_error) = send(failure.text()).await {
+    let text = match &failure {
+        Failure::Outage { .. } if panel.health.database_up.load(Ordering::Relaxed) => {
+            DATABASE_BUSY.to_owned()
+        }
+        _ => failure.text(),
+    };
+    if let Err(send_error) = send(text).await {
         tracing::warn!(error = %cause_chain(&send_error), what, "could not send an error reply");
     }
     match failure {

@@ -18,16 +18,16 @@ pub async fn stats<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Runs the view's queries concurrently (each is an index or rollup lookup).
+/// Runs the view's queries one after another on one connection: each is an
+/// index or rollup lookup of a few milliseconds, and one connection per
+/// command (not four) keeps the pool free for the next developer.
 pub async fn gather(panel: &AdminPanel) -> Result<GlobalStats, sqlx::Error> {
     let now = Utc::now();
-    let pool = &panel.pool;
-    let (active_guilds, unique_users, commands_24h, last_restart) = tokio::try_join!(
-        guilds::count_active(pool),
-        command_stats::unique_users(pool),
-        command_stats::last_24h_by_command(pool, now),
-        instances::last_restart(pool),
-    )?;
+    let mut connection = panel.pool.acquire().await?;
+    let active_guilds = guilds::count_active(&mut *connection).await?;
+    let unique_users = command_stats::unique_users(&mut *connection).await?;
+    let commands_24h = command_stats::last_24h_by_command(&mut connection, now).await?;
+    let last_restart = instances::last_restart(&mut *connection).await?;
     Ok(GlobalStats {
         active_guilds,
         unique_users,

@@ -37,6 +37,20 @@ pub fn init_tracing(filter: &str, persist_logs: bool) {
         .try_init();
 }
 
+/// What serenity keeps in memory: nothing the panel does not read. The panel
+/// reads no guild, channel or user from the cache (guild facts are in the
+/// database, channel checks ask Discord), and a full cache costs kilobytes
+/// per server (every channel and role) in memory and CPU at every start.
+/// A host bot that reads the cache for its own features keeps its settings.
+pub fn panel_cache_settings() -> serenity::cache::Settings {
+    let mut settings = serenity::cache::Settings::default();
+    settings.cache_guilds = false;
+    settings.cache_channels = false;
+    settings.cache_users = false;
+    settings.max_messages = 0;
+    settings
+}
+
 /// Runs the bot until `shutdown` resolves or the gateway fails, then stops in
 /// order: shards (no new commands), background tasks (flush what they hold),
 /// the database pool, and the self-managed PostgreSQL if one was started.
@@ -86,6 +100,7 @@ async fn run_with_pool(
         tracing::info!(proxy = %without_credentials(proxy), "sending Discord REST calls through a proxy");
     }
     let mut client = ClientBuilder::new_with_http(http.build(), GatewayIntents::GUILDS)
+        .cache_settings(panel_cache_settings())
         .framework(framework)
         .await
         .context("Failed to create the Discord client")?;

@@ -15,6 +15,7 @@ use crate::broadcast::worker::BroadcastWorker;
 use crate::config::{DEFAULT_BROADCAST_RATE, DEFAULT_PAGER_TIMEOUT, Retention};
 use crate::developer_set::DeveloperSet;
 use crate::store::{self, instances};
+use crate::telemetry::guild_events::GuildEvents;
 use crate::telemetry::health_server::{HealthShared, HealthState};
 use crate::telemetry::recorder::{CHANNEL_CAPACITY, CommandRecorder};
 use crate::telemetry::supervisor::TaskBoard;
@@ -32,7 +33,10 @@ pub const INTERACTIVE_CONNECTIONS: u32 = 8;
 /// answer is reported in time for Discord's 3-second limit on a first reply.
 /// A pooled connection is pinged before use, within this bound too, so a
 /// database that stopped answering mid-connection fails here, not in a hang.
-pub const INTERACTIVE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+pub const INTERACTIVE_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Connections kept open for interactions, so the first command after a
+/// quiet spell does not pay for a connection (TLS, SCRAM) first.
+pub const INTERACTIVE_WARM_CONNECTIONS: u32 = 2;
 /// The server cancels an interactive query that runs longer than this.
 pub const INTERACTIVE_STATEMENT_TIMEOUT: &str = "2500ms";
 
@@ -91,6 +95,8 @@ pub struct AdminPanel {
     pub recorder: CommandRecorder,
     /// The `developers` table, held in memory (the access check reads this).
     pub developers: DeveloperSet,
+    /// Guild events on their way to the database, in batches.
+    pub guild_events: GuildEvents,
     /// When this process started (its uptime).
     pub started_at: DateTime<Utc>,
     /// This process's row in `bot_instances`.
@@ -123,6 +129,7 @@ impl AdminPanel {
         let connect = host_pool.connect_options().as_ref().clone();
         let pool = PgPoolOptions::new()
             .max_connections(INTERACTIVE_CONNECTIONS)
+            .min_connections(INTERACTIVE_WARM_CONNECTIONS)
             .acquire_timeout(INTERACTIVE_ACQUIRE_TIMEOUT)
             .connect_lazy_with(
                 connect
@@ -158,6 +165,7 @@ impl AdminPanel {
             .context("Failed to read the developers table")?;
 
         let (recorder, receiver) = CommandRecorder::new(CHANNEL_CAPACITY);
+        let (guild_events, guild_receiver) = GuildEvents::new();
         let process = (instance_id, started_at.timestamp_micros());
         let mut background = BackgroundTasks::new(process, background_pool.clone());
         let panel = Self {
@@ -166,6 +174,7 @@ impl AdminPanel {
             options,
             recorder,
             developers,
+            guild_events,
             started_at,
             instance_id,
             system: SystemSampler::default(),
@@ -173,7 +182,7 @@ impl AdminPanel {
             tasks: background.board().clone(),
             control_key,
         };
-        background.start_panel_tasks(&panel, receiver);
+        background.start_panel_tasks(&panel, receiver, guild_receiver);
         Ok((panel, background))
     }
 

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::AdminPanel;
 use crate::store::command_stats::CommandEvent;
+use crate::telemetry::guild_events::{GuildEvent, run_guild_writer};
 use crate::telemetry::health_server::{HealthState, serve};
 use crate::telemetry::heartbeat::run_heartbeat;
 use crate::telemetry::log_layer::{run_writer as run_log_writer, take_installed_queue};
@@ -45,6 +46,7 @@ impl BackgroundTasks {
         &mut self,
         panel: &AdminPanel,
         receiver: mpsc::Receiver<CommandEvent>,
+        guild_receiver: mpsc::Receiver<GuildEvent>,
     ) {
         let shutdown = self.shutdown_token();
         // Queues outlive a crashed task: its restart drains the same channel.
@@ -64,6 +66,25 @@ impl BackgroundTasks {
             async move {
                 let mut receiver = receiver.lock_owned().await;
                 run_flusher(pool, &mut receiver, counters, stop).await;
+                Ok(())
+            }
+        });
+        let guild_receiver = Arc::new(Mutex::new(guild_receiver));
+        let (pool, counters, stop) = (
+            panel.background_pool.clone(),
+            panel.guild_events.counters.clone(),
+            shutdown.clone(),
+        );
+        self.supervisor.spawn("guild_writer", true, move || {
+            let (pool, counters, stop, receiver) = (
+                pool.clone(),
+                counters.clone(),
+                stop.clone(),
+                guild_receiver.clone(),
+            );
+            async move {
+                let mut receiver = receiver.lock_owned().await;
+                run_guild_writer(pool, &mut receiver, counters, stop).await;
                 Ok(())
             }
         });

@@ -257,13 +257,14 @@ pub struct CommandUses {
 /// measured at 10 million events) than the whole 5 ms query.
 #[tracing::instrument(skip_all)]
 pub async fn last_24h_by_command(
-    pool: &PgPool,
+    connection: &mut sqlx::PgConnection,
     now: DateTime<Utc>,
 ) -> Result<Vec<CommandUses>, sqlx::Error> {
+    use sqlx::Connection as _;
     let since = now - TimeDelta::hours(24);
     let first_full_hour =
         since.duration_trunc(TimeDelta::hours(1)).unwrap_or(since) + TimeDelta::hours(1);
-    let mut transaction = pool.begin().await?;
+    let mut transaction = connection.begin().await?;
     // language=PostgreSQL
     sqlx::query(
         "SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)",
@@ -297,10 +298,10 @@ pub async fn last_24h_by_command(
 }
 
 /// Distinct users who ever ran a command (a maintained counter, not a count).
-pub async fn unique_users(pool: &PgPool) -> Result<i64, sqlx::Error> {
+pub async fn unique_users(db: impl sqlx::PgExecutor<'_>) -> Result<i64, sqlx::Error> {
     // language=PostgreSQL
     sqlx::query_scalar("SELECT value FROM stat_counters WHERE name = 'unique_users'")
-        .fetch_one(pool)
+        .fetch_one(db)
         .await
 }
 

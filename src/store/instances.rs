@@ -74,10 +74,12 @@ pub async fn mark_stopped(pool: &PgPool, instance_id: i64) -> Result<(), sqlx::E
 }
 
 /// When the most recent bot process started: the last restart.
-pub async fn last_restart(pool: &PgPool) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+pub async fn last_restart(
+    db: impl sqlx::PgExecutor<'_>,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     // language=PostgreSQL
     sqlx::query_scalar("SELECT max(started_at) FROM bot_instances")
-        .fetch_one(pool)
+        .fetch_one(db)
         .await
 }
 

@@ -7,6 +7,7 @@
 pub mod broadcasts;
 pub mod command_stats;
 pub mod developers;
+pub mod guild_batches;
 pub mod guilds;
 pub mod health;
 pub mod instances;

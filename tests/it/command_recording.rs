@@ -109,7 +109,7 @@ async fn the_24_hour_window_is_exact_even_inside_the_boundary_hour() {
         .await
         .unwrap();
 
-    let ranking = command_stats::last_24h_by_command(&db.pool, now)
+    let ranking = command_stats::last_24h_by_command(&mut db.pool.acquire().await.unwrap(), now)
         .await
         .unwrap();
 

@@ -8,6 +8,7 @@ mod support;
 
 mod admin_bot;
 mod architecture;
+mod boot_burst;
 mod broadcasts;
 mod command_recording;
 mod controls;

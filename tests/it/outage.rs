@@ -100,6 +100,13 @@ fn press_on(id: u64, message: &Value, custom_id: &str, values: Option<Vec<&str>>
 /// Every kind of interaction while the database does not answer: each is
 /// answered in time, with the outage message where the database was needed.
 async fn every_interaction_in_time(rig: &Rig, list: &Value, form: &str, what: &str) {
+    // The health probe notices within a few seconds; until then a request
+    // that times out is told the database is busy, after it that it is down.
+    eventually("the probe to notice", WAIT, || async {
+        let (_, body) = get(&rig.health, "/health").await;
+        body.contains("\"database\":\"unreachable\"").then_some(())
+    })
+    .await;
     let list_message = rig.fake.original_response("cmd-1").unwrap();
     let cases = [
         ("a command", slash(11, DEVELOPER, &["admin", "stats"])),

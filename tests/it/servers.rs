@@ -367,6 +367,7 @@ async fn unknown_and_malformed_server_ids_get_a_clear_error() {
 /// to a real count.
 #[tokio::test]
 async fn the_active_server_counter_matches_a_real_count_through_every_change() {
+    use admin_panel::store::guild_batches::{self, GuildBatch};
     use admin_panel::store::guilds::{self, GuildSnapshot};
     let db = TestDb::new().await;
     let check = |expected: i64| {
@@ -388,19 +389,36 @@ async fn the_active_server_counter_matches_a_real_count_through_every_change() {
         joined_at: chrono::Utc::now(),
     };
     let now = chrono::Utc::now();
+    let apply = |batch: GuildBatch| {
+        let pool = db.pool.clone();
+        async move { guild_batches::apply(&pool, &batch, now).await.unwrap() }
+    };
     check(0).await;
-    for id in 1..=5 {
-        guilds::upsert(&db.pool, &snapshot(id)).await.unwrap();
-    }
+    apply(GuildBatch {
+        created: (1..=5).map(snapshot).collect(),
+        ..GuildBatch::default()
+    })
+    .await;
     check(5).await;
-    guilds::upsert(&db.pool, &snapshot(3)).await.unwrap(); // a reconnect's refresh
-    guilds::refresh(&db.pool, 3, "Renamed", None).await.unwrap();
+    apply(GuildBatch {
+        created: vec![snapshot(3)], // a reconnect's refresh
+        renamed: vec![(3, "Renamed".into(), None)],
+        ..GuildBatch::default()
+    })
+    .await;
     check(5).await;
-    guilds::mark_left(&db.pool, 2, now).await.unwrap();
-    guilds::mark_left(&db.pool, 2, now).await.unwrap(); // a repeated GUILD_DELETE
+    apply(GuildBatch {
+        deleted: vec![2, 2], // a repeated GUILD_DELETE
+        ..GuildBatch::default()
+    })
+    .await;
     check(4).await;
-    guilds::upsert(&db.pool, &snapshot(2)).await.unwrap(); // rejoin
-    guilds::mark_left(&db.pool, 4, now).await.unwrap();
+    apply(GuildBatch {
+        created: vec![snapshot(2)], // rejoin
+        deleted: vec![4],
+        ..GuildBatch::default()
+    })
+    .await;
     check(4).await;
     sqlx::query("DELETE FROM guilds WHERE id IN (1, 4)") // one active, one gone
         .execute(&db.pool)

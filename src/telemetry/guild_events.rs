@@ -1,0 +1,250 @@
+//! Guild events (GUILD_CREATE, UPDATE, DELETE) on their way to the database.
+//! The gateway handler only pushes a small snapshot into a bounded queue; a
+//! background writer takes what is waiting (up to [`MAX_BATCH`]) and writes
+//! it as one batch ([`crate::store::guild_batches`]) on the background pool.
+//! A restart's burst of one GUILD_CREATE per server thus costs a few
+//! statements a second, and never the connections interactions wait for.
+//! Events keep their order per server within a batch; nothing waiting is
+//! lost on shutdown (the writer drains the queue), and a failed write is
+//! retried with the same batch.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::Utc;
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::cause_chain;
+use crate::store::guild_batches::{self, GuildBatch};
+use crate::store::guilds::GuildSnapshot;
+
+/// Events waiting at most: a few megabytes of snapshots, enough for a burst
+/// of 50,000 servers while the database catches up.
+pub const QUEUE_CAPACITY: usize = 50_000;
+/// Events per statement at most.
+pub const MAX_BATCH: usize = 2_000;
+/// A lone event waits at most this long for company.
+const GATHER: Duration = Duration::from_millis(100);
+const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// What a gateway event says about a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuildEvent {
+    Created(GuildSnapshot),
+    Renamed {
+        id: u64,
+        name: String,
+        icon_hash: Option<String>,
+    },
+    Left(u64),
+}
+
+impl GuildEvent {
+    fn guild(&self) -> u64 {
+        match self {
+            Self::Created(snapshot) => snapshot.id,
+            Self::Renamed { id, .. } | Self::Left(id) => *id,
+        }
+    }
+}
+
+/// Counts a health view can show.
+#[derive(Debug, Default)]
+pub struct GuildEventCounters {
+    pub written: AtomicU64,
+}
+
+/// The cheap, cloneable handle the gateway handler pushes into.
+#[derive(Debug, Clone)]
+pub struct GuildEvents {
+    sender: mpsc::Sender<GuildEvent>,
+    pub counters: Arc<GuildEventCounters>,
+}
+
+impl GuildEvents {
+    pub fn new() -> (Self, mpsc::Receiver<GuildEvent>) {
+        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let events = Self {
+            sender,
+            counters: Arc::default(),
+        };
+        (events, receiver)
+    }
+
+    /// Queues an event; waits only while the queue is full (the database far
+    /// behind), so that no event is ever dropped.
+    pub async fn push(&self, event: GuildEvent) {
+        if let Err(mpsc::error::TrySendError::Full(event)) = self.sender.try_send(event) {
+            let _ = self.sender.send(event).await;
+        }
+    }
+}
+
+/// One change per server, in the order the events came.
+pub fn reduce(events: Vec<GuildEvent>) -> GuildBatch {
+    #[derive(Default)]
+    struct Pending {
+        created: Option<GuildSnapshot>,
+        renamed: Option<(String, Option<String>)>,
+        left: bool,
+    }
+    let mut servers: BTreeMap<u64, Pending> = BTreeMap::new();
+    for event in events {
+        let pending = servers.entry(event.guild()).or_default();
+        match event {
+            GuildEvent::Created(snapshot) => {
+                *pending = Pending {
+                    created: Some(snapshot),
+                    ..Pending::default()
+                };
+            }
+            GuildEvent::Renamed {
+                name, icon_hash, ..
+            } => match pending.created.as_mut() {
+                Some(created) if !pending.left => {
+                    created.name = name;
+                    created.icon_hash = icon_hash;
+                }
+                _ => pending.renamed = Some((name, icon_hash)),
+            },
+            // Created then deleted in one batch: both are written, the
+            // removal last, so the server ends as left (join and leave logged).
+            GuildEvent::Left(_) => pending.left = true,
+        }
+    }
+    let mut batch = GuildBatch::default();
+    for (id, pending) in servers {
+        if let Some(created) = pending.created {
+            batch.created.push(created);
+        } else if let Some((name, icon)) = pending.renamed {
+            batch.renamed.push((id, name, icon));
+        }
+        if pending.left {
+            batch.deleted.push(id);
+        }
+    }
+    batch
+}
+
+/// Writes queued events in batches until `shutdown`, then writes what is left.
+pub async fn run_guild_writer(
+    pool: PgPool,
+    receiver: &mut mpsc::Receiver<GuildEvent>,
+    counters: Arc<GuildEventCounters>,
+    shutdown: CancellationToken,
+) {
+    let mut events: Vec<GuildEvent> = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let received = tokio::select! {
+            received = receiver.recv_many(&mut events, MAX_BATCH) => received,
+            () = shutdown.cancelled() => 0,
+        };
+        if received == 0 && !shutdown.is_cancelled() {
+            return; // every sender is gone
+        }
+        if shutdown.is_cancelled() {
+            while let Ok(event) = receiver.try_recv() {
+                events.push(event);
+            }
+            write_until_done(&pool, std::mem::take(&mut events), &counters, &shutdown).await;
+            return;
+        }
+        if events.len() < MAX_BATCH {
+            // A burst comes as a stream: gather for a moment, write once.
+            tokio::time::sleep(GATHER).await;
+            while events.len() < MAX_BATCH {
+                match receiver.try_recv() {
+                    Ok(event) => events.push(event),
+                    Err(_) => break,
+                }
+            }
+        }
+        write_until_done(&pool, std::mem::take(&mut events), &counters, &shutdown).await;
+    }
+}
+
+/// Writes one batch, retrying while the database fails (the batch is kept;
+/// on shutdown, once more only).
+async fn write_until_done(
+    pool: &PgPool,
+    events: Vec<GuildEvent>,
+    counters: &GuildEventCounters,
+    shutdown: &CancellationToken,
+) {
+    if events.is_empty() {
+        return;
+    }
+    let count = events.len() as u64;
+    let batch = reduce(events);
+    loop {
+        match guild_batches::apply(pool, &batch, Utc::now()).await {
+            Ok(outcome) => {
+                counters.written.fetch_add(count, Ordering::Relaxed);
+                if !outcome.joined.is_empty() || !outcome.left.is_empty() {
+                    tracing::info!(
+                        joined = outcome.joined.len(),
+                        left = outcome.left.len(),
+                        "servers joined or left"
+                    );
+                }
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(error = %cause_chain(&error), events = count, "could not write guild events; retrying");
+                if shutdown.is_cancelled() {
+                    tokio::time::sleep(RETRY_DELAY).await;
+                    if let Err(error) = guild_batches::apply(pool, &batch, Utc::now()).await {
+                        tracing::error!(error = %cause_chain(&error), events = count, "guild events lost at shutdown");
+                    }
+                    return;
+                }
+                tokio::time::sleep(RETRY_DELAY).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn created(id: u64, name: &str) -> GuildEvent {
+        GuildEvent::Created(GuildSnapshot {
+            id,
+            name: name.into(),
+            icon_hash: None,
+            member_count: 1,
+            joined_at: Utc::now(),
+        })
+    }
+
+    #[test]
+    fn a_server_created_then_deleted_in_one_batch_ends_as_left() {
+        let batch = reduce(vec![created(1, "a"), GuildEvent::Left(1)]);
+        assert_eq!(batch.created.len(), 1);
+        assert_eq!(batch.deleted, [1]);
+    }
+
+    #[test]
+    fn a_server_deleted_then_created_again_ends_as_present() {
+        let batch = reduce(vec![GuildEvent::Left(1), created(1, "back")]);
+        assert_eq!(batch.created[0].name, "back");
+        assert!(batch.deleted.is_empty());
+    }
+
+    #[test]
+    fn a_rename_after_a_create_is_folded_into_it_and_alone_stays_a_rename() {
+        let rename = |id| GuildEvent::Renamed {
+            id,
+            name: "New".into(),
+            icon_hash: Some("i".into()),
+        };
+        let batch = reduce(vec![created(1, "Old"), rename(1), rename(2)]);
+        assert_eq!(batch.created[0].name, "New");
+        assert_eq!(batch.renamed, [(2, "New".to_owned(), Some("i".to_owned()))]);
+    }
+}

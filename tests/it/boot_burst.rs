@@ -1,0 +1,209 @@
+//! A restart in many servers: Discord sends one GUILD_CREATE per server after
+//! READY, and the bot must count them all quickly while every interaction in
+//! between is still answered in time; guild events are written in batches,
+//! a join is never logged twice, order holds per server, and a shutdown in the
+//! middle of a burst loses nothing the bot had received.
+
+use std::time::{Duration, Instant};
+
+use crate::support::bot::{
+    ADMIN_GUILD, DEVELOPER, TestBot, eventually, start_with_admin_guild, test_config,
+};
+use crate::support::db::TestDb;
+use crate::support::fake_discord::FakeDiscord;
+use crate::support::fixtures;
+use admin_panel::store::guilds;
+
+// Every test here runs the bot on a multi-threaded runtime, as in production
+// (a test's default runtime would put the fake Discord and the bot, which
+// races through 2,000 events, on one thread).
+const BURST: u64 = 2_000;
+/// Server ids of the burst, away from the admin guild.
+const FIRST: u64 = 810_000_000_000_000_000;
+const FIRST_RESPONSE_LIMIT: Duration = Duration::from_secs(3);
+
+async fn joins_logged(db: &TestDb) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM system_logs WHERE event_type = 'guild_join'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+}
+
+async fn active(db: &TestDb) -> i64 {
+    guilds::count_active(&db.pool).await.unwrap()
+}
+
+/// `/admin stats` as the primary developer; returns how long its first
+/// response took.
+async fn stats(fake: &FakeDiscord, id: u64) -> Duration {
+    let token = format!("burst-stats-{id}");
+    let interaction = fixtures::slash_command(
+        id,
+        &token,
+        Some(ADMIN_GUILD),
+        DEVELOPER,
+        &["admin", "stats"],
+        vec![],
+    );
+    let started = Instant::now();
+    fake.dispatch_for_guild(ADMIN_GUILD, "INTERACTION_CREATE", interaction);
+    let response = fake
+        .wait_for_callback(&token, Duration::from_secs(10))
+        .await;
+    let took = started.elapsed();
+    assert_eq!(
+        response["data"]["embeds"][0]["title"], "Bot statistics",
+        "{response}"
+    );
+    took
+}
+
+/// Sends the burst: one GUILD_CREATE per server, an `/admin stats` after every
+/// `interleave` of them; returns each interaction's response time.
+async fn burst(
+    fake: &FakeDiscord,
+    servers: std::ops::Range<u64>,
+    interleave: u64,
+) -> Vec<Duration> {
+    let mut answered = Vec::new();
+    let mut pending = Vec::new();
+    for (n, id) in servers.enumerate() {
+        fake.dispatch(
+            "GUILD_CREATE",
+            fixtures::guild_create(id, &format!("Server {n}"), 100, None),
+        )
+        .await;
+        if n as u64 % interleave == interleave - 1 {
+            let fake = fake.clone();
+            pending.push(tokio::spawn(async move {
+                stats(&fake, 90_000 + n as u64).await
+            }));
+        }
+    }
+    for task in pending {
+        answered.push(task.await.unwrap());
+    }
+    answered
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_two_thousand_servers_is_counted_while_every_interaction_is_answered_in_time() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    let started = Instant::now();
+
+    let mut answered = burst(&fake, FIRST..FIRST + BURST, 100).await;
+
+    eventually("every server counted", Duration::from_secs(30), || async {
+        (active(&db).await == BURST as i64).then_some(())
+    })
+    .await;
+    let counted_in = started.elapsed();
+    answered.sort();
+    let slowest = *answered.last().unwrap();
+    eprintln!(
+        "{BURST} servers counted in {} ms; {} interactions, median {} ms, slowest {} ms",
+        counted_in.as_millis(),
+        answered.len(),
+        answered[answered.len() / 2].as_millis(),
+        slowest.as_millis()
+    );
+    assert!(
+        slowest < FIRST_RESPONSE_LIMIT,
+        "an interaction took {slowest:?}"
+    );
+    assert_eq!(joins_logged(&db).await, BURST as i64, "one join each");
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_the_same_servers_are_refreshed_and_no_join_is_logged_twice() {
+    let fake = FakeDiscord::start().await;
+    let db = TestDb::new().await;
+    let admin_guild = ADMIN_GUILD.to_string();
+    let vars = [("ADMIN_GUILD_IDS", admin_guild.as_str())];
+    let bot = TestBot::start(&fake, test_config(&fake, &db, &vars)).await;
+    let servers = FIRST..FIRST + 300;
+    fake.join_guilds(servers.clone());
+    burst(&fake, servers.clone(), 1_000).await;
+    eventually("every server counted", Duration::from_secs(30), || async {
+        (active(&db).await == 300).then_some(())
+    })
+    .await;
+
+    let bot = bot.restart(&fake, test_config(&fake, &db, &vars)).await;
+    burst(&fake, servers, 1_000).await;
+    stats(&fake, 99_999).await;
+
+    let updated = eventually("the refreshes written", Duration::from_secs(30), || async {
+        let refreshed: i64 = sqlx::query_scalar("SELECT count(*) FROM guilds WHERE updated_at > joined_at + interval '0 seconds' AND name LIKE 'Server %'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        (refreshed == 300).then_some(refreshed)
+    })
+    .await;
+    assert_eq!(updated, 300);
+    assert_eq!(joins_logged(&db).await, 300, "a refresh is not a join");
+    assert_eq!(active(&db).await, 300);
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_deleted_in_the_batch_it_was_created_in_ends_as_left() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    let guild = FIRST + 7;
+
+    fake.dispatch(
+        "GUILD_CREATE",
+        fixtures::guild_create(guild, "Brief", 5, None),
+    )
+    .await;
+    // Well inside the writer's gathering window, but after the create.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    fake.dispatch("GUILD_DELETE", fixtures::guild_delete(guild, false))
+        .await;
+
+    let logged: Vec<String> = eventually(
+        "the join and the leave",
+        Duration::from_secs(10),
+        || async {
+            let logged: Vec<String> = sqlx::query_scalar(
+                "SELECT event_type FROM system_logs WHERE guild_id = $1 ORDER BY event_type",
+            )
+            .bind(guild as i64)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+            (logged.len() == 2).then_some(logged)
+        },
+    )
+    .await;
+    assert_eq!(logged, ["guild_join", "guild_leave"]);
+    let left: bool = sqlx::query_scalar("SELECT left_at IS NOT NULL FROM guilds WHERE id = $1")
+        .bind(guild as i64)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(left, "the server ends as left");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_in_the_middle_of_a_burst_loses_nothing_the_bot_had_received() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    let servers = 500;
+    burst(&fake, FIRST..FIRST + servers, servers).await;
+    // The last interaction's answer means every event before it was taken
+    // off the gateway connection.
+    stats(&fake, 99_998).await;
+
+    bot.stop().await;
+
+    assert_eq!(
+        active(&db).await,
+        servers as i64,
+        "everything received was written at shutdown"
+    );
+    assert_eq!(joins_logged(&db).await, servers as i64);
+}
