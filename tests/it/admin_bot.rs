@@ -469,3 +469,38 @@ async fn command_stats_active_guilds(db: &TestDb) -> i64 {
         .await
         .unwrap()
 }
+
+/// poise runs the developer check for autocomplete too: a stranger typing
+/// into an `/admin` option gets no suggestions, and no failed command is
+/// recorded for it (Discord accepts only choices there, so nothing is sent).
+#[tokio::test]
+async fn a_refused_autocomplete_records_nothing_and_sends_nothing() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    let typed = fixtures::autocomplete(
+        5,
+        "stranger-typing",
+        Some(ADMIN_GUILD),
+        STRANGER,
+        &["admin", "server"],
+        "guild",
+        "Ser",
+    );
+    fake.dispatch_for_guild(ADMIN_GUILD, "INTERACTION_CREATE", typed);
+    // A developer's command after it: once it is recorded, the autocomplete
+    // before it has long been handled.
+    run_command(&fake, DEVELOPER, &["admin", "stats"], "after-typing").await;
+    eventually("the developer's command recorded", WAIT, || async {
+        (count(&db, "SELECT count(*) FROM command_stats").await == 1).then_some(())
+    })
+    .await;
+
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM command_stats WHERE NOT success").await,
+        0
+    );
+    assert!(
+        fake.interaction_responses("stranger-typing").is_empty(),
+        "nothing was sent"
+    );
+    bot.stop().await;
+}

@@ -163,3 +163,109 @@ async fn the_database_accepts_exactly_the_categories_the_code_knows() {
     }
     assert_eq!(store("newsletter".to_owned()).await, (false, false));
 }
+
+/// A broadcast too long for one message is refused at submit with the count
+/// and the limit; nothing is saved, and Edit reopens the form with what was
+/// typed, so the work is not lost.
+#[tokio::test]
+async fn a_broadcast_too_long_for_one_message_is_refused_and_stays_editable() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    let title = "t".repeat(256);
+    let content = "c".repeat(4000);
+    let footer = "f".repeat(2048);
+    let refused = compose(
+        &fake,
+        8501,
+        "announcement",
+        None,
+        &[
+            ("title", &title),
+            ("content", &content),
+            ("footer", &footer),
+        ],
+    )
+    .await;
+
+    let text = refused["data"]["content"].as_str().unwrap();
+    assert!(text.contains("Discord allows 6000 per message"), "{text}");
+    assert!(text.contains("Nothing was saved"), "{text}");
+    assert_eq!(refused["data"]["flags"], EPHEMERAL);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM broadcasts").await,
+        0,
+        "nothing half-saved"
+    );
+    let edit = crate::support::interact::control(&refused, "Edit");
+    let form = crate::support::interact::press(
+        &fake,
+        "submit-8501",
+        "edit-refused",
+        DEVELOPER,
+        &edit,
+        None,
+    )
+    .await;
+    assert_eq!(form["type"], crate::support::discord::MODAL);
+    let values: Vec<&str> = form["data"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["components"][0]["value"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(values[0], title, "the title is back in the form");
+    assert_eq!(values[1], content);
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
+
+/// A schedule whose time passed while the preview was open is refused when
+/// Schedule is pressed, with the choice to send now.
+#[tokio::test]
+async fn a_schedule_that_passed_meanwhile_is_refused_with_the_choice_to_send_now() {
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    crate::support::broadcast::seed_guild(&db, 1, true, crate::support::broadcast::ALL).await;
+    let preview = compose(
+        &fake,
+        8601,
+        "changelog",
+        Some("in 2h"),
+        &[("title", "Late")],
+    )
+    .await;
+    let id = crate::support::broadcast::draft_id(&preview);
+    // As if the preview had stayed open past its time.
+    sqlx::query("UPDATE broadcasts SET scheduled_for = now() - interval '1 minute' WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+
+    let refused = crate::support::interact::press(
+        &fake,
+        "submit-8601",
+        "schedule-late",
+        DEVELOPER,
+        &crate::support::broadcast::button_id(&preview, "Schedule"),
+        None,
+    )
+    .await;
+
+    let text = refused["data"]["content"].as_str().unwrap();
+    assert!(text.contains("has passed: nothing was scheduled"), "{text}");
+    assert_eq!(status(&db, id).await, "draft");
+    let now = crate::support::interact::control(&refused, "Send now");
+    crate::support::interact::press(&fake, "schedule-late", "send-now", DEVELOPER, &now, None)
+        .await;
+    crate::support::bot::eventually(
+        "the broadcast sent",
+        crate::support::interact::WAIT,
+        || async { (status(&db, id).await == "sent").then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        fake.messages_in(crate::support::broadcast::channel(1))
+            .len(),
+        1
+    );
+    bot.stop().await;
+}

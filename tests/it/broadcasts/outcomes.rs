@@ -324,3 +324,38 @@ async fn names_that_are_formulas_are_defused_in_every_csv() {
     );
     bot.stop().await;
 }
+
+/// A cancelled broadcast stays cancelled: its report's Retry failed is
+/// refused with the reason, and nothing is queued again.
+#[tokio::test]
+async fn retry_failed_on_a_cancelled_broadcast_is_refused_with_the_reason() {
+    let (fake, db, bot, id) = announce_to_every_kind_of_server(8111, "Then cancelled").await;
+    sqlx::query("UPDATE broadcasts SET status = 'cancelled' WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let report = open_report(&fake, 8113, id).await;
+
+    let refused = press(
+        &fake,
+        "report",
+        "retry-cancelled",
+        DEVELOPER,
+        &action_id(&report, "Retry failed"),
+        None,
+    )
+    .await;
+
+    let text = refused["data"]["content"].as_str().unwrap();
+    assert!(
+        text.contains("was cancelled: its failed deliveries are not retried"),
+        "{text}"
+    );
+    assert_eq!(
+        delivery(&db, id, FORBIDDEN).await.0,
+        "failed",
+        "nothing re-queued"
+    );
+    bot.stop().await;
+}

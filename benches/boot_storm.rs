@@ -1,0 +1,299 @@
+//! A restart in many servers, as Discord plays it: READY with every server
+//! listed as unavailable, then one GUILD_CREATE per server, sent as fast as
+//! the fake can. The reference binary runs as its own process (release
+//! build) against the fake Discord and PostgreSQL. Reports, for each size:
+//! - time until every server is counted (goal: at least 10,000 servers/s);
+//! - acknowledgement time of `/admin stats` sent every 200 ms during the
+//!   burst (goal: p99 under 500 ms, none over 3 s);
+//! - resident memory after the burst and after a restart (a second burst of
+//!   the same servers), against the same process with no servers, and per
+//!   server (goal: at most 2 KiB per server above the empty process);
+//! - the ratio between the largest and the smallest size.
+//!
+//! `cargo bench --bench boot_storm` (DATABASE_URL's server; creates and drops
+//! its own databases). `BENCH_SIZES` (default `10000,100000`) and
+//! `BENCH_CHANNELS` (channels per server in each GUILD_CREATE, default 10)
+//! change the run.
+
+// The test harness's own unit tests do not run under a bench harness, so
+// their imports look unused here.
+#[path = "support/settings.rs"]
+mod settings;
+#[path = "../tests/it/support/mod.rs"]
+#[allow(unused_imports)]
+mod support;
+
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use settings::env_number;
+use support::binary::{memory_mib, spawn_bot, work_dir};
+use support::bot::{ADMIN_GUILD, DEVELOPER};
+use support::db::TestDb;
+use support::fake_discord::FakeDiscord;
+use support::fixtures;
+
+/// Server ids of the burst, one shard, away from the admin guild.
+const FIRST: u64 = 810_000_000_000_000_000;
+const PROBE_EVERY: Duration = Duration::from_millis(200);
+/// Memory is read once the process has settled after a burst.
+const SETTLE: Duration = Duration::from_secs(5);
+
+struct Run {
+    servers: u64,
+    counted_in: Duration,
+    acks: Vec<Duration>,
+    rss_after_burst: f64,
+    rss_after_restart: f64,
+    peak: f64,
+}
+
+#[tokio::main]
+async fn main() {
+    let sizes: Vec<u64> = std::env::var("BENCH_SIZES")
+        .unwrap_or_else(|_| "10000,100000".to_owned())
+        .split(',')
+        .filter_map(|size| size.trim().parse().ok())
+        .collect();
+    let channels: u64 = env_number("BENCH_CHANNELS", 10);
+    let empty = empty_process_memory().await;
+    println!(
+        "boot storm: one shard, {channels} channels and 2 roles per server; the bot is the release binary"
+    );
+    println!("  empty process (no servers): RSS {empty:.1} MiB");
+    let mut runs = Vec::new();
+    for servers in sizes {
+        let run = storm(servers, channels).await;
+        report(&run, empty);
+        runs.push(run);
+    }
+    if let (Some(small), Some(large)) = (runs.first(), runs.last())
+        && large.servers > small.servers
+    {
+        let size = large.servers as f64 / small.servers as f64;
+        let growth = |a: f64, b: f64| b / a;
+        println!(
+            "  {} vs {} servers ({size:.0}x): time to count {:.1}x, RSS above empty after the burst {:.1}x, after a restart {:.1}x (linear would be {size:.0}x)",
+            large.servers,
+            small.servers,
+            growth(
+                small.counted_in.as_secs_f64(),
+                large.counted_in.as_secs_f64()
+            ),
+            growth(small.rss_after_burst - empty, large.rss_after_burst - empty),
+            growth(
+                small.rss_after_restart - empty,
+                large.rss_after_restart - empty
+            ),
+        );
+    }
+}
+
+fn report(run: &Run, empty: f64) {
+    let mut acks = run.acks.clone();
+    acks.sort();
+    let at =
+        |share: f64| acks[((acks.len() as f64 * share).ceil() as usize).clamp(1, acks.len()) - 1];
+    let per_second = run.servers as f64 / run.counted_in.as_secs_f64();
+    let per_server_kib = |rss: f64| (rss - empty) * 1024.0 / run.servers as f64;
+    println!("  {} servers:", run.servers);
+    println!(
+        "    counted in {:.2} s = {per_second:.0} servers/s (goal >= 10000)",
+        run.counted_in.as_secs_f64()
+    );
+    println!(
+        "    /admin stats during the burst: {} acks, p50 {} ms, p99 {} ms, max {} ms (goal p99 < 500, none > 3000)",
+        acks.len(),
+        at(0.5).as_millis(),
+        at(0.99).as_millis(),
+        acks.last().map_or(0, Duration::as_millis)
+    );
+    println!(
+        "    RSS after the burst {:.1} MiB ({:.2} KiB/server above empty), after a restart {:.1} MiB ({:.2} KiB/server; goal <= 2), peak {:.1} MiB",
+        run.rss_after_burst,
+        per_server_kib(run.rss_after_burst),
+        run.rss_after_restart,
+        per_server_kib(run.rss_after_restart),
+        run.peak
+    );
+}
+
+/// One GUILD_CREATE as Discord sends it, with `channels` text channels and
+/// two roles (what a full cache would keep).
+fn guild(id: u64, channels: u64) -> Value {
+    let mut guild = fixtures::guild_create(id, &format!("Server {id}"), 1_000 + id % 5_000, None);
+    let list: Vec<Value> = (1..=channels)
+        .map(|n| fixtures::guild_channel(id + n, id, 0, json!([])))
+        .collect();
+    guild["channels"] = json!(list);
+    let mut moderators = guild["roles"][0].clone();
+    moderators["id"] = json!((id + 1_000).to_string());
+    moderators["name"] = json!("Moderators");
+    guild["roles"].as_array_mut().unwrap().push(moderators);
+    guild
+}
+
+async fn start(fake: &FakeDiscord, db: &TestDb, dir: &std::path::Path, log: &str) -> Child {
+    let admin_guild = ADMIN_GUILD.to_string();
+    let bot = spawn_bot(
+        dir,
+        fake,
+        db,
+        log,
+        &[
+            ("ADMIN_GUILD_IDS", &admin_guild),
+            ("SHARD_COUNT", "1"),
+            ("RUST_LOG", "warn"),
+        ],
+    );
+    fake.wait_for_shards(1, Duration::from_secs(60)).await;
+    support::bot::eventually("READY handled", Duration::from_secs(120), || async {
+        let listed: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM bot_instances, unnest(shard_ids) WHERE stopped_at IS NULL",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        (listed >= 1).then_some(())
+    })
+    .await;
+    bot
+}
+
+async fn stop(mut bot: Child, fake: &FakeDiscord) {
+    // SAFETY: kill(2) with a pid we spawned and a valid signal number.
+    unsafe { libc::kill(bot.id() as i32, libc::SIGTERM) };
+    tokio::task::spawn_blocking(move || bot.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    fake.disconnect_gateway();
+    fake.allow_gateway();
+}
+
+async fn empty_process_memory() -> f64 {
+    let fake = FakeDiscord::start().await;
+    let db = TestDb::new().await;
+    let dir = work_dir();
+    let bot = start(&fake, &db, &dir, "empty.log").await;
+    tokio::time::sleep(SETTLE).await;
+    let (rss, _) = memory_mib(bot.id());
+    stop(bot, &fake).await;
+    rss
+}
+
+/// `/admin stats` every [`PROBE_EVERY`] until `done`; the acknowledgement times.
+fn probe(
+    fake: FakeDiscord,
+    done: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<Vec<Duration>> {
+    tokio::spawn(async move {
+        let mut pending = Vec::new();
+        let mut n = 0u64;
+        while !*done.borrow() {
+            n += 1;
+            let fake = fake.clone();
+            pending.push(tokio::spawn(async move {
+                let token = format!("storm-{n}-{}", rand::random::<u32>());
+                let interaction = fixtures::slash_command(
+                    n,
+                    &token,
+                    Some(ADMIN_GUILD),
+                    DEVELOPER,
+                    &["admin", "stats"],
+                    vec![],
+                );
+                let sent = Instant::now();
+                fake.dispatch_for_guild(ADMIN_GUILD, "INTERACTION_CREATE", interaction);
+                fake.wait_for_callback(&token, Duration::from_secs(30))
+                    .await;
+                sent.elapsed()
+            }));
+            tokio::time::sleep(PROBE_EVERY).await;
+        }
+        let mut acks = Vec::new();
+        for task in pending {
+            acks.push(task.await.unwrap());
+        }
+        acks
+    })
+}
+
+/// Sends one GUILD_CREATE per server while probing; returns when the database
+/// holds what `written` says, with the time that took and the acks.
+async fn burst<F, Fut>(
+    fake: &FakeDiscord,
+    servers: u64,
+    channels: u64,
+    written: F,
+) -> (Duration, Vec<Duration>)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let (finished, done) = tokio::sync::watch::channel(false);
+    let prober = probe(fake.clone(), done);
+    let started = Instant::now();
+    for id in (0..servers).map(|n| FIRST + n * 4_096) {
+        fake.dispatch("GUILD_CREATE", guild(id, channels)).await;
+        if id % 1_024 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    while !written().await {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let took = started.elapsed();
+    finished.send_replace(true);
+    (took, prober.await.unwrap())
+}
+
+async fn storm(servers: u64, channels: u64) -> Run {
+    let fake = FakeDiscord::start().await;
+    let db = TestDb::new().await;
+    let dir = work_dir();
+    fake.join_guilds((0..servers).map(|n| FIRST + n * 4_096));
+    let bot = start(&fake, &db, &dir, "first.log").await;
+    let pool = db.pool.clone();
+    let (counted_in, acks) = burst(&fake, servers, channels, || {
+        let pool = pool.clone();
+        async move {
+            admin_panel::store::guilds::count_active(&pool)
+                .await
+                .unwrap()
+                >= servers as i64
+        }
+    })
+    .await;
+    tokio::time::sleep(SETTLE).await;
+    let (rss_after_burst, peak) = memory_mib(bot.id());
+    stop(bot, &fake).await;
+
+    let restarted_at = chrono::Utc::now();
+    let bot = start(&fake, &db, &dir, "second.log").await;
+    burst(&fake, servers, channels, || {
+        let pool = pool.clone();
+        async move {
+            let refreshed: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM guilds WHERE updated_at >= $1")
+                    .bind(restarted_at)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            refreshed >= servers as i64
+        }
+    })
+    .await;
+    tokio::time::sleep(SETTLE).await;
+    let (rss_after_restart, second_peak) = memory_mib(bot.id());
+    stop(bot, &fake).await;
+    Run {
+        servers,
+        counted_in,
+        acks,
+        rss_after_burst,
+        rss_after_restart,
+        peak: peak.max(second_peak),
+    }
+}
