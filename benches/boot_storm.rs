@@ -251,6 +251,7 @@ where
 
 async fn storm(servers: u64, channels: u64) -> Run {
     let fake = FakeDiscord::start().await;
+    fake.heartbeat_like_discord();
     let db = TestDb::new().await;
     let dir = work_dir();
     fake.join_guilds((0..servers).map(|n| FIRST + n * 4_096));

@@ -11,8 +11,10 @@ use super::{Connection, FakeDiscord};
 use crate::support::fixtures;
 
 /// Discord says 41,250 ms. serenity notices a dead socket only when a heartbeat
-/// fails, so the fake asks for one a second to make drops visible quickly.
+/// fails, so the fake asks for one a second to make drops visible quickly
+/// (unless a test asks for Discord's, see `heartbeat_like_discord`).
 const HEARTBEAT_INTERVAL_MS: u64 = 1_000;
+const DISCORDS_HEARTBEAT_INTERVAL_MS: u64 = 41_250;
 
 pub(super) async fn serve(fake: FakeDiscord, listener: TcpListener) {
     let mut next_connection = 0;
@@ -49,7 +51,12 @@ async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
         }
         let _ = sink.close().await;
     });
-    let hello = json!({ "op": 10, "d": { "heartbeat_interval": HEARTBEAT_INTERVAL_MS } });
+    let interval = if fake.state().discords_heartbeat {
+        DISCORDS_HEARTBEAT_INTERVAL_MS
+    } else {
+        HEARTBEAT_INTERVAL_MS
+    };
+    let hello = json!({ "op": 10, "d": { "heartbeat_interval": interval } });
     let _ = sender.send(hello.to_string());
     let weak = sender.downgrade();
     let mut sender = Some(sender);

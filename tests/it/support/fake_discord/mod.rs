@@ -91,6 +91,8 @@ struct State {
     next_id: u64,
     sequence: u64,
     gateway_closed: bool,
+    /// Discord's own heartbeat interval instead of the fake's quick one.
+    discords_heartbeat: bool,
     unknown_routes: Vec<String>,
     follow_ups: HashMap<String, Vec<Value>>,
     /// Requests per second allowed outside interaction routes, when enforced.
@@ -120,6 +122,15 @@ impl FakeDiscord {
 
     pub async fn start() -> FakeDiscord {
         Self::start_with_shards(1).await
+    }
+
+    /// Asks connections made from now on to heartbeat every 41.25 s, as
+    /// Discord does. The fake's one-second default makes a dropped socket
+    /// visible at once, but a burst of thousands of dispatches queues the
+    /// heartbeat ACK behind them: a slow (debug, loaded) bot would miss it
+    /// within a second and reconnect, as it would not against Discord.
+    pub fn heartbeat_like_discord(&self) {
+        self.state().discords_heartbeat = true;
     }
 
     /// `recommended_shards` is what `GET /gateway/bot` recommends.
