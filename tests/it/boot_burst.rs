@@ -40,10 +40,13 @@ async fn start_like_discord() -> (FakeDiscord, TestDb, TestBot) {
     let fake = FakeDiscord::start().await;
     fake.heartbeat_like_discord();
     let db = TestDb::new().await;
-    let admin_guild = ADMIN_GUILD.to_string();
-    let vars = [("ADMIN_GUILD_IDS", admin_guild.as_str())];
-    let bot = TestBot::start(&fake, test_config(&fake, &db, &vars)).await;
+    let bot = TestBot::start(&fake, config(&fake, &db)).await;
     (fake, db, bot)
+}
+
+fn config(fake: &FakeDiscord, db: &TestDb) -> admin_panel::config::Config {
+    let admin_guild = ADMIN_GUILD.to_string();
+    test_config(fake, db, &[("ADMIN_GUILD_IDS", admin_guild.as_str())])
 }
 
 async fn stats(fake: &FakeDiscord, id: u64) -> Duration {
@@ -129,12 +132,7 @@ async fn a_burst_of_two_thousand_servers_is_counted_while_every_interaction_is_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_restart_the_same_servers_are_refreshed_and_no_join_is_logged_twice() {
-    let fake = FakeDiscord::start().await;
-    fake.heartbeat_like_discord();
-    let db = TestDb::new().await;
-    let admin_guild = ADMIN_GUILD.to_string();
-    let vars = [("ADMIN_GUILD_IDS", admin_guild.as_str())];
-    let bot = TestBot::start(&fake, test_config(&fake, &db, &vars)).await;
+    let (fake, db, bot) = start_like_discord().await;
     let servers = FIRST..FIRST + 300;
     fake.join_guilds(servers.clone());
     burst(&fake, servers.clone(), 1_000).await;
@@ -143,7 +141,7 @@ async fn after_a_restart_the_same_servers_are_refreshed_and_no_join_is_logged_tw
     })
     .await;
 
-    let bot = bot.restart(&fake, test_config(&fake, &db, &vars)).await;
+    let bot = bot.restart(&fake, config(&fake, &db)).await;
     burst(&fake, servers, 1_000).await;
     stats(&fake, 99_999).await;
 
