@@ -1,10 +1,12 @@
 //! An in-process fake Discord on 127.0.0.1: REST (through `DISCORD_PROXY_URL`)
-//! and a gateway websocket. It records every request, validates every body
-//! against Discord's OpenAPI spec, lets a test push gateway events and make
+//! and a gateway websocket. It records every request, validates every body against
+//! Discord's OpenAPI spec, answers message sends with Discord's rate-limit
+//! headers (and 429s when asked), lets a test push gateway events and make
 //! routes fail, and keeps enough state (interactions, messages, commands) to
 //! answer like Discord does.
 
 mod gateway;
+mod ratelimit;
 mod rest;
 
 use std::collections::{HashMap, VecDeque};
@@ -16,6 +18,7 @@ use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 
 pub use super::fixtures::{APPLICATION_ID, BOT_USER_ID};
+pub use ratelimit::{RateLimitPlan, Scope};
 
 /// One REST request the bot made.
 #[derive(Debug, Clone)]
@@ -79,6 +82,9 @@ struct State {
     commands: HashMap<Option<u64>, Vec<Value>>,
     interactions: HashMap<String, InteractionState>,
     messages: HashMap<u64, Vec<Value>>,
+    /// When each message was created, in order.
+    posted: Vec<Instant>,
+    rate_limits: ratelimit::RateLimits,
     nonces: HashMap<String, (Instant, Value)>,
     channels: HashMap<u64, Value>,
     guilds: HashMap<u64, Value>,
@@ -313,6 +319,11 @@ impl FakeDiscord {
     /// Messages posted in all channels together.
     pub fn messages_posted(&self) -> usize {
         self.state().messages.values().map(Vec::len).sum()
+    }
+
+    /// When each message was created (a send answered from its nonce creates none).
+    pub fn posted_at(&self) -> Vec<Instant> {
+        self.state().posted.clone()
     }
 
     /// The callback, follow-ups and edits for one interaction token, in order.
