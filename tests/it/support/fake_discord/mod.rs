@@ -1,5 +1,6 @@
-//! An in-process fake Discord on 127.0.0.1: REST (through `DISCORD_PROXY_URL`)
-//! and a gateway websocket. It records every request, validates every body against
+//! An in-process fake Discord on 127.0.0.1: REST (through `DISCORD_PROXY_URL`,
+//! or over TLS as `discord.com` with [`FakeDiscord::start_tls`]) and a gateway
+//! websocket. It records every request, validates every body against
 //! Discord's OpenAPI spec, answers message sends with Discord's rate-limit
 //! headers (and 429s when asked), lets a test push gateway events and make
 //! routes fail, and keeps enough state (interactions, messages, commands) to
@@ -8,6 +9,7 @@
 mod gateway;
 mod ratelimit;
 mod rest;
+mod tls;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -19,6 +21,7 @@ use tokio::sync::{Notify, mpsc};
 
 pub use super::fixtures::{APPLICATION_ID, BOT_USER_ID};
 pub use ratelimit::{RateLimitPlan, Scope};
+pub use tls::DISCORD_HOST;
 
 /// One REST request the bot made.
 #[derive(Debug, Clone)]
@@ -31,6 +34,10 @@ pub struct RecordedRequest {
     pub body: Option<Value>,
     pub attachments: Vec<(String, Vec<u8>)>,
     pub at: Instant,
+    /// Whether it came over TLS (the production transport).
+    pub tls: bool,
+    /// The `Host` header: `discord.com` when the bot thinks it talks to Discord.
+    pub host: Option<String>,
 }
 
 /// How a route should fail.
@@ -109,6 +116,7 @@ struct Inner {
     rest_addr: SocketAddr,
     gateway_addr: SocketAddr,
     recommended_shards: u32,
+    tls: std::sync::OnceLock<tls::TlsEndpoint>,
     token_lifetime: Mutex<Duration>,
     state: Mutex<State>,
     changed: Notify,
@@ -137,6 +145,7 @@ impl FakeDiscord {
                 rest_addr: rest.local_addr().unwrap(),
                 gateway_addr: ws.local_addr().unwrap(),
                 recommended_shards,
+                tls: std::sync::OnceLock::new(),
                 token_lifetime: Mutex::new(Duration::from_secs(15 * 60)),
                 state: Mutex::new(State {
                     next_id: 900_000_000_000_000_000,
@@ -145,7 +154,7 @@ impl FakeDiscord {
                 changed: Notify::new(),
             }),
         };
-        tokio::spawn(rest::serve(fake.clone(), rest));
+        tokio::spawn(rest::serve(fake.clone(), rest, false));
         tokio::spawn(gateway::serve(fake.clone(), ws));
         fake
     }

@@ -3,12 +3,12 @@
 
 use std::time::{Duration, Instant};
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 use super::ratelimit::{self, Scope};
 use super::{Failure, FakeDiscord, InteractionState, RecordedRequest};
@@ -19,8 +19,20 @@ const NONCE_MEMORY: Duration = Duration::from_secs(5 * 60);
 /// An interaction must get its first response within this.
 const FIRST_RESPONSE_DEADLINE: Duration = Duration::from_secs(3);
 
-pub(super) async fn serve(fake: FakeDiscord, listener: TcpListener) {
-    let app = axum::Router::new().fallback(handle).with_state(fake);
+/// Whether a request came over the TLS listener.
+#[derive(Clone, Copy)]
+struct Tls(bool);
+
+/// Serves the REST side on `listener` (plain TCP, or TLS as `discord.com`).
+pub(super) async fn serve<L>(fake: FakeDiscord, listener: L, tls: bool)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let app = axum::Router::new()
+        .fallback(handle)
+        .layer(Extension(Tls(tls)))
+        .with_state(fake);
     let _ = axum::serve(listener, app).await;
 }
 
@@ -52,6 +64,7 @@ fn no_content() -> Response {
 
 async fn handle(
     State(fake): State<FakeDiscord>,
+    Extension(Tls(tls)): Extension<Tls>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -67,6 +80,11 @@ async fn handle(
         body: body.clone(),
         attachments,
         at: Instant::now(),
+        tls,
+        host: headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned),
     });
     fake.inner.changed.notify_waiters();
 
