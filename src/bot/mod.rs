@@ -1,6 +1,7 @@
 //! The reference bot: the panel hosted in a complete poise bot. `main.rs` only
 //! reads the configuration and calls [`run`]; tests call [`run`] in-process
-//! against a fake Discord.
+//! against a fake Discord (through `DISCORD_PROXY_URL`), and one calls
+//! [`run_with_client`] to reach it over TLS as `https://discord.com`.
 
 pub mod commands;
 pub mod database;
@@ -55,15 +56,49 @@ pub fn panel_cache_settings() -> serenity::cache::Settings {
 /// order: shards (no new commands), background tasks (flush what they hold),
 /// the database pool, and the self-managed PostgreSQL if one was started.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    run_with_client(config, None, shutdown).await
+}
+
+/// [`run`], with the HTTP client serenity sends every REST call through.
+/// Given one, the bot runs exactly as in production (serenity's rate
+/// limiter on, base URL `https://discord.com`) with only the transport
+/// changed: that is how a test points it at a fake Discord that serves TLS
+/// for `discord.com` without the `DISCORD_PROXY_URL` seam, which would turn
+/// the limiter off. `DISCORD_PROXY_URL` is ignored when a client is given.
+pub async fn run_with_client(
+    config: Config,
+    client: Option<reqwest::Client>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
     crate::redact::register_secret(config.discord_token.expose());
     let database = database::connect(config.database_url.as_deref()).await?;
-    let result = run_with_pool(&config, database.pool.clone(), shutdown).await;
+    let http = http(&config, client);
+    let result = run_with_pool(&config, http, database.pool.clone(), shutdown).await;
     database.close().await;
     result
 }
 
+/// serenity's REST client: a proxy (with serenity's limiter off) when
+/// `DISCORD_PROXY_URL` is set and no client is given, otherwise Discord
+/// itself with serenity's limiter on, through `client` if there is one.
+fn http(config: &Config, client: Option<reqwest::Client>) -> serenity::http::Http {
+    let mut http = HttpBuilder::new(config.discord_token.expose());
+    match (client, &config.discord_proxy_url) {
+        (Some(client), _) => http = http.client(client),
+        (None, Some(proxy)) => {
+            // serenity applies a proxy only with its own rate limiter off: the
+            // proxy (nirn-proxy, twilight-http-proxy) handles rate limits.
+            http = http.proxy(proxy.as_str()).ratelimiter_disabled(true);
+            tracing::info!(proxy = %without_credentials(proxy), "sending Discord REST calls through a proxy");
+        }
+        (None, None) => {}
+    }
+    http.build()
+}
+
 async fn run_with_pool(
     config: &Config,
+    http: serenity::http::Http,
     pool: sqlx::PgPool,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
@@ -92,14 +127,7 @@ async fn run_with_pool(
         })
         .build();
 
-    let mut http = HttpBuilder::new(config.discord_token.expose());
-    if let Some(proxy) = &config.discord_proxy_url {
-        // serenity applies a proxy only with its own rate limiter off: the proxy
-        // (nirn-proxy, twilight-http-proxy) is expected to handle rate limits.
-        http = http.proxy(proxy.as_str()).ratelimiter_disabled(true);
-        tracing::info!(proxy = %without_credentials(proxy), "sending Discord REST calls through a proxy");
-    }
-    let mut client = ClientBuilder::new_with_http(http.build(), GatewayIntents::GUILDS)
+    let mut client = ClientBuilder::new_with_http(http, GatewayIntents::GUILDS)
         .cache_settings(panel_cache_settings())
         .framework(framework)
         .await

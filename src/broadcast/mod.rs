@@ -3,6 +3,7 @@
 //! schedule parsing live here; the delivery worker runs in every process.
 
 pub mod category;
+mod claims;
 mod classify;
 pub mod draft;
 pub mod schedule;

@@ -143,3 +143,92 @@ async fn the_global_limit_refuses_requests_over_the_per_second_budget() {
         .await
         .expect("a new second has room again");
 }
+
+#[tokio::test]
+async fn sends_carry_discords_rate_limit_headers_and_its_429s_match_the_spec() {
+    use crate::support::fake_discord::{RateLimitPlan, Scope};
+    let fake = FakeDiscord::start().await;
+    let client = reqwest::Client::new();
+    let send = |channel: u64| {
+        client
+            .post(format!(
+                "{}/api/v10/channels/{channel}/messages",
+                fake.base_url()
+            ))
+            .header("content-type", "application/json")
+            .body(r#"{"content":"x"}"#)
+            .send()
+    };
+    let header = |response: &reqwest::Response, name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+
+    let sent = send(3).await.unwrap();
+    assert_eq!(sent.status(), 200);
+    assert_eq!(header(&sent, "x-ratelimit-limit").as_deref(), Some("5"));
+    assert_eq!(header(&sent, "x-ratelimit-remaining").as_deref(), Some("4"));
+    for name in [
+        "x-ratelimit-reset",
+        "x-ratelimit-reset-after",
+        "x-ratelimit-bucket",
+    ] {
+        assert!(header(&sent, name).is_some(), "{name}");
+    }
+
+    fake.rate_limit_sends(RateLimitPlan {
+        every: 1,
+        retry_after_secs: 0.3,
+        scopes: vec![Scope::User, Scope::Global, Scope::Shared],
+    });
+    for (scope, global) in [("user", false), ("global", true), ("shared", false)] {
+        let refused = send(4).await.unwrap();
+        assert_eq!(refused.status(), 429);
+        assert_eq!(
+            header(&refused, "retry-after").as_deref(),
+            Some("1"),
+            "whole seconds"
+        );
+        assert_eq!(
+            header(&refused, "x-ratelimit-scope").as_deref(),
+            Some(scope)
+        );
+        assert_eq!(header(&refused, "x-ratelimit-global").is_some(), global);
+        let bucket = header(&refused, "x-ratelimit-remaining");
+        assert_eq!(bucket.as_deref(), (!global).then_some("0"), "{scope}");
+        let body: serde_json::Value =
+            serde_json::from_slice(&refused.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["global"], global);
+        assert_eq!(body["retry_after"], 0.3);
+        let problems = crate::support::spec::schema_violations("RatelimitedResponse", &body);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+    assert_eq!(fake.rate_limits_served_in(4), 3);
+    assert!(fake.messages_in(4).is_empty());
+}
+
+#[tokio::test]
+async fn a_sixth_message_to_one_channel_within_five_seconds_is_refused_when_enforced() {
+    let fake = FakeDiscord::start().await;
+    fake.enforce_channel_limit();
+    let http = http(&fake);
+    for n in 0..5 {
+        ChannelId::new(5)
+            .send_message(&http, CreateMessage::new().content(format!("{n}")))
+            .await
+            .expect("five fit in the bucket");
+    }
+    let error = ChannelId::new(5)
+        .send_message(&http, CreateMessage::new().content("sixth"))
+        .await
+        .unwrap_err();
+    match error {
+        SerenityError::Http(HttpError::UnsuccessfulRequest(response)) => {
+            assert_eq!(response.status_code.as_u16(), 429);
+        }
+        other => panic!("expected a 429, got {other:?}"),
+    }
+    assert_eq!(fake.messages_in(5).len(), 5);
+}

@@ -18,6 +18,7 @@ mod fake_discord;
 mod health;
 mod logs;
 mod outage;
+mod production_transport;
 mod reference_binary;
 mod servers;
 mod settings;

@@ -1,5 +1,7 @@
 //! Runs the real reference bot in-process against a [`FakeDiscord`] and a test
-//! database, the way `main.rs` runs it against Discord.
+//! database, the way `main.rs` runs it against Discord: through the
+//! `DISCORD_PROXY_URL` seam, or with the production transport
+//! ([`TestBot::start_with_client`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -52,9 +54,35 @@ pub fn test_config(fake: &FakeDiscord, db: &TestDb, extra: &[(&str, &str)]) -> C
     Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration is valid")
 }
 
+/// [`test_config`] without `DISCORD_PROXY_URL`: the bot talks to
+/// `https://discord.com` with serenity's rate limiter on, as in production.
+pub fn production_config(fake: &FakeDiscord, db: &TestDb, extra: &[(&str, &str)]) -> Config {
+    let mut config = test_config(fake, db, extra);
+    config.discord_proxy_url = None;
+    config
+}
+
 impl TestBot {
     /// Starts the bot and waits until its shards are connected to the fake.
     pub async fn start(fake: &FakeDiscord, config: Config) -> TestBot {
+        Self::start_inner(fake, config, None).await
+    }
+
+    /// Starts the bot with `client` as serenity's HTTP client (see
+    /// [`FakeDiscord::production_client`]) and waits like [`Self::start`].
+    pub async fn start_with_client(
+        fake: &FakeDiscord,
+        config: Config,
+        client: reqwest::Client,
+    ) -> TestBot {
+        Self::start_inner(fake, config, Some(client)).await
+    }
+
+    async fn start_inner(
+        fake: &FakeDiscord,
+        config: Config,
+        client: Option<reqwest::Client>,
+    ) -> TestBot {
         admin_panel::bot::init_tracing(
             "info,admin_panel=debug,serenity=warn,poise=warn,sqlx=warn",
             false,
@@ -66,9 +94,13 @@ impl TestBot {
         };
         let database_url = config.database_url.clone();
         let (shutdown, signal) = oneshot::channel::<()>();
-        let handle = tokio::spawn(admin_panel::bot::run(config, async move {
-            let _ = signal.await;
-        }));
+        let handle = tokio::spawn(admin_panel::bot::run_with_client(
+            config,
+            client,
+            async move {
+                let _ = signal.await;
+            },
+        ));
         fake.wait_for_shards(shards, Duration::from_secs(20)).await;
         // READY is handled (servers that left while offline marked) before a
         // shard is listed for its process: a test that seeds servers after

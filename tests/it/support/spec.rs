@@ -117,6 +117,20 @@ pub fn violations(method: &str, path: &str, body: &Value) -> Vec<String> {
     problems
 }
 
+/// Problems with `value` as the spec's `components/schemas/{name}` (for the
+/// fake's own answers, e.g. `RatelimitedResponse`).
+pub fn schema_violations(name: &str, value: &Value) -> Vec<String> {
+    assert!(
+        spec()["components"]["schemas"].get(name).is_some(),
+        "no schema {name} in the spec"
+    );
+    let schema = json!({ "$ref": format!("#/components/schemas/{name}") });
+    validator(name, &schema)
+        .iter_errors(value)
+        .map(|error| format!("{name}: {} at {}", error, error.instance_path))
+        .collect()
+}
+
 /// Where Discord's docs and its spec disagree, the docs win. The spec types
 /// `default_member_permissions` as an integer; the docs (and Discord) take the
 /// permission bit set as a string of digits, which is what serenity sends.

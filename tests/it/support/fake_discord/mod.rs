@@ -1,11 +1,15 @@
-//! An in-process fake Discord on 127.0.0.1: REST (through `DISCORD_PROXY_URL`)
-//! and a gateway websocket. It records every request, validates every body
-//! against Discord's OpenAPI spec, lets a test push gateway events and make
+//! An in-process fake Discord on 127.0.0.1: REST (through `DISCORD_PROXY_URL`,
+//! or over TLS as `discord.com` with [`FakeDiscord::start_tls`]) and a gateway
+//! websocket. It records every request, validates every body against
+//! Discord's OpenAPI spec, answers message sends with Discord's rate-limit
+//! headers (and 429s when asked), lets a test push gateway events and make
 //! routes fail, and keeps enough state (interactions, messages, commands) to
 //! answer like Discord does.
 
 mod gateway;
+mod ratelimit;
 mod rest;
+mod tls;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -16,6 +20,8 @@ use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 
 pub use super::fixtures::{APPLICATION_ID, BOT_USER_ID};
+pub use ratelimit::{RateLimitPlan, Scope};
+pub use tls::DISCORD_HOST;
 
 /// One REST request the bot made.
 #[derive(Debug, Clone)]
@@ -28,6 +34,10 @@ pub struct RecordedRequest {
     pub body: Option<Value>,
     pub attachments: Vec<(String, Vec<u8>)>,
     pub at: Instant,
+    /// Whether it came over TLS (the production transport).
+    pub tls: bool,
+    /// The `Host` header: `discord.com` when the bot thinks it talks to Discord.
+    pub host: Option<String>,
 }
 
 /// How a route should fail.
@@ -79,6 +89,9 @@ struct State {
     commands: HashMap<Option<u64>, Vec<Value>>,
     interactions: HashMap<String, InteractionState>,
     messages: HashMap<u64, Vec<Value>>,
+    /// When each message was created, in order.
+    posted: Vec<Instant>,
+    rate_limits: ratelimit::RateLimits,
     nonces: HashMap<String, (Instant, Value)>,
     channels: HashMap<u64, Value>,
     guilds: HashMap<u64, Value>,
@@ -105,6 +118,7 @@ struct Inner {
     rest_addr: SocketAddr,
     gateway_addr: SocketAddr,
     recommended_shards: u32,
+    tls: std::sync::OnceLock<tls::TlsEndpoint>,
     token_lifetime: Mutex<Duration>,
     state: Mutex<State>,
     changed: Notify,
@@ -142,6 +156,7 @@ impl FakeDiscord {
                 rest_addr: rest.local_addr().unwrap(),
                 gateway_addr: ws.local_addr().unwrap(),
                 recommended_shards,
+                tls: std::sync::OnceLock::new(),
                 token_lifetime: Mutex::new(Duration::from_secs(15 * 60)),
                 state: Mutex::new(State {
                     next_id: 900_000_000_000_000_000,
@@ -150,7 +165,7 @@ impl FakeDiscord {
                 changed: Notify::new(),
             }),
         };
-        tokio::spawn(rest::serve(fake.clone(), rest));
+        tokio::spawn(rest::serve(fake.clone(), rest, false));
         tokio::spawn(gateway::serve(fake.clone(), ws));
         fake
     }
@@ -324,6 +339,11 @@ impl FakeDiscord {
     /// Messages posted in all channels together.
     pub fn messages_posted(&self) -> usize {
         self.state().messages.values().map(Vec::len).sum()
+    }
+
+    /// When each message was created (a send answered from its nonce creates none).
+    pub fn posted_at(&self) -> Vec<Instant> {
+        self.state().posted.clone()
     }
 
     /// The callback, follow-ups and edits for one interaction token, in order.

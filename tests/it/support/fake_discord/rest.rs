@@ -3,13 +3,14 @@
 
 use std::time::{Duration, Instant};
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
+use super::ratelimit::{self, Scope};
 use super::{Failure, FakeDiscord, InteractionState, RecordedRequest};
 use crate::support::{fixtures, spec};
 
@@ -18,8 +19,20 @@ const NONCE_MEMORY: Duration = Duration::from_secs(5 * 60);
 /// An interaction must get its first response within this.
 const FIRST_RESPONSE_DEADLINE: Duration = Duration::from_secs(3);
 
-pub(super) async fn serve(fake: FakeDiscord, listener: TcpListener) {
-    let app = axum::Router::new().fallback(handle).with_state(fake);
+/// Whether a request came over the TLS listener.
+#[derive(Clone, Copy)]
+struct Tls(bool);
+
+/// Serves the REST side on `listener` (plain TCP, or TLS as `discord.com`).
+pub(super) async fn serve<L>(fake: FakeDiscord, listener: L, tls: bool)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let app = axum::Router::new()
+        .fallback(handle)
+        .layer(Extension(Tls(tls)))
+        .with_state(fake);
     let _ = axum::serve(listener, app).await;
 }
 
@@ -51,6 +64,7 @@ fn no_content() -> Response {
 
 async fn handle(
     State(fake): State<FakeDiscord>,
+    Extension(Tls(tls)): Extension<Tls>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -66,11 +80,16 @@ async fn handle(
         body: body.clone(),
         attachments,
         at: Instant::now(),
+        tls,
+        host: headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned),
     });
     fake.inner.changed.notify_waiters();
 
     if let Some(retry_after_secs) = over_global_limit(&fake, &path) {
-        return rate_limited(retry_after_secs, true);
+        return ratelimit::too_many_requests(retry_after_secs, Scope::Global);
     }
     if let Some(failure) = take_failure(&fake, &method, &path) {
         match failure {
@@ -84,7 +103,10 @@ async fn handle(
             Failure::RateLimited {
                 retry_after_secs,
                 global,
-            } => return rate_limited(retry_after_secs, global),
+            } => {
+                let scope = if global { Scope::Global } else { Scope::User };
+                return ratelimit::too_many_requests(retry_after_secs, scope);
+            }
         }
     }
 
@@ -114,26 +136,6 @@ async fn handle(
     {
         fake.state().unknown_routes.push(format!("{method} {path}"));
     }
-    response
-}
-
-/// A 429 as Discord sends it: JSON body plus `retry-after` and scope headers.
-fn rate_limited(retry_after_secs: f64, global: bool) -> Response {
-    let mut response = (
-        StatusCode::TOO_MANY_REQUESTS,
-        axum::Json(json!({
-            "message": "You are being rate limited.",
-            "retry_after": retry_after_secs, "global": global,
-        })),
-    )
-        .into_response();
-    let headers = response.headers_mut();
-    let secs = HeaderValue::from_str(&retry_after_secs.ceil().to_string()).unwrap();
-    headers.insert("retry-after", secs);
-    headers.insert(
-        "x-ratelimit-scope",
-        HeaderValue::from_static(if global { "global" } else { "user" }),
-    );
     response
 }
 
@@ -274,7 +276,15 @@ fn answer(fake: &FakeDiscord, method: &str, segments: &[&str], body: Value) -> R
         ("POST", ["interactions", _, token, "callback"]) => callback(fake, token, body),
         (_, ["webhooks", _, token, rest @ ..]) => webhook(fake, method, token, rest, body),
         ("POST", ["channels", channel, "messages"]) => {
-            create_message(fake, channel.parse().unwrap_or(0), body)
+            let channel = channel.parse().unwrap_or(0);
+            match ratelimit::check_send(fake, channel) {
+                Ok(headers) => {
+                    let mut response = create_message(fake, channel, body);
+                    response.headers_mut().extend(headers);
+                    response
+                }
+                Err((retry_after, scope)) => ratelimit::too_many_requests(retry_after, scope),
+            }
         }
         ("GET", ["channels", channel]) => lookup(
             fake,
@@ -460,6 +470,7 @@ fn create_message(fake: &FakeDiscord, channel: u64, body: Value) -> Response {
         .entry(channel)
         .or_default()
         .push(message.clone());
+    state.posted.push(Instant::now());
     if let (Some(nonce), true) = (nonce, enforced) {
         state
             .nonces
