@@ -11,9 +11,10 @@
 //! - the ratio between the largest and the smallest size.
 //!
 //! `cargo bench --bench boot_storm` (DATABASE_URL's server; creates and drops
-//! its own databases). `BENCH_SIZES` (default `10000,100000`) and
+//! its own databases). `BENCH_SIZES` (default `10000,100000`),
 //! `BENCH_CHANNELS` (channels per server in each GUILD_CREATE, default 10)
-//! change the run.
+//! and `BENCH_SHARDS` (the bot's `SHARD_COUNT`, default 1: every server and
+//! the probes on one websocket, the worst case) change the run.
 
 // The test harness's own unit tests do not run under a bench harness, so
 // their imports look unused here.
@@ -34,9 +35,25 @@ use support::db::TestDb;
 use support::fake_discord::FakeDiscord;
 use support::fixtures;
 
-/// Server ids of the burst, one shard, away from the admin guild.
+/// Server ids of the burst, away from the admin guild.
 const FIRST: u64 = 810_000_000_000_000_000;
+
+/// The `n`th server: consecutive servers on consecutive shards, as
+/// snowflakes of servers created over time spread over shards.
+fn server_id(n: u64) -> u64 {
+    FIRST + (n << 22)
+}
+
+#[derive(Clone, Copy)]
+struct Shape {
+    /// Channels per server in each GUILD_CREATE.
+    channels: u64,
+    /// `SHARD_COUNT` of the bot (Discord allows at most 2,500 servers a shard).
+    shards: u64,
+}
 const PROBE_EVERY: Duration = Duration::from_millis(200);
+/// Acknowledgements slower than this are listed one by one.
+const SLOW_ACK: Duration = Duration::from_millis(250);
 /// Memory is read once the process has settled after a burst.
 const SETTLE: Duration = Duration::from_secs(5);
 
@@ -61,15 +78,19 @@ async fn main() {
         .split(',')
         .filter_map(|size| size.trim().parse().ok())
         .collect();
-    let channels: u64 = env_number("BENCH_CHANNELS", 10);
+    let shape = Shape {
+        channels: env_number("BENCH_CHANNELS", 10),
+        shards: env_number("BENCH_SHARDS", 1),
+    };
     let empty = empty_process_memory().await;
     println!(
-        "boot storm: one shard, {channels} channels and 2 roles per server; the bot is the release binary"
+        "boot storm: {} shard(s), {} channels and 2 roles per server; the bot is the release binary",
+        shape.shards, shape.channels
     );
     println!("  empty process (no servers): RSS {empty:.1} MiB");
     let mut runs = Vec::new();
     for servers in sizes {
-        let run = storm(servers, channels).await;
+        let run = storm(servers, shape).await;
         report(&run, empty);
         runs.push(run);
     }
@@ -144,8 +165,15 @@ fn guild(id: u64, channels: u64) -> Value {
     guild
 }
 
-async fn start(fake: &FakeDiscord, db: &TestDb, dir: &std::path::Path, log: &str) -> Child {
+async fn start(
+    fake: &FakeDiscord,
+    db: &TestDb,
+    dir: &std::path::Path,
+    log: &str,
+    shards: u64,
+) -> Child {
     let admin_guild = ADMIN_GUILD.to_string();
+    let shard_count = shards.to_string();
     let bot = spawn_bot(
         dir,
         fake,
@@ -153,19 +181,21 @@ async fn start(fake: &FakeDiscord, db: &TestDb, dir: &std::path::Path, log: &str
         log,
         &[
             ("ADMIN_GUILD_IDS", &admin_guild),
-            ("SHARD_COUNT", "1"),
+            ("SHARD_COUNT", &shard_count),
             ("RUST_LOG", "warn"),
         ],
     );
-    fake.wait_for_shards(1, Duration::from_secs(60)).await;
-    support::bot::eventually("READY handled", Duration::from_secs(120), || async {
+    // serenity starts one shard every 5 s.
+    let boot = Duration::from_secs(60 + 6 * shards);
+    fake.wait_for_shards(shards as usize, boot).await;
+    support::bot::eventually("READY handled", boot, || async {
         let listed: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM bot_instances, unnest(shard_ids) WHERE stopped_at IS NULL",
         )
         .fetch_one(&db.pool)
         .await
         .unwrap();
-        (listed >= 1).then_some(())
+        (listed >= shards as i64).then_some(())
     })
     .await;
     bot
@@ -186,7 +216,7 @@ async fn empty_process_memory() -> f64 {
     let fake = FakeDiscord::start().await;
     let db = TestDb::new().await;
     let dir = work_dir();
-    let bot = start(&fake, &db, &dir, "empty.log").await;
+    let bot = start(&fake, &db, &dir, "empty.log", 1).await;
     tokio::time::sleep(SETTLE).await;
     let (rss, _) = memory_mib(bot.id());
     stop(bot, &fake).await;
@@ -218,7 +248,15 @@ fn probe(
                 fake.dispatch_for_guild(ADMIN_GUILD, "INTERACTION_CREATE", interaction);
                 fake.wait_for_callback(&token, Duration::from_secs(30))
                     .await;
-                sent.elapsed()
+                let took = sent.elapsed();
+                if took > SLOW_ACK {
+                    println!(
+                        "    slow ack: probe {n} ({:.1} s into the burst) took {} ms",
+                        (n - 1) as f64 * PROBE_EVERY.as_secs_f64(),
+                        took.as_millis()
+                    );
+                }
+                took
             }));
             tokio::time::sleep(PROBE_EVERY).await;
         }
@@ -242,31 +280,38 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
+    // Built before the clock starts: Discord's serializer is not on the
+    // bot's machine, so the fake's should not share its cores while timed.
+    let frames: Vec<(u64, String)> = (0..servers)
+        .map(|n| (server_id(n), guild(server_id(n), channels).to_string()))
+        .collect();
     let (finished, done) = tokio::sync::watch::channel(false);
     let prober = probe(fake.clone(), done);
     let started = Instant::now();
-    for id in (0..servers).map(|n| FIRST + n * 4_096) {
-        fake.dispatch("GUILD_CREATE", guild(id, channels)).await;
-        if id % 1_024 == 0 {
+    for (n, (id, data)) in frames.iter().enumerate() {
+        fake.dispatch_prepared_for_guild(*id, "GUILD_CREATE", data);
+        if n % 1_024 == 0 {
             tokio::task::yield_now().await;
         }
     }
+    drop(frames);
     let sent_in = started.elapsed();
     while !written().await {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let took = started.elapsed();
     finished.send_replace(true);
     (took, sent_in, prober.await.unwrap())
 }
 
-async fn storm(servers: u64, channels: u64) -> Run {
+async fn storm(servers: u64, shape: Shape) -> Run {
+    let Shape { channels, shards } = shape;
     let fake = FakeDiscord::start().await;
     fake.heartbeat_like_discord();
     let db = TestDb::new().await;
     let dir = work_dir();
-    fake.join_guilds((0..servers).map(|n| FIRST + n * 4_096));
-    let bot = start(&fake, &db, &dir, "first.log").await;
+    fake.join_guilds((0..servers).map(server_id));
+    let bot = start(&fake, &db, &dir, "first.log", shards).await;
     let pool = db.pool.clone();
     let (counted_in, sent_in, mut acks) = burst(&fake, servers, channels, || {
         let pool = pool.clone();
@@ -283,7 +328,7 @@ async fn storm(servers: u64, channels: u64) -> Run {
     stop(bot, &fake).await;
 
     let restarted_at = chrono::Utc::now();
-    let bot = start(&fake, &db, &dir, "second.log").await;
+    let bot = start(&fake, &db, &dir, "second.log", shards).await;
     let (refreshed_in, _, restart_acks) = burst(&fake, servers, channels, || {
         let pool = pool.clone();
         async move {

@@ -45,7 +45,18 @@ async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
                 text = outgoing.recv() => text,
             };
             let Some(text) = text else { break };
-            if sink.send(Message::Text(text)).await.is_err() {
+            // What is already queued goes out with it in one flush, as a
+            // server under load writes: a burst is not one syscall a frame.
+            let mut written = sink.feed(Message::Text(text)).await;
+            let mut batched = 1;
+            while written.is_ok()
+                && batched < 256
+                && let Ok(more) = outgoing.try_recv()
+            {
+                written = sink.feed(Message::Text(more)).await;
+                batched += 1;
+            }
+            if written.is_err() || sink.flush().await.is_err() {
                 return;
             }
         }
@@ -92,8 +103,7 @@ async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
                     .filter(|id| (id >> 22) % count == u64::from(shard[0]))
                     .collect();
                 let ready = fixtures::ready(shard, &fake.gateway_url(), &guilds);
-                state.sequence += 1;
-                let event = json!({ "op": 0, "s": state.sequence, "t": "READY", "d": ready });
+                let event = json!({ "op": 0, "s": 1, "t": "READY", "d": ready });
                 let _ = reply.send(event.to_string());
                 state.identified.push(shard);
                 if let Some(strong) = sender.take() {
@@ -101,6 +111,7 @@ async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
                         id,
                         shard,
                         sender: strong,
+                        sequence: 1,
                         kill: kill.clone(),
                     });
                 }

@@ -77,6 +77,9 @@ struct Connection {
     id: u64,
     shard: [u16; 2],
     sender: mpsc::UnboundedSender<String>,
+    /// The last sequence number sent on this connection: each session counts
+    /// its own, as Discord's do (READY is 1).
+    sequence: u64,
     /// Cancelled to drop the TCP connection abruptly, as a network failure would.
     kill: tokio_util::sync::CancellationToken,
 }
@@ -102,7 +105,6 @@ struct State {
     connections: Vec<Connection>,
     identified: Vec<[u16; 2]>,
     next_id: u64,
-    sequence: u64,
     gateway_closed: bool,
     /// Discord's own heartbeat interval instead of the fake's quick one.
     discords_heartbeat: bool,
@@ -249,11 +251,10 @@ impl FakeDiscord {
     }
 
     fn dispatch_to(&self, event: &str, data: Value, target: impl Fn([u16; 2]) -> bool) {
-        let mut state = self.state();
         if event == "INTERACTION_CREATE"
             && let Some(token) = data["token"].as_str()
         {
-            state.interactions.insert(
+            self.state().interactions.insert(
                 token.to_owned(),
                 InteractionState {
                     dispatched_at: Instant::now(),
@@ -262,11 +263,27 @@ impl FakeDiscord {
                 },
             );
         }
-        state.sequence += 1;
-        let payload = serde_json::json!({ "op": 0, "s": state.sequence, "t": event, "d": data });
-        let text = payload.to_string();
-        for connection in state.connections.iter().filter(|c| target(c.shard)) {
-            let _ = connection.sender.send(text.clone());
+        self.dispatch_serialized(event, &data.to_string(), target);
+    }
+
+    /// Sends a dispatch whose data is already JSON text to the shard that
+    /// owns `guild_id`: a benchmark builds its events before the clock starts,
+    /// so that what it times is the bot, not the fake's serializer.
+    pub fn dispatch_prepared_for_guild(&self, guild_id: u64, event: &str, data: &str) {
+        self.dispatch_serialized(event, data, |shard| {
+            (guild_id >> 22) % u64::from(shard[1].max(1)) == u64::from(shard[0])
+        });
+    }
+
+    fn dispatch_serialized(&self, event: &str, data: &str, target: impl Fn([u16; 2]) -> bool) {
+        let mut state = self.state();
+        for connection in state.connections.iter_mut().filter(|c| target(c.shard)) {
+            connection.sequence += 1;
+            let frame = format!(
+                r#"{{"op":0,"s":{},"t":"{event}","d":{data}}}"#,
+                connection.sequence
+            );
+            let _ = connection.sender.send(frame);
         }
     }
 
