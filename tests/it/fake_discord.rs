@@ -12,6 +12,20 @@ fn http(fake: &FakeDiscord) -> serenity::http::Http {
         .build()
 }
 
+/// Sends `content` to `channel` and expects the fake's 429.
+async fn assert_rate_limited(http: &serenity::http::Http, channel: u64, content: &str) {
+    let error = ChannelId::new(channel)
+        .send_message(http, CreateMessage::new().content(content))
+        .await
+        .unwrap_err();
+    match error {
+        SerenityError::Http(HttpError::UnsuccessfulRequest(response)) => {
+            assert_eq!(response.status_code.as_u16(), 429);
+        }
+        other => panic!("expected a 429, got {other:?}"),
+    }
+}
+
 fn discord_code(error: &SerenityError) -> Option<isize> {
     match error {
         SerenityError::Http(HttpError::UnsuccessfulRequest(response)) => Some(response.error.code),
@@ -104,17 +118,7 @@ async fn a_rate_limited_route_answers_429_with_retry_after() {
     );
     let http = http(&fake);
 
-    let error = ChannelId::new(3)
-        .send_message(&http, CreateMessage::new().content("x"))
-        .await
-        .unwrap_err();
-
-    match error {
-        SerenityError::Http(HttpError::UnsuccessfulRequest(response)) => {
-            assert_eq!(response.status_code.as_u16(), 429);
-        }
-        other => panic!("expected a 429, got {other:?}"),
-    }
+    assert_rate_limited(&http, 3, "x").await;
 }
 
 #[tokio::test]
@@ -220,15 +224,6 @@ async fn a_sixth_message_to_one_channel_within_five_seconds_is_refused_when_enfo
             .await
             .expect("five fit in the bucket");
     }
-    let error = ChannelId::new(5)
-        .send_message(&http, CreateMessage::new().content("sixth"))
-        .await
-        .unwrap_err();
-    match error {
-        SerenityError::Http(HttpError::UnsuccessfulRequest(response)) => {
-            assert_eq!(response.status_code.as_u16(), 429);
-        }
-        other => panic!("expected a 429, got {other:?}"),
-    }
+    assert_rate_limited(&http, 5, "sixth").await;
     assert_eq!(fake.messages_in(5).len(), 5);
 }
