@@ -91,6 +91,24 @@ pub fn expired_text(view: View) -> String {
     format!("These controls expired; run {} again.", view.command())
 }
 
+/// Sends `reply` as an ephemeral answer to a slash command and disables its
+/// controls once `controls` expire (best effort, see [`disable_when_expired`]).
+pub async fn send_expiring<U: Send + Sync + 'static>(
+    ctx: poise::Context<'_, U, crate::error::Error>,
+    reply: poise::CreateReply,
+    controls: &Controls<'_>,
+) -> Result<(), crate::error::Error> {
+    ctx.send(reply.ephemeral(true)).await?;
+    if let poise::Context::Application(app) = ctx {
+        disable_when_expired(
+            ctx.serenity_context().http.clone(),
+            app.interaction.token.clone(),
+            controls.remaining(),
+        );
+    }
+    Ok(())
+}
+
 /// Disables the controls of an interaction's reply once they expire, if this
 /// process still runs then. Best effort: the expiry in each custom id is
 /// what refuses a late press; this only makes the message say so in time.

@@ -17,7 +17,7 @@ use super::Context;
 use super::broadcast::cancel;
 use super::developers;
 use crate::access::{Needs, guard_press};
-use crate::controls::{Controls, disable_when_expired};
+use crate::controls::{Controls, send_expiring};
 use crate::error::{Error, UserError};
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::ui::custom_id::{ControlId, View};
@@ -79,21 +79,14 @@ pub async fn ask<U: HasAdminPanel>(
             .label(question.decline)
             .style(ButtonStyle::Secondary),
     ])];
-    ctx.send(
+    send_expiring(
+        ctx,
         CreateReply::default()
             .content(question.text)
-            .components(buttons)
-            .ephemeral(true),
+            .components(buttons),
+        &controls,
     )
-    .await?;
-    if let poise::Context::Application(app) = ctx {
-        disable_when_expired(
-            ctx.serenity_context().http.clone(),
-            app.interaction.token.clone(),
-            controls.remaining(),
-        );
-    }
-    Ok(())
+    .await
 }
 
 /// Answers Yes or No: does (or does not) what the question asked, and

@@ -18,7 +18,7 @@ use serenity::all::{
 
 use super::Context;
 use crate::access::{Needs, guard_press};
-use crate::controls::{Controls, disable_when_expired};
+use crate::controls::{Controls, send_expiring};
 use crate::error::{Error, UserError};
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::store::views;
@@ -100,7 +100,7 @@ pub async fn show<L: ListView, U: HasAdminPanel>(
     ctx: Context<'_, U>,
     args: L::Args,
 ) -> Result<(), Error> {
-    let poise::Context::Application(app) = ctx else {
+    let poise::Context::Application(_) = ctx else {
         return Err(UserError::new("Use the slash command.").into());
     };
     let panel = ctx.data().admin_panel();
@@ -124,19 +124,12 @@ pub async fn show<L: ListView, U: HasAdminPanel>(
     )
     .await?;
     let rows = rows::<L>(&controls, view_id as u64, &args, &page);
-    ctx.send(
-        CreateReply::default()
-            .embed(page.embed)
-            .components(rows)
-            .ephemeral(true),
+    send_expiring(
+        ctx,
+        CreateReply::default().embed(page.embed).components(rows),
+        &controls,
     )
-    .await?;
-    disable_when_expired(
-        ctx.serenity_context().http.clone(),
-        app.interaction.token.clone(),
-        controls.remaining(),
-    );
-    Ok(())
+    .await
 }
 
 /// Answers a press on list `L`'s controls (already verified and not expired).

@@ -15,7 +15,7 @@ use serenity::all::{
 use super::{Context, guild, persist, unknown_server};
 use crate::access::{Needs, guard_press};
 use crate::broadcast::category::Category;
-use crate::controls::{Controls, disable_when_expired};
+use crate::controls::{Controls, send_expiring};
 use crate::error::{Error, UserError};
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::store::settings::{self as store, Change};
@@ -49,21 +49,14 @@ pub async fn broadcast_categories<U: HasAdminPanel>(ctx: Context<'_, U>) -> Resu
     .min_values(0)
     .max_values(Category::ALL.len() as u8)
     .placeholder("Categories this server accepts");
-    ctx.send(
+    send_expiring(
+        ctx,
         CreateReply::default()
             .content("Which broadcasts should this server receive?")
-            .components(vec![CreateActionRow::SelectMenu(menu)])
-            .ephemeral(true),
+            .components(vec![CreateActionRow::SelectMenu(menu)]),
+        &controls,
     )
-    .await?;
-    if let poise::Context::Application(app) = ctx {
-        disable_when_expired(
-            ctx.serenity_context().http.clone(),
-            app.interaction.token.clone(),
-            controls.remaining(),
-        );
-    }
-    Ok(())
+    .await
 }
 
 /// Saves the categories picked in the menu.
