@@ -71,8 +71,24 @@ struct Run {
     peak: f64,
 }
 
+/// Bots this bench started and has not stopped: killed if the bench panics,
+/// so a failed run leaves no bot behind to skew the next one.
+static RUNNING: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
+fn kill_running_bots_on_panic() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        for pid in RUNNING.lock().map(|pids| pids.clone()).unwrap_or_default() {
+            // SAFETY: kill(2) with a pid we spawned and a valid signal number.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        report(info);
+    }));
+}
+
 #[tokio::main]
 async fn main() {
+    kill_running_bots_on_panic();
     let sizes: Vec<u64> = std::env::var("BENCH_SIZES")
         .unwrap_or_else(|_| "10000,100000".to_owned())
         .split(',')
@@ -185,6 +201,7 @@ async fn start(
             ("RUST_LOG", "warn"),
         ],
     );
+    RUNNING.lock().unwrap().push(bot.id() as i32);
     // serenity starts one shard every 5 s.
     let boot = Duration::from_secs(60 + 6 * shards);
     fake.wait_for_shards(shards as usize, boot).await;
@@ -202,6 +219,10 @@ async fn start(
 }
 
 async fn stop(mut bot: Child, fake: &FakeDiscord) {
+    RUNNING
+        .lock()
+        .unwrap()
+        .retain(|pid| *pid != bot.id() as i32);
     // SAFETY: kill(2) with a pid we spawned and a valid signal number.
     unsafe { libc::kill(bot.id() as i32, libc::SIGTERM) };
     tokio::task::spawn_blocking(move || bot.wait())
