@@ -205,6 +205,7 @@ impl AdminPanel {
             pool: self.background_pool.clone(),
             started_at: self.started_at,
             recorder: self.recorder.counters().clone(),
+            guild_events: self.guild_events.counters.clone(),
             system: self.system.clone(),
             tasks: self.tasks.clone(),
         }

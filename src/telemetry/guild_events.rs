@@ -52,7 +52,7 @@ impl GuildEvent {
     }
 }
 
-/// Counts a health view can show.
+/// What `/metrics` shows of the writer (`admin_panel_guild_events_written_total`).
 #[derive(Debug, Default)]
 pub struct GuildEventCounters {
     pub written: AtomicU64,

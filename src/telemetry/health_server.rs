@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use chrono::DateTime;
 use sqlx::PgPool;
 
+use super::guild_events::GuildEventCounters;
 use super::metrics::{DeliveryCounters, MetricsSnapshot, render_metrics};
 use super::recorder::RecorderCounters;
 use super::supervisor::TaskBoard;
@@ -90,6 +91,7 @@ pub struct HealthState {
     pub pool: PgPool,
     pub started_at: DateTime<Utc>,
     pub recorder: Arc<RecorderCounters>,
+    pub guild_events: Arc<GuildEventCounters>,
     pub system: SystemSampler,
     pub tasks: Arc<TaskBoard>,
 }
@@ -169,6 +171,7 @@ async fn metrics(State(state): State<HealthState>) -> Response {
         database_up: shared.database_up.load(Ordering::Relaxed),
         commands_recorded: state.recorder.recorded.load(Ordering::Relaxed),
         commands_dropped: state.recorder.dropped.load(Ordering::Relaxed),
+        guild_events_written: state.guild_events.written.load(Ordering::Relaxed),
         deliveries_sent: shared.deliveries.sent.load(Ordering::Relaxed),
         deliveries_skipped: shared.deliveries.skipped.load(Ordering::Relaxed),
         deliveries_failed: shared.deliveries.failed.load(Ordering::Relaxed),

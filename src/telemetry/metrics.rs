@@ -28,6 +28,7 @@ pub struct MetricsSnapshot {
     pub database_up: bool,
     pub commands_recorded: u64,
     pub commands_dropped: u64,
+    pub guild_events_written: u64,
     pub deliveries_sent: u64,
     pub deliveries_skipped: u64,
     pub deliveries_failed: u64,
@@ -69,6 +70,12 @@ pub fn render_metrics(m: &MetricsSnapshot) -> String {
         "counter",
         "Command events dropped because the queue was full or the database unreachable.",
         &one(m.commands_dropped.to_string()),
+    );
+    metric(
+        "admin_panel_guild_events_written_total",
+        "counter",
+        "Gateway server events (created, updated, removed) written by this process: a restart's burst is written when it stops growing.",
+        &one(m.guild_events_written.to_string()),
     );
     metric(
         "admin_panel_broadcast_deliveries_total",

@@ -10,6 +10,7 @@ use crate::support::bot::{ADMIN_GUILD, DEVELOPER, TestBot, eventually, test_conf
 use crate::support::db::TestDb;
 use crate::support::fake_discord::FakeDiscord;
 use crate::support::fixtures;
+use crate::support::http::{free_addr, get};
 use admin_panel::store::guilds;
 
 // Every test here runs the bot on a multi-threaded runtime, as in production
@@ -36,17 +37,26 @@ async fn active(db: &TestDb) -> i64 {
 /// The bot with its admin guild, heartbeating every 41.25 s as against
 /// Discord: a debug build under load may take over the fake's one-second
 /// interval to read a burst, and would reconnect and miss what followed.
-async fn start_like_discord() -> (FakeDiscord, TestDb, TestBot) {
+/// Also returns the health-check address.
+async fn start_like_discord() -> (FakeDiscord, TestDb, TestBot, String) {
     let fake = FakeDiscord::start().await;
     fake.heartbeat_like_discord();
     let db = TestDb::new().await;
-    let bot = TestBot::start(&fake, config(&fake, &db)).await;
-    (fake, db, bot)
+    let health = free_addr();
+    let bot = TestBot::start(&fake, config(&fake, &db, &health)).await;
+    (fake, db, bot, health)
 }
 
-fn config(fake: &FakeDiscord, db: &TestDb) -> admin_panel::config::Config {
+fn config(fake: &FakeDiscord, db: &TestDb, health: &str) -> admin_panel::config::Config {
     let admin_guild = ADMIN_GUILD.to_string();
-    test_config(fake, db, &[("ADMIN_GUILD_IDS", admin_guild.as_str())])
+    test_config(
+        fake,
+        db,
+        &[
+            ("ADMIN_GUILD_IDS", admin_guild.as_str()),
+            ("HEALTH_ADDR", health),
+        ],
+    )
 }
 
 async fn stats(fake: &FakeDiscord, id: u64) -> Duration {
@@ -102,7 +112,7 @@ async fn burst(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_two_thousand_servers_is_counted_while_every_interaction_is_answered_in_time() {
-    let (fake, db, bot) = start_like_discord().await;
+    let (fake, db, bot, health) = start_like_discord().await;
     let started = Instant::now();
 
     let mut answered = burst(&fake, FIRST..FIRST + BURST, 100).await;
@@ -126,13 +136,18 @@ async fn a_burst_of_two_thousand_servers_is_counted_while_every_interaction_is_a
         "an interaction took {slowest:?}"
     );
     assert_eq!(joins_logged(&db).await, BURST as i64, "one join each");
+    let (_, metrics) = get(&health, "/metrics").await;
+    assert!(
+        metrics.contains(&format!("admin_panel_guild_events_written_total {BURST}\n")),
+        "{metrics}"
+    );
     fake.assert_no_spec_violations();
     bot.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_restart_the_same_servers_are_refreshed_and_no_join_is_logged_twice() {
-    let (fake, db, bot) = start_like_discord().await;
+    let (fake, db, bot, _) = start_like_discord().await;
     let servers = FIRST..FIRST + 300;
     fake.join_guilds(servers.clone());
     burst(&fake, servers.clone(), 1_000).await;
@@ -141,7 +156,7 @@ async fn after_a_restart_the_same_servers_are_refreshed_and_no_join_is_logged_tw
     })
     .await;
 
-    let bot = bot.restart(&fake, config(&fake, &db)).await;
+    let bot = bot.restart(&fake, config(&fake, &db, &free_addr())).await;
     burst(&fake, servers, 1_000).await;
     stats(&fake, 99_999).await;
 
@@ -161,7 +176,7 @@ async fn after_a_restart_the_same_servers_are_refreshed_and_no_join_is_logged_tw
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_deleted_in_the_batch_it_was_created_in_ends_as_left() {
-    let (fake, db, bot) = start_like_discord().await;
+    let (fake, db, bot, _) = start_like_discord().await;
     let guild = FIRST + 7;
 
     fake.dispatch(
@@ -201,7 +216,7 @@ async fn a_server_deleted_in_the_batch_it_was_created_in_ends_as_left() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shutdown_in_the_middle_of_a_burst_loses_nothing_the_bot_had_received() {
-    let (fake, db, bot) = start_like_discord().await;
+    let (fake, db, bot, _) = start_like_discord().await;
     let servers = 500;
     burst(&fake, FIRST..FIRST + servers, servers).await;
     // The last interaction's answer means every event before it was taken

@@ -188,6 +188,7 @@ async fn metrics_parse_as_prometheus_text_and_match_the_database() {
         "admin_panel_guilds",
         "admin_panel_commands_recorded_total",
         "admin_panel_commands_dropped_total",
+        "admin_panel_guild_events_written_total",
         "admin_panel_broadcast_deliveries_total",
         "admin_panel_process_resident_memory_bytes",
     ] {
