@@ -60,7 +60,7 @@ const SETTLE: Duration = Duration::from_secs(5);
 struct Run {
     servers: u64,
     counted_in: Duration,
-    /// How long the fake itself took to build and send every GUILD_CREATE:
+    /// How long the fake itself took to send every (prebuilt) GUILD_CREATE:
     /// the bot cannot count faster than this.
     sent_in: Duration,
     /// The same servers again after a restart: every row refreshed.

@@ -32,8 +32,6 @@ async fn active(db: &TestDb) -> i64 {
     guilds::count_active(&db.pool).await.unwrap()
 }
 
-/// `/admin stats` as the primary developer; returns how long its first
-/// response took.
 /// The bot with its admin guild, heartbeating every 41.25 s as against
 /// Discord: a debug build under load may take over the fake's one-second
 /// interval to read a burst, and would reconnect and miss what followed.
@@ -59,6 +57,8 @@ fn config(fake: &FakeDiscord, db: &TestDb, health: &str) -> admin_panel::config:
     )
 }
 
+/// `/admin stats` as the primary developer; returns how long its first
+/// response took.
 async fn stats(fake: &FakeDiscord, id: u64) -> Duration {
     let token = format!("burst-stats-{id}");
     let interaction = fixtures::slash_command(

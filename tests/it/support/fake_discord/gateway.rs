@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{Connection, FakeDiscord};
+use super::{Connection, FakeDiscord, shard_owns};
 use crate::support::fixtures;
 
 /// Discord says 41,250 ms. serenity notices a dead socket only when a heartbeat
@@ -95,12 +95,11 @@ async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
                     payload["d"]["shard"][1].as_u64().unwrap_or(1) as u16,
                 ];
                 let mut state = fake.state();
-                let count = u64::from(shard[1].max(1));
                 let guilds: Vec<u64> = state
                     .member_of
                     .iter()
                     .copied()
-                    .filter(|id| (id >> 22) % count == u64::from(shard[0]))
+                    .filter(|id| shard_owns(shard, *id))
                     .collect();
                 let ready = fixtures::ready(shard, &fake.gateway_url(), &guilds);
                 let event = json!({ "op": 0, "s": 1, "t": "READY", "d": ready });

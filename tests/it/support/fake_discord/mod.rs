@@ -126,6 +126,12 @@ struct Inner {
     changed: Notify,
 }
 
+/// Whether `shard` (`[id, count]`) receives `guild_id`'s events, by
+/// Discord's rule `(guild_id >> 22) % count`.
+pub(super) fn shard_owns(shard: [u16; 2], guild_id: u64) -> bool {
+    (guild_id >> 22) % u64::from(shard[1].max(1)) == u64::from(shard[0])
+}
+
 /// Cheap to clone; every clone is the same fake.
 #[derive(Clone)]
 pub struct FakeDiscord {
@@ -245,9 +251,7 @@ impl FakeDiscord {
 
     /// Sends a dispatch only to the shard that owns `guild_id`.
     pub fn dispatch_for_guild(&self, guild_id: u64, event: &str, data: Value) {
-        self.dispatch_to(event, data, |shard| {
-            (guild_id >> 22) % u64::from(shard[1].max(1)) == u64::from(shard[0])
-        });
+        self.dispatch_to(event, data, |shard| shard_owns(shard, guild_id));
     }
 
     fn dispatch_to(&self, event: &str, data: Value, target: impl Fn([u16; 2]) -> bool) {
@@ -270,9 +274,7 @@ impl FakeDiscord {
     /// owns `guild_id`: a benchmark builds its events before the clock starts,
     /// so that what it times is the bot, not the fake's serializer.
     pub fn dispatch_prepared_for_guild(&self, guild_id: u64, event: &str, data: &str) {
-        self.dispatch_serialized(event, data, |shard| {
-            (guild_id >> 22) % u64::from(shard[1].max(1)) == u64::from(shard[0])
-        });
+        self.dispatch_serialized(event, data, |shard| shard_owns(shard, guild_id));
     }
 
     fn dispatch_serialized(&self, event: &str, data: &str, target: impl Fn([u16; 2]) -> bool) {
