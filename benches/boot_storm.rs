@@ -13,8 +13,13 @@
 //! `cargo bench --bench boot_storm` (DATABASE_URL's server; creates and drops
 //! its own databases). `BENCH_SIZES` (default `10000,100000`),
 //! `BENCH_CHANNELS` (channels per server in each GUILD_CREATE, default 10)
-//! and `BENCH_SHARDS` (the bot's `SHARD_COUNT`, default 1: every server and
-//! the probes on one websocket, the worst case) change the run.
+//! and `BENCH_SHARDS` change the run. `BENCH_SHARDS` is the bot's
+//! `SHARD_COUNT` (default 1: every server and the probes on one websocket,
+//! the worst case), every shard fed at once; `BENCH_SHARDS=discord` plays a
+//! restart as Discord does instead (see [`discord_paced`]).
+
+#[path = "boot_storm/discord_paced.rs"]
+mod discord_paced;
 
 // The test harness's own unit tests do not run under a bench harness, so
 // their imports look unused here.
@@ -48,8 +53,9 @@ fn server_id(n: u64) -> u64 {
 struct Shape {
     /// Channels per server in each GUILD_CREATE.
     channels: u64,
-    /// `SHARD_COUNT` of the bot (Discord allows at most 2,500 servers a shard).
-    shards: u64,
+    /// `SHARD_COUNT` of the bot, every shard fed at once; `None`: as Discord
+    /// paces a restart ([`discord_paced`]).
+    shards: Option<u64>,
 }
 const PROBE_EVERY: Duration = Duration::from_millis(200);
 /// Acknowledgements slower than this are listed one by one.
@@ -66,6 +72,9 @@ struct Run {
     /// The same servers again after a restart: every row refreshed.
     refreshed_in: Duration,
     acks: Vec<Duration>,
+    /// Discord pacing only: how fast each shard's own servers were counted,
+    /// in servers a second.
+    shard_rates: Vec<f64>,
     rss_after_burst: f64,
     rss_after_restart: f64,
     peak: f64,
@@ -94,19 +103,30 @@ async fn main() {
         .split(',')
         .filter_map(|size| size.trim().parse().ok())
         .collect();
+    let shards = std::env::var("BENCH_SHARDS").unwrap_or_default();
     let shape = Shape {
         channels: env_number("BENCH_CHANNELS", 10),
-        shards: env_number("BENCH_SHARDS", 1),
+        shards: (shards != "discord").then(|| shards.parse().unwrap_or(1)),
     };
     let empty = empty_process_memory().await;
+    let sharding = match shape.shards {
+        Some(shards) => format!("{shards} shard(s) fed at once"),
+        None => format!(
+            "{} servers a shard, each shard's servers after its own READY (as Discord does)",
+            discord_paced::SERVERS_PER_SHARD
+        ),
+    };
     println!(
-        "boot storm: {} shard(s), {} channels and 2 roles per server; the bot is the release binary",
-        shape.shards, shape.channels
+        "boot storm: {sharding}, {} channels and 2 roles per server; the bot is the release binary",
+        shape.channels
     );
     println!("  empty process (no servers): RSS {empty:.1} MiB");
     let mut runs = Vec::new();
     for servers in sizes {
-        let run = storm(servers, shape).await;
+        let run = match shape.shards {
+            Some(shards) => storm(servers, shards, shape.channels).await,
+            None => discord_paced::storm(servers, shape.channels).await,
+        };
         report(&run, empty);
         runs.push(run);
     }
@@ -149,6 +169,16 @@ fn report(run: &Run, empty: f64) {
         "    after a restart, every server refreshed in {:.2} s",
         run.refreshed_in.as_secs_f64()
     );
+    if !run.shard_rates.is_empty() {
+        let mut rates = run.shard_rates.clone();
+        rates.sort_by(f64::total_cmp);
+        println!(
+            "    each shard's own servers counted at {:.0} servers/s at worst, {:.0} at the median ({} shard bursts, both starts)",
+            rates[0],
+            rates[rates.len() / 2],
+            rates.len()
+        );
+    }
     println!(
         "    /admin stats during both bursts: {} acks, p50 {} ms, p99 {} ms, max {} ms (goal p99 < 500, none > 3000)",
         acks.len(),
@@ -188,6 +218,25 @@ async fn start(
     log: &str,
     shards: u64,
 ) -> Child {
+    let bot = launch(fake, db, dir, log, shards);
+    // serenity starts one shard every 5 s.
+    let boot = Duration::from_secs(60 + 6 * shards);
+    fake.wait_for_shards(shards as usize, boot).await;
+    support::bot::eventually("READY handled", boot, || async {
+        let listed: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM bot_instances, unnest(shard_ids) WHERE stopped_at IS NULL",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        (listed >= shards as i64).then_some(())
+    })
+    .await;
+    bot
+}
+
+/// Starts the reference binary with `shards` shards, without waiting for them.
+fn launch(fake: &FakeDiscord, db: &TestDb, dir: &std::path::Path, log: &str, shards: u64) -> Child {
     let admin_guild = ADMIN_GUILD.to_string();
     let shard_count = shards.to_string();
     let bot = spawn_bot(
@@ -202,19 +251,6 @@ async fn start(
         ],
     );
     RUNNING.lock().unwrap().push(bot.id() as i32);
-    // serenity starts one shard every 5 s.
-    let boot = Duration::from_secs(60 + 6 * shards);
-    fake.wait_for_shards(shards as usize, boot).await;
-    support::bot::eventually("READY handled", boot, || async {
-        let listed: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM bot_instances, unnest(shard_ids) WHERE stopped_at IS NULL",
-        )
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-        (listed >= shards as i64).then_some(())
-    })
-    .await;
     bot
 }
 
@@ -244,15 +280,24 @@ async fn empty_process_memory() -> f64 {
     rss
 }
 
-/// `/admin stats` every [`PROBE_EVERY`] until `done`; the acknowledgement times.
+/// `/admin stats` every [`PROBE_EVERY`] until `done`, sent from the server
+/// `target` names (on that server's shard; none while it is 0); the
+/// acknowledgement times.
 fn probe(
     fake: FakeDiscord,
     done: tokio::sync::watch::Receiver<bool>,
+    target: tokio::sync::watch::Receiver<u64>,
 ) -> tokio::task::JoinHandle<Vec<Duration>> {
     tokio::spawn(async move {
         let mut pending = Vec::new();
         let mut n = 0u64;
+        let started = Instant::now();
         while !*done.borrow() {
+            let guild = *target.borrow();
+            if guild == 0 {
+                tokio::time::sleep(PROBE_EVERY).await;
+                continue;
+            }
             n += 1;
             let fake = fake.clone();
             pending.push(tokio::spawn(async move {
@@ -260,20 +305,20 @@ fn probe(
                 let interaction = fixtures::slash_command(
                     n,
                     &token,
-                    Some(ADMIN_GUILD),
+                    Some(guild),
                     DEVELOPER,
                     &["admin", "stats"],
                     vec![],
                 );
                 let sent = Instant::now();
-                fake.dispatch_for_guild(ADMIN_GUILD, "INTERACTION_CREATE", interaction);
+                fake.dispatch_for_guild(guild, "INTERACTION_CREATE", interaction);
                 fake.wait_for_callback(&token, Duration::from_secs(30))
                     .await;
                 let took = sent.elapsed();
                 if took > SLOW_ACK {
                     println!(
                         "    slow ack: probe {n} ({:.1} s into the burst) took {} ms",
-                        (n - 1) as f64 * PROBE_EVERY.as_secs_f64(),
+                        (sent - started).as_secs_f64(),
                         took.as_millis()
                     );
                 }
@@ -307,7 +352,8 @@ where
         .map(|n| (server_id(n), guild(server_id(n), channels).to_string()))
         .collect();
     let (finished, done) = tokio::sync::watch::channel(false);
-    let prober = probe(fake.clone(), done);
+    let (_target, probe_target) = tokio::sync::watch::channel(ADMIN_GUILD);
+    let prober = probe(fake.clone(), done, probe_target);
     let started = Instant::now();
     for (n, (id, data)) in frames.iter().enumerate() {
         fake.dispatch_prepared_for_guild(*id, "GUILD_CREATE", data);
@@ -325,8 +371,7 @@ where
     (took, sent_in, prober.await.unwrap())
 }
 
-async fn storm(servers: u64, shape: Shape) -> Run {
-    let Shape { channels, shards } = shape;
+async fn storm(servers: u64, shards: u64, channels: u64) -> Run {
     let fake = FakeDiscord::start().await;
     fake.heartbeat_like_discord();
     let db = TestDb::new().await;
@@ -373,6 +418,7 @@ async fn storm(servers: u64, shape: Shape) -> Run {
         counted_in,
         sent_in,
         acks,
+        shard_rates: Vec::new(),
         rss_after_burst,
         rss_after_restart,
         peak: peak.max(second_peak),

@@ -1,5 +1,5 @@
 //! A yes/no question with two buttons, for the admin actions that cannot be
-//! undone (removing a developer, cancelling a broadcast). What is being
+//! undone (removing a developer, cancelling or recalling a broadcast). What is being
 //! confirmed travels in the buttons' signed ids, so any process answers the
 //! press, also after a restart. Only the asker may answer, and only while
 //! still a developer; anyone else gets an ephemeral refusal and the question
@@ -14,7 +14,7 @@ use serenity::all::{
 };
 
 use super::Context;
-use super::broadcast::cancel;
+use super::broadcast::{cancel, followup};
 use super::developers;
 use crate::access::{Needs, guard_press};
 use crate::controls::{Controls, send_expiring};
@@ -33,6 +33,7 @@ const NO: char = 'n';
 pub enum Subject {
     RemoveDeveloper(UserId),
     CancelBroadcast(i64),
+    RecallBroadcast(i64),
 }
 
 impl Subject {
@@ -40,6 +41,7 @@ impl Subject {
         match self {
             Self::RemoveDeveloper(user) => [1, user.get()],
             Self::CancelBroadcast(id) => [2, id as u64],
+            Self::RecallBroadcast(id) => [3, id as u64],
         }
     }
 
@@ -48,6 +50,7 @@ impl Subject {
         match control.arg(0)? {
             1 if target > 0 => Ok(Self::RemoveDeveloper(UserId::new(target))),
             2 => Ok(Self::CancelBroadcast(target as i64)),
+            3 => Ok(Self::RecallBroadcast(target as i64)),
             _ => Err(UserError::new("That question is not one this version asks.").into()),
         }
     }
@@ -109,8 +112,13 @@ pub async fn on_press(
         (YES, Subject::CancelBroadcast(id)) => {
             cancel::cancel_confirmed(panel, &press.user, id).await?
         }
+        (YES, Subject::RecallBroadcast(id)) => {
+            followup::recall_confirmed(panel, &press.user, id).await?
+        }
         (NO, Subject::RemoveDeveloper(_)) => "Cancelled: nothing changed.".to_owned(),
-        (NO, Subject::CancelBroadcast(_)) => "Kept: nothing changed.".to_owned(),
+        (NO, Subject::CancelBroadcast(_) | Subject::RecallBroadcast(_)) => {
+            "Kept: nothing changed.".to_owned()
+        }
         _ => return Err(UserError::new("That button is not part of this question.").into()),
     };
     answer(http, press, outcome).await

@@ -8,13 +8,11 @@
 //! the running processes), since serenity does not hold Discord's global
 //! limit for messages to many different channels.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use futures_util::StreamExt;
-use governor::{Quota, RateLimiter};
 use serenity::all::{
     ChannelId, CreateAllowedMentions, CreateEmbed, CreateMessage, EditInteractionResponse, Http,
     Nonce,
@@ -28,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use super::claims::Claims;
 use super::classify::{classify, transient};
 use super::draft::{Draft, nonce};
+use super::pacing::wait_out_pause;
 use crate::db::process_is_alive;
 use crate::error::cause_chain;
 use crate::store::broadcasts::{self, CHANNEL, Claimed, Counts, Outcome};
@@ -40,8 +39,6 @@ use crate::ui::broadcast as view;
 /// How often the worker looks for due work without a notification.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 const SEND_TIMEOUT: Duration = Duration::from_secs(15);
-/// How many sends the governor lets through at once.
-const BURST: NonZeroU32 = NonZeroU32::new(2).unwrap();
 /// Discord error code for a channel that no longer exists.
 const UNKNOWN_CHANNEL: i32 = 10003;
 
@@ -49,14 +46,14 @@ const UNKNOWN_CHANNEL: i32 = 10003;
 #[derive(Clone)]
 pub struct BroadcastWorker {
     pub(super) pool: PgPool,
-    http: Arc<Http>,
+    pub(super) http: Arc<Http>,
     /// This process's `bot_instances` id (who holds a claim).
     pub(super) instance_id: i64,
     host: String,
     /// `BROADCAST_RATE`: sends per second across all processes.
-    rate: u32,
+    pub(super) rate: u32,
     /// Until when every send of this process waits, after a 429.
-    pause: Arc<Mutex<Option<Instant>>>,
+    pub(super) pause: Arc<Mutex<Option<Instant>>>,
     /// What `/metrics` reports of this process's deliveries.
     counters: Arc<DeliveryCounters>,
 }
@@ -172,6 +169,12 @@ impl BroadcastWorker {
                 self.finished(id, counts).await;
             }
         }
+        for followup in broadcasts::followups::running(&self.pool).await? {
+            if shutdown.is_cancelled() {
+                return Ok(());
+            }
+            self.follow_up(&followup, shutdown).await?;
+        }
         Ok(())
     }
 
@@ -188,18 +191,7 @@ impl BroadcastWorker {
             }
         };
         let embed = draft.embed();
-        let processes = crate::store::instances::running_count(&self.pool)
-            .await?
-            .max(1);
-        let per_process = (self.rate as i64 / processes).max(1) as u32;
-        // A burst of two: a send that reaches the governor a few milliseconds
-        // late (task scheduling) takes its turn then instead of losing it, so
-        // the long-run rate stays at `per_process` (tests/it/production_transport.rs
-        // measured 95-97 % of it with a burst of one, 98 % with two).
-        let limiter = RateLimiter::direct(
-            Quota::per_second(NonZeroU32::new(per_process).unwrap_or(NonZeroU32::MIN))
-                .allow_burst(BURST),
-        );
+        let (per_process, limiter) = self.governor().await?;
         // Claims are paced, not sends: deliveries leave the claim stream one
         // at a time at the governor's pace (after any 429 pause), and the
         // next batch is claimed once the last one has passed the governor,
@@ -237,8 +229,7 @@ impl BroadcastWorker {
                 async move {
                     let outcome = self.send(id, &delivery, embed.clone()).await;
                     if let Outcome::Retry { after_secs, rate_limited: true, .. } = &outcome {
-                        *self.pause.lock().await =
-                            Some(Instant::now() + Duration::from_secs_f64(*after_secs));
+                        self.pause_for(*after_secs).await;
                     }
                     if let Err(error) = self.settle(id, &delivery, &outcome).await {
                         tracing::warn!(error = %cause_chain(&error), broadcast = id, guild = delivery.guild_id, "could not record a delivery; its lease will expire and it will be retried");
@@ -377,14 +368,5 @@ impl BroadcastWorker {
         {
             tracing::debug!(error = %cause_chain(&error), broadcast = broadcast.id, "could not edit the broadcast progress message");
         }
-    }
-}
-
-async fn wait_out_pause(pause: &Mutex<Option<Instant>>) {
-    let until = *pause.lock().await;
-    if let Some(until) = until
-        && until > Instant::now()
-    {
-        tokio::time::sleep_until(until).await;
     }
 }

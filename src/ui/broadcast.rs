@@ -6,16 +6,33 @@ use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
 use super::INFO_COLOR;
 use super::csv::SafeCsv;
+use super::followups::{self, marks};
 use super::limits::{EMBED_DESCRIPTION_CHARS, EMBED_FIELD_VALUE_CHARS, embed_total_chars};
 use super::pager::SelectItem;
 use super::text::{discord_time, fit_lines, human_duration, thousands, truncate};
-use crate::store::broadcasts::{BroadcastRow, Counts, DryRun, FailureGroup, HistoryRow};
+use crate::store::broadcasts::{
+    BroadcastRow, Counts, DryRun, FailureGroup, FollowupReport, HistoryRow,
+};
+pub use followups::edit_preview;
 
-/// "97.5% success" or "no deliverable servers".
+/// "10.0% success (100.0% of servers with a channel)": the success rate as
+/// the mission defines it (successful / targeted), then the delivery rate
+/// among the servers that had a channel accepting the category.
 pub fn rate_text(counts: &Counts) -> String {
+    match (counts.success_rate(), counts.delivery_rate()) {
+        (Some(rate), Some(delivered)) => {
+            format!("{rate:.1}% success ({delivered:.1}% of servers with a channel)")
+        }
+        (Some(rate), None) => format!("{rate:.1}% success (no server had a channel)"),
+        (None, _) => "no server targeted".to_owned(),
+    }
+}
+
+/// "10.0% success": the short form, where room is scarce (menu descriptions).
+pub fn short_rate_text(counts: &Counts) -> String {
     match counts.success_rate() {
         Some(rate) => format!("{rate:.1}% success"),
-        None => "no deliverable servers".to_owned(),
+        None => "no server targeted".to_owned(),
     }
 }
 
@@ -119,8 +136,13 @@ pub fn report(
     counts: &Counts,
     failures: &[FailureGroup],
     skipped: &[(String, i64)],
+    edits_and_recalls: &[FollowupReport],
 ) -> CreateEmbed {
-    let mut timing = vec![format!("Status: **{}**", broadcast.status)];
+    let mut timing = vec![format!(
+        "Status: **{}**{}",
+        broadcast.status,
+        marks(broadcast.edited_at, broadcast.recalled_at)
+    )];
     if let Some(at) = broadcast
         .scheduled_for
         .filter(|_| broadcast.started_at.is_none())
@@ -173,7 +195,7 @@ pub fn report(
             fit_lines(lines, EMBED_FIELD_VALUE_CHARS)
         }
     };
-    CreateEmbed::new()
+    let mut embed = CreateEmbed::new()
         .title(format!(
             "Broadcast #{}: {}",
             broadcast.id,
@@ -197,7 +219,18 @@ pub fn report(
         .footer(CreateEmbedFooter::new(format!(
             "Category: {}",
             broadcast.message.category
-        )))
+        )));
+    if !edits_and_recalls.is_empty() {
+        embed = embed.field(
+            "Edits and recalls (the delivery figures above stay as delivered)",
+            fit_lines(
+                &followups::report_lines(edits_and_recalls),
+                EMBED_FIELD_VALUE_CHARS,
+            ),
+            false,
+        );
+    }
+    embed
 }
 
 /// A page of the history.
@@ -216,11 +249,12 @@ pub fn history_page(
                 (None, None) => format!("created {}", discord_time(row.created_at, 'f')),
             };
             format!(
-                "**#{}** {} · {} · **{}** · {at}\n{} · targeted {} · sent {} · skipped {} · failed {}",
+                "**#{}** {} · {} · **{}**{} · {at}\n{} · targeted {} · sent {} · skipped {} · failed {}",
                 row.id,
                 truncate(&row.title, 80),
                 row.category,
                 row.status,
+                marks(row.edited_at, row.recalled_at),
                 rate_text(&row.counts),
                 thousands(row.counts.targeted),
                 thousands(row.counts.sent),
@@ -239,7 +273,18 @@ pub fn history_page(
         .map(|row| SelectItem {
             label: format!("#{} {}", row.id, row.title),
             value: row.id.to_string(),
-            description: Some(format!("{} · {}", row.status, rate_text(&row.counts))),
+            description: Some(format!(
+                "{}{} · {}",
+                row.status,
+                if row.recalled_at.is_some() {
+                    " (recalled)"
+                } else if row.edited_at.is_some() {
+                    " (edited)"
+                } else {
+                    ""
+                },
+                short_rate_text(&row.counts)
+            )),
         })
         .collect();
     let embed = CreateEmbed::new()
@@ -247,7 +292,7 @@ pub fn history_page(
         .color(INFO_COLOR)
         .description(description)
         .footer(CreateEmbedFooter::new(format!(
-            "Newest first · page {} of {} · success rate = sent / (targeted − skipped)",
+            "Newest first · page {} of {} · success = sent / targeted",
             page + 1,
             pages.max(1)
         )));
@@ -287,4 +332,39 @@ pub fn deliveries_csv(
         ])?;
     }
     csv.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_is_the_share_of_targeted_servers_reached() {
+        // Reached one server in ten; the other nine had no broadcast channel.
+        let counts = Counts {
+            targeted: 10,
+            sent: 1,
+            skipped: 9,
+            ..Counts::default()
+        };
+        assert_eq!(
+            rate_text(&counts),
+            "10.0% success (100.0% of servers with a channel)"
+        );
+        assert_eq!(short_rate_text(&counts), "10.0% success");
+    }
+
+    #[test]
+    fn a_broadcast_no_server_could_take_says_so() {
+        let none_with_a_channel = Counts {
+            targeted: 3,
+            skipped: 3,
+            ..Counts::default()
+        };
+        assert_eq!(
+            rate_text(&none_with_a_channel),
+            "0.0% success (no server had a channel)"
+        );
+        assert_eq!(rate_text(&Counts::default()), "no server targeted");
+    }
 }

@@ -7,6 +7,7 @@ pub mod charts;
 pub mod csv;
 pub mod custom_id;
 pub mod developers;
+pub mod followups;
 pub mod health;
 pub mod limits;
 pub mod logs;

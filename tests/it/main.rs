@@ -15,6 +15,7 @@ mod controls;
 mod developers;
 mod embedded_postgres;
 mod fake_discord;
+mod followups_killed;
 mod health;
 mod logs;
 mod outage;

@@ -19,7 +19,7 @@ use serenity::all::{
 
 use super::super::Context;
 use super::form::{input_of, modal};
-use super::preview;
+use super::{followup, preview};
 use crate::access::{Needs, Press, guard_press};
 use crate::broadcast::draft::{Category, Draft, DraftInput};
 use crate::broadcast::schedule;
@@ -45,6 +45,10 @@ pub(super) const SEND: char = 's';
 pub(super) const SEND_NOW: char = 'S';
 pub(super) const EDIT: char = 'e';
 pub(super) const DISCARD: char = 'd';
+/// The form editing a sent broadcast (args: broadcast id).
+pub(super) const EDIT_SENT_FORM: char = 'x';
+/// Apply under the preview of such an edit (args: stored view of the input).
+pub(super) const APPLY_EDIT: char = 'A';
 
 /// Compose a broadcast to every server (opens a form).
 #[poise::command(slash_command, rename = "new")]
@@ -108,6 +112,7 @@ pub async fn on_submit(
     match control.action {
         NEW_FORM => save_first_draft(panel, http, submit, control).await,
         EDIT_FORM => preview::save_edit(panel, http, submit, control.arg(0)? as i64).await,
+        EDIT_SENT_FORM => followup::on_submit(panel, http, submit, control.arg(0)? as i64).await,
         _ => Err(UserError::new("That form is not part of the composer.").into()),
     }
 }
@@ -128,6 +133,7 @@ pub async fn on_press(
         EDIT => preview::edit(panel, http, press, control.arg(0)? as i64).await,
         DISCARD => preview::discard(panel, http, press, control.arg(0)? as i64).await,
         EDIT_REFUSED => edit_refused(panel, http, press, control).await,
+        APPLY_EDIT => followup::apply(panel, http, press, control.arg(0)? as i64).await,
         _ => Err(UserError::new("That button is not part of the composer.").into()),
     }
 }

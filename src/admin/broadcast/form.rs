@@ -14,6 +14,16 @@ use crate::broadcast::draft::{
 
 /// The compose form, filled with `input` (empty for a new broadcast).
 pub fn modal(custom_id: &str, category: Category, input: &DraftInput) -> CreateModal {
+    titled_modal(
+        custom_id,
+        format!("New {} broadcast", category.as_str()),
+        input,
+    )
+}
+
+/// The form under another title (at most 45 characters, Discord's limit for
+/// a modal's title): editing a sent broadcast.
+pub fn titled_modal(custom_id: &str, title: String, input: &DraftInput) -> CreateModal {
     let field = |style, label: &str, id: &str, max: usize, required: bool, value: &str| {
         let mut text = CreateInputText::new(style, label, id)
             .max_length(max as u16)
@@ -23,7 +33,7 @@ pub fn modal(custom_id: &str, category: Category, input: &DraftInput) -> CreateM
         }
         CreateActionRow::InputText(text)
     };
-    CreateModal::new(custom_id, format!("New {} broadcast", category.as_str())).components(vec![
+    CreateModal::new(custom_id, title).components(vec![
         field(
             InputTextStyle::Short,
             "Title",

@@ -1,7 +1,9 @@
-//! `/admin broadcast ...`: compose, history, report and cancel.
+//! `/admin broadcast ...`: compose, history, report, cancel, and edit or
+//! recall what was delivered.
 
 pub mod cancel;
 pub mod compose;
+pub mod followup;
 mod form;
 pub mod history;
 mod preview;
@@ -18,7 +20,9 @@ use crate::panel::HasAdminPanel;
         "compose::compose",
         "history::history",
         "report::report",
-        "cancel::cancel"
+        "cancel::cancel",
+        "followup::edit",
+        "followup::recall"
     ),
     subcommand_required
 )]

@@ -32,12 +32,15 @@ pub async fn report_embed(pool: &PgPool, id: i64) -> Result<CreateEmbed, Error> 
     let Some(broadcast) = broadcasts::get(pool, id).await? else {
         return Err(UserError::new(format!("There is no broadcast #{id}.")).into());
     };
-    let (counts, failures, skipped) = tokio::try_join!(
+    let (counts, failures, skipped, followups) = tokio::try_join!(
         broadcasts::counts(pool, id),
         broadcasts::failures(pool, id),
         broadcasts::skipped(pool, id),
+        broadcasts::followup_reports(pool, id),
     )?;
-    Ok(render_report(&broadcast, &counts, &failures, &skipped))
+    Ok(render_report(
+        &broadcast, &counts, &failures, &skipped, &followups,
+    ))
 }
 
 /// A one-page "list" whose actions are the report's buttons; its argument is
@@ -96,6 +99,12 @@ async fn retry_failed(
     let Some(broadcast) = broadcasts::get(&panel.pool, id).await? else {
         return Err(UserError::new(format!("There is no broadcast #{id}.")).into());
     };
+    if broadcast.recalled_at.is_some() {
+        return Err(UserError::new(format!(
+            "Broadcast #{id} was recalled: its failed deliveries are not retried."
+        ))
+        .into());
+    }
     if broadcast.status == BroadcastStatus::Cancelled {
         return Err(UserError::new(format!(
             "Broadcast #{id} was cancelled: its failed deliveries are not retried. Compose a new broadcast to send it again."

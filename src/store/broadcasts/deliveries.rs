@@ -187,7 +187,8 @@ pub async fn record_attempt(
 }
 
 /// Releases, at once, the leases held by processes on `host` whose pid is in
-/// `dead_pids` (they crashed), so their deliveries need not wait out the lease.
+/// `dead_pids` (they crashed), so their deliveries (and the edits and deletes
+/// of follow-ups) need not wait out the lease.
 pub async fn release_dead_claims(
     pool: &PgPool,
     host: &str,
@@ -203,7 +204,8 @@ pub async fn release_dead_claims(
     .bind(dead_pids)
     .execute(pool)
     .await?;
-    Ok(result.rows_affected())
+    let targets = super::followups::release_dead_target_claims(pool, host, dead_pids).await?;
+    Ok(result.rows_affected() + targets)
 }
 
 /// Pids of other processes recorded on `host` that may still hold claims.
@@ -214,8 +216,11 @@ pub async fn claiming_pids(
 ) -> Result<Vec<i32>, sqlx::Error> {
     // language=PostgreSQL
     sqlx::query_scalar(
-        "SELECT DISTINCT i.pid FROM bot_instances i JOIN broadcast_deliveries d ON d.claimed_by = i.id
-          WHERE i.host = $1 AND i.id <> $2 AND d.status = 'pending'",
+        "SELECT DISTINCT i.pid FROM bot_instances i
+           JOIN (SELECT claimed_by FROM broadcast_deliveries WHERE status = 'pending'
+                 UNION SELECT claimed_by FROM broadcast_followup_targets WHERE status = 'pending') c
+             ON c.claimed_by = i.id
+          WHERE i.host = $1 AND i.id <> $2",
     )
     .bind(host)
     .bind(except)
@@ -252,7 +257,8 @@ pub async fn retry_failed(pool: &PgPool, id: i64) -> Result<u64, sqlx::Error> {
         "UPDATE broadcast_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(),
                 error_code = NULL, error_message = NULL, updated_at = now()
           WHERE broadcast_id = $1 AND status = 'failed'
-            AND EXISTS (SELECT 1 FROM broadcasts WHERE id = $1 AND status IN ('sent', 'sending'))",
+            AND EXISTS (SELECT 1 FROM broadcasts WHERE id = $1 AND status IN ('sent', 'sending')
+                                                     AND recalled_at IS NULL)",
     )
     .bind(id)
     .execute(&mut *transaction)

@@ -6,6 +6,7 @@
 
 pub mod deliveries;
 pub mod drafts;
+pub mod followups;
 pub mod reports;
 
 use chrono::{DateTime, Utc};
@@ -13,6 +14,7 @@ use sqlx::PgPool;
 
 pub use deliveries::*;
 pub use drafts::*;
+pub use followups::{FollowupKind, Refusal};
 pub use reports::*;
 
 /// The channel every process LISTENs on; the payload is the broadcast id.
@@ -108,9 +110,13 @@ pub struct BroadcastRow {
     pub progress_application_id: Option<u64>,
     pub progress_token: Option<String>,
     pub progress_token_expires_at: Option<DateTime<Utc>>,
+    /// When its delivered messages were last edited, and by whom.
+    pub edited_at: Option<DateTime<Utc>>,
+    /// When it was recalled (every delivered message deleted).
+    pub recalled_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, category, title, content, color, image_url, footer, status, created_by, created_at, scheduled_for, started_at, finished_at, progress_application_id, progress_token, progress_token_expires_at";
+const COLUMNS: &str = "id, category, title, content, color, image_url, footer, status, created_by, created_at, scheduled_for, started_at, finished_at, progress_application_id, progress_token, progress_token_expires_at, edited_at, recalled_at";
 
 pub async fn get(pool: &PgPool, id: i64) -> Result<Option<BroadcastRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM broadcasts WHERE id = $1");

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use super::{BroadcastStatus, DeliveryStatus};
+use super::{BroadcastStatus, DeliveryStatus, FollowupKind};
 
 /// Delivery counts of one broadcast.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
@@ -18,9 +18,18 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// successful / (targeted - skipped), as a percentage; `None` when nothing
-    /// was to be sent.
+    /// The success rate as the mission defines it: the share of targeted
+    /// servers the broadcast reached (successful / targeted), as a
+    /// percentage; `None` when no server was targeted. A broadcast that
+    /// reached one server in ten because nine had no channel shows 10 %.
     pub fn success_rate(&self) -> Option<f64> {
+        (self.targeted > 0).then(|| self.sent as f64 * 100.0 / self.targeted as f64)
+    }
+
+    /// successful / (targeted - skipped): how well delivery itself went, among
+    /// the servers with a broadcast channel that accepts the category;
+    /// `None` when there were none.
+    pub fn delivery_rate(&self) -> Option<f64> {
         let deliverable = self.targeted - self.skipped;
         (deliverable > 0).then(|| self.sent as f64 * 100.0 / deliverable as f64)
     }
@@ -79,6 +88,58 @@ pub async fn skipped(pool: &PgPool, id: i64) -> Result<Vec<(String, i64)>, sqlx:
     .await
 }
 
+/// One edit or recall of a broadcast, for its report.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct FollowupReport {
+    pub id: i64,
+    pub kind: FollowupKind,
+    #[sqlx(try_from = "crate::store::DbId")]
+    pub requested_by: u64,
+    pub requested_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub targeted: i64,
+    pub pending: i64,
+    pub done: i64,
+    pub gone: i64,
+    pub failed: i64,
+    /// The most frequent errors of failed targets: "50013 Missing Permissions × 3".
+    pub errors: Vec<String>,
+}
+
+/// Every edit and recall of `broadcast`, oldest first.
+pub async fn followup_reports(
+    pool: &PgPool,
+    broadcast: i64,
+) -> Result<Vec<FollowupReport>, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_as(
+        "SELECT f.id, f.kind, f.requested_by, f.requested_at, f.finished_at,
+                c.targeted, c.pending, c.done, c.gone, c.failed,
+                coalesce(e.errors, ARRAY[]::text[]) AS errors
+           FROM broadcast_followups f
+           CROSS JOIN LATERAL (
+                SELECT count(*) AS targeted,
+                       count(*) FILTER (WHERE status = 'pending') AS pending,
+                       count(*) FILTER (WHERE status = 'done') AS done,
+                       count(*) FILTER (WHERE status = 'gone') AS gone,
+                       count(*) FILTER (WHERE status = 'failed') AS failed
+                  FROM broadcast_followup_targets t WHERE t.followup_id = f.id) c
+           CROSS JOIN LATERAL (
+                SELECT array_agg(line ORDER BY n DESC) AS errors FROM (
+                    SELECT concat_ws(' ', error_code, coalesce(error_message, 'unknown error')) || ' × ' || count(*) AS line,
+                           count(*) AS n
+                      FROM broadcast_followup_targets t
+                     WHERE t.followup_id = f.id AND t.status = 'failed'
+                     GROUP BY error_code, error_message
+                     ORDER BY n DESC LIMIT 3) top) e
+          WHERE f.broadcast_id = $1
+          ORDER BY f.id",
+    )
+    .bind(broadcast)
+    .fetch_all(pool)
+    .await
+}
+
 /// One line of the history.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct HistoryRow {
@@ -89,6 +150,8 @@ pub struct HistoryRow {
     pub scheduled_for: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub recalled_at: Option<DateTime<Utc>>,
     #[sqlx(flatten)]
     pub counts: Counts,
 }
@@ -108,7 +171,8 @@ pub async fn history(
     limit: i64,
 ) -> Result<Vec<HistoryRow>, sqlx::Error> {
     let sql = format!(
-        "SELECT b.id, b.title, b.category, b.status, b.scheduled_for, b.started_at, b.created_at, c.*
+        "SELECT b.id, b.title, b.category, b.status, b.scheduled_for, b.started_at, b.created_at,
+                b.edited_at, b.recalled_at, c.*
            FROM (SELECT * FROM broadcasts ORDER BY created_at DESC, id DESC OFFSET $1 LIMIT $2) b
            CROSS JOIN LATERAL (
                 SELECT {COUNTS_SELECT} FROM broadcast_deliveries d WHERE d.broadcast_id = b.id) c

@@ -7,6 +7,7 @@
 //! channel and accepts everything, [`FORBIDDEN`] answers 403, and so on.
 
 mod compose;
+mod followups;
 mod lifecycle;
 mod outcomes;
 

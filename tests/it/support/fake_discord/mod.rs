@@ -92,6 +92,9 @@ struct State {
     commands: HashMap<Option<u64>, Vec<Value>>,
     interactions: HashMap<String, InteractionState>,
     messages: HashMap<u64, Vec<Value>>,
+    /// How many times each message was edited / deleted through the API.
+    edits: HashMap<u64, usize>,
+    deletes: HashMap<u64, usize>,
     /// When each message was created, in order.
     posted: Vec<Instant>,
     rate_limits: ratelimit::RateLimits,
@@ -353,6 +356,25 @@ impl FakeDiscord {
             .get(&channel_id)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// How many times message `id` was edited through the API.
+    pub fn edits_of(&self, id: u64) -> usize {
+        self.state().edits.get(&id).copied().unwrap_or(0)
+    }
+
+    /// How many times message `id` was deleted through the API (at most once:
+    /// a second DELETE finds it gone).
+    pub fn deletes_of(&self, id: u64) -> usize {
+        self.state().deletes.get(&id).copied().unwrap_or(0)
+    }
+
+    /// Removes a message as a server's moderator would, outside the bot.
+    pub fn delete_by_hand(&self, channel_id: u64, message_id: u64) {
+        if let Some(messages) = self.state().messages.get_mut(&channel_id) {
+            let id = message_id.to_string();
+            messages.retain(|m| m["id"] != id.as_str());
+        }
     }
 
     /// Messages posted in all channels together.

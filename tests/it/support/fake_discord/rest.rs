@@ -286,6 +286,30 @@ fn answer(fake: &FakeDiscord, method: &str, segments: &[&str], body: Value) -> R
                 Err((retry_after, scope)) => ratelimit::too_many_requests(retry_after, scope),
             }
         }
+        ("GET", ["channels", channel, "messages", message]) => {
+            let (channel, message) = (channel.parse().unwrap_or(0), message.to_string());
+            let found = fake.state().messages.get(&channel).and_then(|messages| {
+                messages
+                    .iter()
+                    .find(|m| m["id"] == message.as_str())
+                    .cloned()
+            });
+            match found {
+                Some(found) => ok(found),
+                None => error(404, 10008, "Unknown Message"),
+            }
+        }
+        ("PATCH", ["channels", channel, "messages", message]) => edit_message(
+            fake,
+            channel.parse().unwrap_or(0),
+            message.parse().unwrap_or(0),
+            &body,
+        ),
+        ("DELETE", ["channels", channel, "messages", message]) => delete_message(
+            fake,
+            channel.parse().unwrap_or(0),
+            message.parse().unwrap_or(0),
+        ),
         ("GET", ["channels", channel]) => lookup(
             fake,
             |s| s.channels.get(&channel.parse().unwrap_or(0)).cloned(),
@@ -479,4 +503,55 @@ fn create_message(fake: &FakeDiscord, channel: u64, body: Value) -> Response {
     drop(state);
     fake.inner.changed.notify_waiters();
     ok(message)
+}
+
+/// Edits a posted message in place (what `PATCH /channels/{c}/messages/{m}`
+/// does): the fields the body names replace the message's, and the edit is
+/// counted; 404 Unknown Message for one deleted or never posted.
+fn edit_message(fake: &FakeDiscord, channel: u64, message: u64, body: &Value) -> Response {
+    let id = message.to_string();
+    let mut state = fake.state();
+    let Some(stored) = state
+        .messages
+        .get_mut(&channel)
+        .and_then(|messages| messages.iter_mut().find(|m| m["id"] == id.as_str()))
+    else {
+        return error(404, 10008, "Unknown Message");
+    };
+    for field in [
+        "content",
+        "embeds",
+        "components",
+        "flags",
+        "allowed_mentions",
+    ] {
+        if let Some(value) = body.get(field) {
+            stored[field] = value.clone();
+        }
+    }
+    stored["edited_timestamp"] = json!(chrono::Utc::now().to_rfc3339());
+    let edited = stored.clone();
+    *state.edits.entry(message).or_default() += 1;
+    drop(state);
+    fake.inner.changed.notify_waiters();
+    ok(edited)
+}
+
+/// Deletes a posted message (`DELETE /channels/{c}/messages/{m}`); 404
+/// Unknown Message for one already gone.
+fn delete_message(fake: &FakeDiscord, channel: u64, message: u64) -> Response {
+    let mut state = fake.state();
+    let Some(messages) = state.messages.get_mut(&channel) else {
+        return error(404, 10003, "Unknown Channel");
+    };
+    let before = messages.len();
+    let id = message.to_string();
+    messages.retain(|m| m["id"] != id.as_str());
+    if messages.len() == before {
+        return error(404, 10008, "Unknown Message");
+    }
+    *state.deletes.entry(message).or_default() += 1;
+    drop(state);
+    fake.inner.changed.notify_waiters();
+    no_content()
 }

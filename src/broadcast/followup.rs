@@ -1,0 +1,268 @@
+//! The worker's side of edits and recalls: every delivered message of a
+//! running follow-up is edited in place (`PATCH`) or deleted (`DELETE`), at
+//! the same governed pace as deliveries (`BROADCAST_RATE` across processes,
+//! a 429 pausing every send of the process), from targets claimed under a
+//! lease, so a restart resumes where a killed process stopped.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serenity::all::{ChannelId, CreateAllowedMentions, CreateEmbed, EditMessage, MessageId};
+use tokio_util::sync::CancellationToken;
+
+use super::claims::LEASE_SECS;
+use super::classify::{classify, transient};
+use super::draft::Draft;
+use super::pacing::wait_out_pause;
+use super::worker::BroadcastWorker;
+use crate::error::cause_chain;
+use crate::store::broadcasts::followups::{self, Followup, Target, TargetOutcome};
+use crate::store::broadcasts::{self, FollowupKind, Outcome};
+use crate::store::logs::Severity;
+use crate::telemetry::oplog;
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Discord's codes for a message or channel that no longer exists.
+const UNKNOWN_MESSAGE: i32 = 10008;
+const UNKNOWN_CHANNEL: i32 = 10003;
+
+impl BroadcastWorker {
+    /// Edits or deletes every target of `followup` this process can claim
+    /// now, then finishes it if nothing is pending.
+    pub(super) async fn follow_up(
+        &self,
+        followup: &Followup,
+        shutdown: &CancellationToken,
+    ) -> Result<(), sqlx::Error> {
+        let embed = match followup.kind {
+            FollowupKind::Recall => None,
+            FollowupKind::Edit => {
+                let Some(broadcast) = broadcasts::get(&self.pool, followup.broadcast_id).await?
+                else {
+                    return Ok(());
+                };
+                match Draft::try_from(&broadcast.message) {
+                    Ok(draft) => Some(draft.embed()),
+                    Err(error) => {
+                        tracing::error!(broadcast = followup.broadcast_id, error = %error, "cannot edit to a message this version cannot read");
+                        return Ok(());
+                    }
+                }
+            }
+        };
+        let (per_process, limiter) = self.governor().await?;
+        let claim_error = std::sync::Mutex::new(None);
+        let claims = futures_util::stream::unfold((), |()| async {
+            if shutdown.is_cancelled() {
+                return None;
+            }
+            let claimed = followups::claim_targets(
+                &self.pool,
+                followup.id,
+                self.instance_id,
+                i64::from(per_process),
+                LEASE_SECS,
+            )
+            .await;
+            match claimed {
+                Ok(targets) if targets.is_empty() => None,
+                Ok(targets) => Some((futures_util::stream::iter(targets), ())),
+                Err(error) => {
+                    *claim_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+                    None
+                }
+            }
+        })
+        .flatten();
+        claims
+            .then(|target| {
+                let limiter = &limiter;
+                async move {
+                    wait_out_pause(&self.pause).await;
+                    limiter.until_ready().await;
+                    target
+                }
+            })
+            .boxed()
+            .for_each_concurrent(Some(per_process as usize * 2), |target| {
+                let embed = embed.clone();
+                async move {
+                    let outcome = self.apply(followup, &target, embed).await;
+                    if let TargetOutcome::Retry { after_secs, rate_limited: true, .. } = &outcome {
+                        self.pause_for(*after_secs).await;
+                    }
+                    if let Err(error) = followups::record_target(&self.pool, followup.id, target.guild_id, &outcome).await {
+                        tracing::warn!(error = %cause_chain(&error), followup = followup.id, guild = target.guild_id, "could not record an edit or delete; its lease will expire and it will be retried");
+                    }
+                }
+            })
+            .await;
+        if let Some(error) = claim_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(error);
+        }
+        if followups::finish_if_done(&self.pool, followup.id).await? {
+            self.followup_finished(followup).await;
+        }
+        Ok(())
+    }
+
+    /// Edits the message to `embed`, or deletes it when there is none.
+    async fn apply(
+        &self,
+        followup: &Followup,
+        target: &Target,
+        embed: Option<CreateEmbed>,
+    ) -> TargetOutcome {
+        let channel = ChannelId::new(target.channel_id);
+        let message = MessageId::new(target.message_id);
+        let deleting = embed.is_none();
+        if !deleting && target.attempts > 1 && self.edited_since(target, followup).await {
+            return TargetOutcome::Done;
+        }
+        let request = async {
+            match embed {
+                Some(embed) => {
+                    let edit = EditMessage::new()
+                        .embed(embed)
+                        .allowed_mentions(CreateAllowedMentions::new());
+                    channel
+                        .edit_message(&self.http, message, edit)
+                        .await
+                        .map(|_| ())
+                }
+                None => channel.delete_message(&self.http, message).await,
+            }
+        };
+        let outcome = match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
+            Ok(Ok(())) => return TargetOutcome::Done,
+            Ok(Err(error)) => classify(&error, target.attempts),
+            Err(_) => transient(target.attempts, None, "timed out".to_owned()),
+        };
+        target_outcome(outcome, deleting, target.attempts)
+    }
+
+    /// Whether an earlier attempt at this edit landed though its outcome was
+    /// never recorded (the process was killed, or the answer timed out): only
+    /// the bot can edit its own message, and one edit of a broadcast runs at a
+    /// time, so an edit since the request is this one. Keeps an edit to once
+    /// per message; when the message cannot be read, the edit is simply
+    /// applied again (same content).
+    async fn edited_since(&self, target: &Target, followup: &Followup) -> bool {
+        let read = ChannelId::new(target.channel_id)
+            .message(&self.http, MessageId::new(target.message_id));
+        match tokio::time::timeout(REQUEST_TIMEOUT, read).await {
+            Ok(Ok(message)) => message
+                .edited_timestamp
+                .is_some_and(|at| at.unix_timestamp() >= followup.requested_at.timestamp()),
+            _ => false,
+        }
+    }
+
+    /// The closing log entry, written by the one process that finished it.
+    async fn followup_finished(&self, followup: &Followup) {
+        let Ok(reports) = broadcasts::followup_reports(&self.pool, followup.broadcast_id).await
+        else {
+            return;
+        };
+        let Some(report) = reports.iter().find(|r| r.id == followup.id) else {
+            return;
+        };
+        let (event, verb) = match followup.kind {
+            FollowupKind::Edit => ("broadcast_edited", "edited"),
+            FollowupKind::Recall => ("broadcast_recalled", "deleted"),
+        };
+        let message = format!(
+            "Broadcast #{} {}: {} messages {verb}, {} already gone, {} failed (requested by {})",
+            followup.broadcast_id,
+            verb,
+            report.done,
+            report.gone,
+            report.failed,
+            report.requested_by
+        );
+        let severity = if report.failed > 0 {
+            Severity::Warning
+        } else {
+            Severity::Info
+        };
+        oplog::write_entry_or_warn(&self.pool, severity, event, None, &message).await;
+    }
+}
+
+/// Sorts an edit or delete that did not succeed: a message or channel that no
+/// longer exists is "gone", not a failure. A delete retried after an attempt
+/// whose outcome was never recorded (a crash, a timeout) that finds the
+/// message gone counts as deleted: that attempt most likely deleted it.
+fn target_outcome(outcome: Outcome, deleting: bool, attempts: i32) -> TargetOutcome {
+    match outcome {
+        Outcome::Sent { .. } => TargetOutcome::Done,
+        Outcome::Retry {
+            after_secs,
+            rate_limited,
+            code,
+            message,
+        } => TargetOutcome::Retry {
+            after_secs,
+            rate_limited,
+            code,
+            message,
+        },
+        Outcome::Failed {
+            code: Some(UNKNOWN_MESSAGE),
+            ..
+        } if deleting && attempts > 1 => TargetOutcome::Done,
+        Outcome::Failed {
+            code: Some(code @ (UNKNOWN_MESSAGE | UNKNOWN_CHANNEL)),
+            message,
+        } => TargetOutcome::Gone { code, message },
+        Outcome::Failed { code, message } => TargetOutcome::Failed { code, message },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(code: i32) -> Outcome {
+        Outcome::Failed {
+            code: Some(code),
+            message: "x".into(),
+        }
+    }
+
+    #[test]
+    fn a_message_deleted_by_the_server_is_gone_not_failed() {
+        assert!(matches!(
+            target_outcome(failed(UNKNOWN_MESSAGE), false, 1),
+            TargetOutcome::Gone { code: 10008, .. }
+        ));
+        assert!(matches!(
+            target_outcome(failed(UNKNOWN_CHANNEL), true, 1),
+            TargetOutcome::Gone { code: 10003, .. }
+        ));
+    }
+
+    #[test]
+    fn a_retried_delete_that_finds_the_message_gone_counts_as_deleted() {
+        assert_eq!(
+            target_outcome(failed(UNKNOWN_MESSAGE), true, 2),
+            TargetOutcome::Done
+        );
+        // An edit cannot tell: the message is gone.
+        assert!(matches!(
+            target_outcome(failed(UNKNOWN_MESSAGE), false, 2),
+            TargetOutcome::Gone { .. }
+        ));
+    }
+
+    #[test]
+    fn missing_permissions_fail_with_their_code() {
+        assert!(matches!(
+            target_outcome(failed(50013), true, 1),
+            TargetOutcome::Failed {
+                code: Some(50013),
+                ..
+            }
+        ));
+    }
+}

@@ -1,0 +1,375 @@
+//! Edits and recalls of delivered broadcast messages ("follow-ups"). A
+//! request writes one target row per delivered message in the same
+//! transaction as the change it stands for (the broadcast's new message, or
+//! its recall mark); workers claim targets like deliveries (`FOR UPDATE SKIP
+//! LOCKED` plus a lease), so several processes share the work and a process
+//! killed mid-way loses nothing: its claims are released and the rest is done
+//! by whoever runs next. A message is edited or deleted once; only a target
+//! in flight at the moment of a kill can be done again (an edit with the same
+//! content, or a delete that finds the message gone, counted as deleted).
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use super::{BroadcastStatus, MessageFields, notify};
+use crate::store::db_id;
+
+/// What a follow-up does to each delivered message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum FollowupKind {
+    Edit,
+    Recall,
+}
+
+impl FollowupKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Edit => "edit",
+            Self::Recall => "recall",
+        }
+    }
+}
+
+/// Why an edit or recall was not started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    NoSuchBroadcast,
+    /// Draft or scheduled: nothing delivered yet.
+    NotSent(BroadcastStatus),
+    /// Deliveries are still going out.
+    StillSending,
+    Recalled,
+    /// Another edit or recall of the same broadcast is still running.
+    Busy(FollowupKind),
+    /// No message of it was delivered (or all were recalled).
+    NothingDelivered,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoSuchBroadcast => f.write_str("there is no such broadcast"),
+            Self::NotSent(status) => write!(
+                f,
+                "it has not been sent (it is {status}): nothing was delivered to change"
+            ),
+            Self::StillSending => f.write_str(
+                "it is still being sent; wait until it finishes (or cancel it first), so every delivered message is covered",
+            ),
+            Self::Recalled => f.write_str("it was recalled: its messages are deleted"),
+            Self::Busy(kind) => write!(
+                f,
+                "an {} of it is still running; try again when it has finished",
+                kind.as_str()
+            ),
+            Self::NothingDelivered => f.write_str("none of its messages was delivered"),
+        }
+    }
+}
+
+/// Starts an edit: the broadcast's message becomes `message` and every
+/// delivered message is queued to be edited to it. Returns the follow-up id
+/// and how many messages it covers.
+pub async fn request_edit(
+    pool: &PgPool,
+    broadcast: i64,
+    message: &MessageFields,
+    by: u64,
+) -> Result<Result<(i64, i64), Refusal>, sqlx::Error> {
+    request(pool, broadcast, FollowupKind::Edit, Some(message), by).await
+}
+
+/// Starts a recall: every delivered message is queued to be deleted.
+pub async fn request_recall(
+    pool: &PgPool,
+    broadcast: i64,
+    by: u64,
+) -> Result<Result<(i64, i64), Refusal>, sqlx::Error> {
+    request(pool, broadcast, FollowupKind::Recall, None, by).await
+}
+
+/// Whether an edit or recall of `broadcast` could start now, and how many
+/// messages it would cover (for the question before it).
+pub async fn check(pool: &PgPool, broadcast: i64) -> Result<Result<i64, Refusal>, sqlx::Error> {
+    let mut connection = pool.acquire().await?;
+    check_on(&mut connection, broadcast, false).await
+}
+
+async fn check_on(
+    connection: &mut sqlx::PgConnection,
+    broadcast: i64,
+    lock: bool,
+) -> Result<Result<i64, Refusal>, sqlx::Error> {
+    let sql = if lock {
+        "SELECT status, recalled_at FROM broadcasts WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT status, recalled_at FROM broadcasts WHERE id = $1"
+    };
+    let row: Option<(BroadcastStatus, Option<DateTime<Utc>>)> = sqlx::query_as(sql)
+        .bind(broadcast)
+        .fetch_optional(&mut *connection)
+        .await?;
+    let Some((status, recalled_at)) = row else {
+        return Ok(Err(Refusal::NoSuchBroadcast));
+    };
+    match status {
+        BroadcastStatus::Draft | BroadcastStatus::Scheduled => {
+            return Ok(Err(Refusal::NotSent(status)));
+        }
+        BroadcastStatus::Sending => return Ok(Err(Refusal::StillSending)),
+        BroadcastStatus::Sent | BroadcastStatus::Cancelled => {}
+    }
+    if recalled_at.is_some() {
+        return Ok(Err(Refusal::Recalled));
+    }
+    // language=PostgreSQL
+    let running: Option<FollowupKind> = sqlx::query_scalar(
+        "SELECT kind FROM broadcast_followups WHERE broadcast_id = $1 AND finished_at IS NULL",
+    )
+    .bind(broadcast)
+    .fetch_optional(&mut *connection)
+    .await?;
+    if let Some(kind) = running {
+        return Ok(Err(Refusal::Busy(kind)));
+    }
+    // language=PostgreSQL
+    let delivered: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM broadcast_deliveries
+          WHERE broadcast_id = $1 AND status = 'sent' AND message_id IS NOT NULL",
+    )
+    .bind(broadcast)
+    .fetch_one(&mut *connection)
+    .await?;
+    Ok(if delivered == 0 {
+        Err(Refusal::NothingDelivered)
+    } else {
+        Ok(delivered)
+    })
+}
+
+async fn request(
+    pool: &PgPool,
+    broadcast: i64,
+    kind: FollowupKind,
+    message: Option<&MessageFields>,
+    by: u64,
+) -> Result<Result<(i64, i64), Refusal>, sqlx::Error> {
+    let mut transaction = pool.begin().await?;
+    if let Err(refusal) = check_on(&mut transaction, broadcast, true).await? {
+        return Ok(Err(refusal));
+    }
+    match (kind, message) {
+        (FollowupKind::Edit, Some(message)) => {
+            // language=PostgreSQL
+            sqlx::query(
+                "UPDATE broadcasts SET category = $1, title = $2, content = $3, color = $4, image_url = $5,
+                        footer = $6, edited_at = now(), edited_by = $7
+                  WHERE id = $8",
+            )
+            .bind(&message.category)
+            .bind(&message.title)
+            .bind(&message.content)
+            .bind(message.color)
+            .bind(&message.image_url)
+            .bind(&message.footer)
+            .bind(db_id(by))
+            .bind(broadcast)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        _ => {
+            // language=PostgreSQL
+            sqlx::query(
+                "UPDATE broadcasts SET recalled_at = now(), recalled_by = $1 WHERE id = $2",
+            )
+            .bind(db_id(by))
+            .bind(broadcast)
+            .execute(&mut *transaction)
+            .await?;
+        }
+    }
+    // language=PostgreSQL
+    let followup: i64 = sqlx::query_scalar(
+        "INSERT INTO broadcast_followups (broadcast_id, kind, requested_by) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(broadcast)
+    .bind(kind)
+    .bind(db_id(by))
+    .fetch_one(&mut *transaction)
+    .await?;
+    // language=PostgreSQL
+    let targets = sqlx::query(
+        "INSERT INTO broadcast_followup_targets (followup_id, guild_id, channel_id, message_id)
+         SELECT $1, guild_id, channel_id, message_id FROM broadcast_deliveries
+          WHERE broadcast_id = $2 AND status = 'sent' AND message_id IS NOT NULL AND channel_id IS NOT NULL",
+    )
+    .bind(followup)
+    .bind(broadcast)
+    .execute(&mut *transaction)
+    .await?
+    .rows_affected();
+    notify(&mut transaction, broadcast).await?;
+    transaction.commit().await?;
+    Ok(Ok((followup, targets as i64)))
+}
+
+/// A follow-up still running.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Followup {
+    pub id: i64,
+    pub broadcast_id: i64,
+    pub kind: FollowupKind,
+    pub requested_at: DateTime<Utc>,
+}
+
+/// Every follow-up still running, oldest first.
+pub async fn running(pool: &PgPool) -> Result<Vec<Followup>, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_as(
+        "SELECT id, broadcast_id, kind, requested_at FROM broadcast_followups
+          WHERE finished_at IS NULL ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// A delivered message this process holds, to edit or delete.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Target {
+    #[sqlx(try_from = "crate::store::DbId")]
+    pub guild_id: u64,
+    #[sqlx(try_from = "crate::store::DbId")]
+    pub channel_id: u64,
+    #[sqlx(try_from = "crate::store::DbId")]
+    pub message_id: u64,
+    pub attempts: i32,
+}
+
+/// Claims up to `limit` due targets of `followup`, leased for `lease_secs`
+/// (as [`super::claim`] does for deliveries).
+pub async fn claim_targets(
+    pool: &PgPool,
+    followup: i64,
+    instance: i64,
+    limit: i64,
+    lease_secs: i64,
+) -> Result<Vec<Target>, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_as(
+        "WITH picked AS (
+             SELECT guild_id FROM broadcast_followup_targets
+              WHERE followup_id = $1 AND status = 'pending' AND next_attempt_at <= now()
+              ORDER BY next_attempt_at, guild_id
+              LIMIT $3
+              FOR UPDATE SKIP LOCKED
+         )
+         UPDATE broadcast_followup_targets t
+            SET attempts = t.attempts + 1, claimed_by = $2, updated_at = now(),
+                next_attempt_at = now() + make_interval(secs => $4)
+           FROM picked
+          WHERE t.followup_id = $1 AND t.guild_id = picked.guild_id
+         RETURNING t.guild_id, t.channel_id, t.message_id, t.attempts",
+    )
+    .bind(followup)
+    .bind(instance)
+    .bind(limit)
+    .bind(lease_secs as f64)
+    .fetch_all(pool)
+    .await
+}
+
+/// How one edit or delete ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetOutcome {
+    Done,
+    /// The message or its channel no longer exists (deleted by the server).
+    Gone {
+        code: i32,
+        message: String,
+    },
+    Retry {
+        after_secs: f64,
+        rate_limited: bool,
+        code: Option<i32>,
+        message: String,
+    },
+    Failed {
+        code: Option<i32>,
+        message: String,
+    },
+}
+
+/// Records how an attempt on one target ended.
+pub async fn record_target(
+    pool: &PgPool,
+    followup: i64,
+    guild: u64,
+    outcome: &TargetOutcome,
+) -> Result<(), sqlx::Error> {
+    let (status, code, message, retry_after) = match outcome {
+        TargetOutcome::Done => ("done", None, None, None),
+        TargetOutcome::Gone { code, message } => ("gone", Some(*code), Some(message), None),
+        TargetOutcome::Retry {
+            after_secs,
+            code,
+            message,
+            ..
+        } => ("pending", *code, Some(message), Some(*after_secs)),
+        TargetOutcome::Failed { code, message } => ("failed", *code, Some(message), None),
+    };
+    // language=PostgreSQL
+    sqlx::query(
+        "UPDATE broadcast_followup_targets
+            SET status = $3, error_code = $4, error_message = $5, updated_at = now(),
+                next_attempt_at = CASE WHEN $6::float8 IS NULL THEN next_attempt_at
+                                       ELSE now() + make_interval(secs => $6) END,
+                claimed_by = CASE WHEN $6::float8 IS NULL THEN claimed_by END
+          WHERE followup_id = $1 AND guild_id = $2 AND status = 'pending'",
+    )
+    .bind(followup)
+    .bind(db_id(guild))
+    .bind(status)
+    .bind(code)
+    .bind(message)
+    .bind(retry_after)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Marks a follow-up finished when no target is pending. Exactly one caller
+/// gets `true` (the one that made the change).
+pub async fn finish_if_done(pool: &PgPool, followup: i64) -> Result<bool, sqlx::Error> {
+    // language=PostgreSQL
+    let finished = sqlx::query(
+        "UPDATE broadcast_followups SET finished_at = now()
+          WHERE id = $1 AND finished_at IS NULL
+            AND NOT EXISTS (SELECT 1 FROM broadcast_followup_targets
+                             WHERE followup_id = $1 AND status = 'pending')",
+    )
+    .bind(followup)
+    .execute(pool)
+    .await?;
+    Ok(finished.rows_affected() == 1)
+}
+
+/// Releases at once the targets leased by crashed processes (their
+/// `bot_instances` ids), as [`super::release_dead_claims`] does for deliveries.
+pub async fn release_dead_target_claims(
+    pool: &PgPool,
+    host: &str,
+    dead_pids: &[i32],
+) -> Result<u64, sqlx::Error> {
+    // language=PostgreSQL
+    let result = sqlx::query(
+        "UPDATE broadcast_followup_targets SET next_attempt_at = now(), claimed_by = NULL
+          WHERE status = 'pending' AND claimed_by IN (
+                SELECT id FROM bot_instances WHERE host = $1 AND pid = ANY ($2))",
+    )
+    .bind(host)
+    .bind(dead_pids)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected())
+}
