@@ -1,7 +1,8 @@
 //! A broadcast to 10,000 guilds through a fake Discord that answers in 50 ms
 //! and enforces Discord's global limit of 50 requests/s with 429s. Reports the
 //! sustained send rate (target: at least 95% of `BROADCAST_RATE`, zero 429s),
-//! the time from pressing Send to the first message, and memory.
+//! the time from pressing Send to the first message, and memory; then the
+//! same figures for an edit of every delivered message and for a recall.
 //!
 //! `cargo bench --bench broadcast` (DATABASE_URL's server; creates and drops
 //! its own database). `BENCH_GUILDS` and `BROADCAST_RATE` change the run.
@@ -17,6 +18,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use admin_panel::store::broadcasts::{MessageFields, followups};
 use settings::env_number;
 
 use support::binary::{memory_mib, spawn_bot, work_dir};
@@ -167,6 +169,73 @@ async fn main() {
         "  Red-DiscordBot's announcer at 2 sends/s would take {:.0} min",
         guilds as f64 / 2.0 / 60.0
     );
+
+    for what in ["edit", "recall"] {
+        for method in ["PATCH", "DELETE"] {
+            fake.fail_route(
+                method,
+                "/api/v10/channels/*/messages/*",
+                Failure::Delay(LATENCY),
+                None,
+            );
+        }
+        let global_before = fake.global_rate_limited();
+        let requested = Instant::now();
+        let started = if what == "edit" {
+            let message = MessageFields {
+                category: "announcement".into(),
+                title: "Benchmark (edited)".into(),
+                content: None,
+                color: None,
+                image_url: None,
+                footer: None,
+            };
+            followups::request_edit(&db.pool, id, &message, DEVELOPER).await
+        } else {
+            followups::request_recall(&db.pool, id, DEVELOPER).await
+        };
+        started.expect("database").expect("edit or recall starts");
+        let done = |fake: &FakeDiscord| {
+            let (edits, deletes) = fake.edits_and_deletes();
+            if what == "edit" { edits } else { deletes }
+        };
+        let mut samples = Vec::new();
+        while done(&fake) < sent as usize {
+            samples.push((requested.elapsed(), done(&fake)));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let all_done = requested.elapsed();
+        let at = |share: f64| {
+            samples
+                .iter()
+                .find(|(_, n)| *n as f64 >= sent as f64 * share)
+                .copied()
+                .unwrap_or((all_done, sent as usize))
+        };
+        let (from, from_count) = at(0.1);
+        let (to, to_count) = at(0.9);
+        let sustained = (to_count - from_count) as f64 / (to - from).as_secs_f64();
+        println!(
+            "  {what} of {sent} delivered messages: sustained (10%..90%) {sustained:.1}/s = {:.1}% of BROADCAST_RATE (target >= 95%); all done after {:.1} s; global 429s {} (target 0)",
+            sustained / rate as f64 * 100.0,
+            all_done.as_secs_f64(),
+            fake.global_rate_limited() - global_before
+        );
+        support::bot::eventually(
+            "the follow-up to finish",
+            Duration::from_secs(60),
+            || async {
+                let running: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM broadcast_followups WHERE finished_at IS NULL",
+                )
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+                (running == 0).then_some(())
+            },
+        )
+        .await;
+    }
     // SAFETY: kill(2) with a pid we spawned and a valid signal number.
     unsafe { libc::kill(bot.id() as i32, libc::SIGTERM) };
     bot.wait().expect("the bot exits");

@@ -4,14 +4,19 @@
 //! and modal of the panel passes [`guard_press`] at the moment it arrives, so
 //! a control is refused to anyone but the user it was drawn for, and to that
 //! user too once they have lost the right to use it.
+//!
+//! `/settings` and its controls are for members with Manage Server and for the
+//! server's managers ([`can_change_settings`]); being a manager of a server
+//! opens that server's `/settings` only, never `/admin`.
 
 use serenity::all::{
-    ComponentInteraction, Http, InteractionId, ModalInteraction, Permissions, UserId,
+    ComponentInteraction, GuildId, Http, InteractionId, ModalInteraction, Permissions, UserId,
 };
 
 use crate::error::Error;
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::reply;
+use crate::store::managers;
 
 /// What a non-developer is told, on commands, buttons and modals alike.
 pub const REFUSAL: &str = "This command is for the bot's developers.";
@@ -50,12 +55,32 @@ pub fn can_manage_server(permissions: Option<Permissions>) -> bool {
     permissions.is_some_and(|p| p.manage_guild() || p.administrator())
 }
 
+/// Whether `user` may change server `guild`'s settings: with Manage Server
+/// (as Discord computed it into the interaction), or as one of the server's
+/// managers (`/settings managers`). The database is asked only without Manage
+/// Server, and only about `guild`: a manager of one server is nobody elsewhere.
+pub async fn can_change_settings(
+    panel: &AdminPanel,
+    guild: Option<GuildId>,
+    user: UserId,
+    permissions: Option<Permissions>,
+) -> Result<bool, sqlx::Error> {
+    if can_manage_server(permissions) {
+        return Ok(true);
+    }
+    match guild {
+        Some(guild) => managers::is_manager(&panel.pool, guild.get(), user.get()).await,
+        None => Ok(false),
+    }
+}
+
 /// What a control needs from the one who presses it, besides being its owner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
     /// `/admin` controls: a developer, checked again at every press.
     Developer,
-    /// `/settings` controls: Manage Server, as the press reports it.
+    /// `/settings` controls: Manage Server, as the press reports it, or
+    /// being a manager of the server the press comes from.
     ManageServer,
 }
 
@@ -66,6 +91,8 @@ pub struct Press<'a> {
     pub token: &'a str,
     pub user: UserId,
     pub permissions: Option<Permissions>,
+    /// The server the press comes from (`None` in direct messages).
+    pub guild: Option<GuildId>,
 }
 
 impl<'a> From<&'a ComponentInteraction> for Press<'a> {
@@ -75,6 +102,7 @@ impl<'a> From<&'a ComponentInteraction> for Press<'a> {
             token: &press.token,
             user: press.user.id,
             permissions: press.member.as_ref().and_then(|member| member.permissions),
+            guild: press.guild_id,
         }
     }
 }
@@ -86,6 +114,7 @@ impl<'a> From<&'a ModalInteraction> for Press<'a> {
             token: &submit.token,
             user: submit.user.id,
             permissions: submit.member.as_ref().and_then(|member| member.permissions),
+            guild: submit.guild_id,
         }
     }
 }
@@ -102,7 +131,9 @@ pub async fn refusal(
     }
     let allowed = match needs {
         Needs::Developer => is_developer(panel, press.user),
-        Needs::ManageServer => can_manage_server(press.permissions),
+        Needs::ManageServer => {
+            can_change_settings(panel, press.guild, press.user, press.permissions).await?
+        }
     };
     Ok((!allowed).then_some(match needs {
         Needs::Developer => REFUSAL,

@@ -16,6 +16,7 @@ pub mod developer_set;
 pub mod error;
 pub mod events;
 pub mod hooks;
+pub mod modules;
 pub mod panel;
 pub mod redact;
 pub mod registration;

@@ -53,9 +53,65 @@ pub fn known_module<'a>(declared: &'a [String], raw: &str) -> Result<&'a str, Us
         })
 }
 
+/// The longest message a module may be given (`/settings module ... message:`).
+pub const MAX_MODULE_MESSAGE_CHARS: usize = 1000;
+
+/// A module's message as typed: trimmed, not empty, at most
+/// [`MAX_MODULE_MESSAGE_CHARS`], with `@everyone` and `@here` defused (see
+/// [`defuse_mass_mentions`]), so the stored text cannot ping a whole server
+/// whoever sends it and however they set their allowed mentions.
+pub fn module_message(raw: &str) -> Result<String, UserError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(UserError::new("The message is empty. Nothing was changed."));
+    }
+    let chars = text.chars().count();
+    if chars > MAX_MODULE_MESSAGE_CHARS {
+        return Err(UserError::new(format!(
+            "The message has {chars} characters; at most {MAX_MODULE_MESSAGE_CHARS} are allowed. Nothing was changed."
+        )));
+    }
+    Ok(defuse_mass_mentions(text))
+}
+
+/// `@everyone` and `@here` (any case) with a zero-width space after the `@`:
+/// they read the same and never ping.
+pub fn defuse_mass_mentions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('@') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let lower = rest.get(..8).unwrap_or(rest).to_ascii_lowercase();
+        if lower.starts_with("everyone") || lower.starts_with("here") {
+            out.push('\u{200B}');
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn module_messages_are_bounded_and_never_ping_everyone() {
+        assert_eq!(
+            module_message("  Hi {user}!  "),
+            Ok("Hi {user}!".to_owned())
+        );
+        assert!(module_message("   ").is_err());
+        assert!(module_message(&"x".repeat(MAX_MODULE_MESSAGE_CHARS)).is_ok());
+        let long = module_message(&"é".repeat(MAX_MODULE_MESSAGE_CHARS + 1)).unwrap_err();
+        assert!(long.0.contains("1001 characters"), "{long}");
+        let defused = module_message("@everyone @Here @@here mail@example.com").unwrap();
+        assert_eq!(
+            defused,
+            "@\u{200B}everyone @\u{200B}Here @@\u{200B}here mail@example.com"
+        );
+        assert!(!defused.contains("@everyone") && !defused.to_lowercase().contains("@here"));
+    }
 
     #[test]
     fn colors_take_six_hex_digits_with_or_without_a_hash() {

@@ -5,6 +5,7 @@
 
 pub mod commands;
 pub mod database;
+pub mod welcome;
 
 use std::future::Future;
 
@@ -106,7 +107,9 @@ async fn run_with_pool(
     options.pager_timeout = config.pager_timeout;
     options.retention = config.retention;
     options.broadcast_rate = config.broadcast_rate;
+    options.broadcast_approvals = config.broadcast_approvals;
     options.modules = commands::MODULES.iter().map(|m| (*m).to_owned()).collect();
+    options.module_messages = vec![welcome::MODULE.to_owned()];
     let health_listener = health_server::bind(config.health_addr).await?;
     let (panel, mut background) = AdminPanel::start(pool, options).await?;
     let worker_panel = panel.clone();
@@ -115,6 +118,7 @@ async fn run_with_pool(
 
     let mut framework_options = crate::framework_options::<AdminPanel>();
     framework_options.commands.push(commands::ping());
+    framework_options.commands.push(welcome::welcome_preview());
     let registration = registration::plan(&framework_options.commands, &config.admin_guild_ids);
     let framework = poise::Framework::builder()
         .options(framework_options)

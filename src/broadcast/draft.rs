@@ -148,6 +148,19 @@ impl Draft {
         }
         embed
     }
+
+    /// The same embed marked as a test in its footer (a test send goes to a
+    /// channel the developer picks, never to a server's broadcast channel).
+    pub fn test_embed(&self) -> CreateEmbed {
+        let mark = "TEST, not a broadcast";
+        let footer = match &self.footer {
+            Some(footer) => {
+                crate::ui::text::truncate(&format!("{mark} · {footer}"), MAX_FOOTER_CHARS)
+            }
+            None => mark.to_owned(),
+        };
+        self.embed().footer(CreateEmbedFooter::new(footer))
+    }
 }
 
 /// A stored category this build does not know: the row was written by a newer
@@ -263,7 +276,8 @@ mod tests {
             cancelled: most,
         };
         let at = Some(chrono::DateTime::<chrono::Utc>::MAX_UTC);
-        let preview = crate::ui::broadcast::preview(&dry_run, "announcement", at);
+        let widest = crate::ui::audience::widest();
+        let preview = crate::ui::broadcast::preview(&dry_run, "announcement", &widest, at);
         let progress = crate::ui::broadcast::progress(most, &counts, false);
         assert!(
             total(&[embed.clone(), preview]) <= EMBED_TOTAL_CHARS,

@@ -3,11 +3,14 @@
 //! schedule parsing live here; the delivery worker runs in every process and
 //! also applies edits and recalls of delivered messages ([`followup`]).
 
+pub mod audience;
 pub mod category;
+pub mod channel;
 mod claims;
 mod classify;
 pub mod draft;
 mod followup;
 mod pacing;
+mod publish;
 pub mod schedule;
 pub mod worker;

@@ -226,8 +226,12 @@ impl BroadcastWorker {
             .boxed()
             .for_each_concurrent(Some(per_process as usize * 2), |delivery| {
                 let embed = &embed;
+                let limiter = &limiter;
                 async move {
                     let outcome = self.send(id, &delivery, embed.clone()).await;
+                    if let (Outcome::Sent { message_id }, true) = (&outcome, delivery.publish) {
+                        self.publish(id, &delivery, *message_id, limiter).await;
+                    }
                     if let Outcome::Retry { after_secs, rate_limited: true, .. } = &outcome {
                         self.pause_for(*after_secs).await;
                     }

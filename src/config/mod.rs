@@ -89,6 +89,9 @@ pub struct Config {
     pub retention: Retention,
     /// `BROADCAST_RATE`: broadcast sends per second across all processes.
     pub broadcast_rate: u32,
+    /// `BROADCAST_APPROVALS=1`: Send and Schedule ask another developer to
+    /// approve first.
+    pub broadcast_approvals: bool,
 }
 
 /// A configuration problem: which variable, and what is wrong with it.
@@ -209,10 +212,22 @@ impl Config {
             },
         };
 
+        let broadcast_approvals = match get("BROADCAST_APPROVALS").as_deref() {
+            None | Some("0" | "false" | "off") => false,
+            Some("1" | "true" | "on") => true,
+            Some(raw) => {
+                return Err(ConfigError::new(
+                    "BROADCAST_APPROVALS",
+                    format!("{raw:?} is not 1 (on) or 0 (off)"),
+                ));
+            }
+        };
+
         Ok(Self {
             pager_timeout,
             retention,
             broadcast_rate,
+            broadcast_approvals,
             discord_token,
             developer_user_id,
             database_url,

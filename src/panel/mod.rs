@@ -61,10 +61,17 @@ pub struct PanelOptions {
     pub pager_timeout: Duration,
     /// Modules ("cogs") the host bot has, which `/settings module` can toggle.
     pub modules: Vec<String>,
+    /// Modules among `modules` that take a message (e.g. a welcome text):
+    /// `/settings module <name> on|off message:<text>` stores it as the
+    /// `message` key of the module's settings ([`crate::modules`]).
+    pub module_messages: Vec<String>,
     /// How long operational logs and raw command events are kept.
     pub retention: Retention,
     /// `BROADCAST_RATE`: broadcast sends per second, across all processes.
     pub broadcast_rate: u32,
+    /// `BROADCAST_APPROVALS`: Send and Schedule ask another developer to
+    /// approve first (off by default).
+    pub broadcast_approvals: bool,
 }
 
 impl PanelOptions {
@@ -74,8 +81,10 @@ impl PanelOptions {
             primary_developer,
             pager_timeout: DEFAULT_PAGER_TIMEOUT,
             modules: Vec::new(),
+            module_messages: Vec::new(),
             retention: Retention::default(),
             broadcast_rate: DEFAULT_BROADCAST_RATE,
+            broadcast_approvals: false,
         }
     }
 }

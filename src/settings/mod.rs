@@ -1,21 +1,25 @@
-//! `/settings`: server settings for members with Manage Server, so broadcasts
-//! have somewhere to go and the server views have something to show. Every
-//! change is validated first (invalid input changes nothing) and logged as a
-//! `config_update` entry for the server.
+//! `/settings`: server settings for members with Manage Server and for the
+//! server's managers (`/settings managers`), so broadcasts have somewhere to go
+//! and the server views have something to show. Every change is validated
+//! first (invalid input changes nothing) and logged as a `config_update`
+//! entry for the server, naming who made it.
 
 pub mod categories;
 mod channel;
+pub mod managers;
+pub mod module;
+mod publish;
 
 use poise::CreateReply;
 use serenity::all::{CreateEmbed, GuildId, PartialChannel, User};
 
-use crate::access::{NEEDS_MANAGE_SERVER, can_manage_server};
+use crate::access::{NEEDS_MANAGE_SERVER, can_change_settings};
 use crate::error::{Error, UserError};
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::store::logs::Severity;
 use crate::store::settings::{self as store, Change};
 use crate::telemetry::oplog;
-use crate::validate::{Language, known_module, parse_color};
+use crate::validate::{Language, parse_color};
 
 type Context<'a, U> = poise::Context<'a, U, Error>;
 
@@ -27,36 +31,46 @@ pub enum OnOff {
     Off,
 }
 
-/// Discord computes the invoker's permissions into the interaction; the
-/// registration's default permission only hides the command, so check here.
-async fn manage_server_check<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<bool, Error> {
+/// The invoker's permissions, as Discord computed them into the interaction.
+fn member_permissions<U>(ctx: Context<'_, U>) -> Option<serenity::all::Permissions> {
     let poise::Context::Application(app) = ctx else {
-        return Err(UserError::new("Use the slash command.").into());
+        return None;
     };
-    let permissions = app
-        .interaction
+    app.interaction
         .member
         .as_ref()
-        .and_then(|member| member.permissions);
-    if can_manage_server(permissions) {
+        .and_then(|member| member.permissions)
+}
+
+/// Manage Server, or a manager of this server. The command is registered
+/// without a default permission: managers need to see it, and Discord would
+/// hide it from members without Manage Server otherwise.
+async fn manage_server_check<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<bool, Error> {
+    if !matches!(ctx, poise::Context::Application(_)) {
+        return Err(UserError::new("Use the slash command.").into());
+    }
+    let panel = ctx.data().admin_panel();
+    let permissions = member_permissions(ctx);
+    if can_change_settings(panel, ctx.guild_id(), ctx.author().id, permissions).await? {
         Ok(true)
     } else {
         Err(UserError::new(NEEDS_MANAGE_SERVER).into())
     }
 }
 
-/// This server's settings: broadcasts, language, color, modules.
+/// This server's settings: broadcasts, language, color, modules, managers.
 #[poise::command(
     slash_command,
     guild_only,
-    default_member_permissions = "MANAGE_GUILD",
     check = "manage_server_check",
     subcommands(
         "broadcast_channel",
         "categories::broadcast_categories",
+        "publish::broadcast_publish",
         "language",
         "color",
-        "module",
+        "module::module",
+        "managers::managers",
         "show"
     ),
     subcommand_required
@@ -188,47 +202,6 @@ pub async fn color<U: HasAdminPanel>(
         format!("the embed color to #{color:06X}"),
     )
     .await
-}
-
-/// Turns one of the bot's modules on or off.
-#[poise::command(slash_command, ephemeral)]
-pub async fn module<U: HasAdminPanel>(
-    ctx: Context<'_, U>,
-    #[description = "Module"]
-    #[autocomplete = "autocomplete_module"]
-    name: String,
-    #[description = "on or off"] state: OnOff,
-) -> Result<(), Error> {
-    let module = known_module(&ctx.data().admin_panel().options.modules, &name)?.to_owned();
-    let enabled = state == OnOff::On;
-    let what = format!("module {module} to {}", if enabled { "on" } else { "off" });
-    save(
-        ctx,
-        Change::Module {
-            name: module,
-            enabled,
-        },
-        what,
-    )
-    .await
-}
-
-async fn autocomplete_module<U: HasAdminPanel>(
-    ctx: Context<'_, U>,
-    partial: &str,
-) -> serenity::all::CreateAutocompleteResponse {
-    let partial = partial.to_lowercase();
-    let choices = ctx
-        .data()
-        .admin_panel()
-        .options
-        .modules
-        .iter()
-        .filter(|module| module.contains(&partial))
-        .take(25)
-        .map(|module| serenity::all::AutocompleteChoice::new(module.clone(), module.clone()))
-        .collect();
-    serenity::all::CreateAutocompleteResponse::new().set_choices(choices)
 }
 
 /// This server's whole configuration.

@@ -73,3 +73,12 @@ pub async fn count_active(db: impl sqlx::PgExecutor<'_>) -> Result<i64, sqlx::Er
         .fetch_one(db)
         .await
 }
+
+/// A server's name as last reported by Discord, if the bot knows the server.
+pub async fn name(pool: &sqlx::PgPool, guild_id: u64) -> Result<Option<String>, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_scalar("SELECT name FROM guilds WHERE id = $1")
+        .bind(super::db_id(guild_id))
+        .fetch_optional(pool)
+        .await
+}

@@ -12,6 +12,7 @@ pub mod guilds;
 pub mod health;
 pub mod instances;
 pub mod logs;
+pub mod managers;
 pub mod modules;
 pub mod servers;
 pub mod settings;

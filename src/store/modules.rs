@@ -1,7 +1,76 @@
-//! Module ("cog") adoption: how many active servers have each module enabled.
-//! Read from `module_adoption`, which triggers keep current (migration 0003).
+//! Modules ("cogs"): each server's settings of a module (`cog_settings`), and
+//! adoption, how many active servers have each module enabled (read from
+//! `module_adoption`, which triggers keep current, migration 0003).
 
-use sqlx::PgPool;
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+
+use super::db_id;
+
+/// A module's stored settings in one server; `None` without a row.
+pub async fn settings(
+    pool: &PgPool,
+    guild_id: u64,
+    module: &str,
+) -> Result<Option<Value>, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_scalar("SELECT settings FROM cog_settings WHERE guild_id = $1 AND module = $2")
+        .bind(db_id(guild_id))
+        .bind(module)
+        .fetch_optional(pool)
+        .await
+}
+
+/// In a transaction: makes sure the module has a row in the server (off, no
+/// settings, if it had none) and locks it until the transaction ends. Returns
+/// its settings, or `None` if the server is unknown.
+pub async fn lock_settings(
+    connection: &mut PgConnection,
+    guild_id: u64,
+    module: &str,
+) -> Result<Option<Value>, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query(
+        "INSERT INTO cog_settings (guild_id, module)
+         SELECT id, $2 FROM guilds WHERE id = $1
+         ON CONFLICT (guild_id, module) DO NOTHING",
+    )
+    .bind(db_id(guild_id))
+    .bind(module)
+    .execute(&mut *connection)
+    .await?;
+    // language=PostgreSQL
+    sqlx::query_scalar(
+        "SELECT settings FROM cog_settings WHERE guild_id = $1 AND module = $2 FOR UPDATE",
+    )
+    .bind(db_id(guild_id))
+    .bind(module)
+    .fetch_optional(&mut *connection)
+    .await
+}
+
+/// Replaces the settings of a row [`lock_settings`] locked; `enabled`, if
+/// given, turns the module on or off in the same statement.
+pub async fn write_settings(
+    connection: &mut PgConnection,
+    guild_id: u64,
+    module: &str,
+    enabled: Option<bool>,
+    settings: &Value,
+) -> Result<(), sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query(
+        "UPDATE cog_settings SET settings = $3, enabled = coalesce($4, enabled), updated_at = now()
+          WHERE guild_id = $1 AND module = $2",
+    )
+    .bind(db_id(guild_id))
+    .bind(module)
+    .bind(settings)
+    .bind(enabled)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
 
 /// One module and the active servers that have it enabled.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

@@ -197,12 +197,8 @@ pub struct ModuleRow {
     pub settings: serde_json::Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct DashboardUserRow {
-    #[sqlx(try_from = "super::DbId")]
-    pub user_id: u64,
-    pub role: String,
-}
+/// A manager (`dashboard_users` row), as `/settings managers list` reads it.
+pub type DashboardUserRow = super::managers::ManagerRow;
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LogRow {
@@ -237,7 +233,8 @@ pub async fn detail(
     .bind(id);
     // language=PostgreSQL
     let users = sqlx::query_as::<_, DashboardUserRow>(
-        "SELECT user_id, role FROM dashboard_users WHERE guild_id = $1 ORDER BY added_at, user_id LIMIT 50",
+        "SELECT user_id, role, added_by, added_at FROM dashboard_users
+          WHERE guild_id = $1 ORDER BY added_at, user_id LIMIT 50",
     )
     .bind(id);
     // language=PostgreSQL

@@ -13,13 +13,14 @@ pub struct GuildSettings {
     #[sqlx(try_from = "super::NullableDbId")]
     pub broadcast_channel_id: Option<u64>,
     pub broadcast_categories: Vec<String>,
+    pub broadcast_publish: bool,
 }
 
 /// The server's settings, or `None` if the bot does not know the server (yet).
 pub async fn get(pool: &PgPool, guild_id: u64) -> Result<Option<GuildSettings>, sqlx::Error> {
     // language=PostgreSQL
     sqlx::query_as(
-        "SELECT language, embed_color, broadcast_channel_id, broadcast_categories
+        "SELECT language, embed_color, broadcast_channel_id, broadcast_categories, broadcast_publish
            FROM guild_settings WHERE guild_id = $1",
     )
     .bind(db_id(guild_id))
@@ -34,6 +35,9 @@ pub enum Change {
     EmbedColor(u32),
     BroadcastChannel(Option<u64>),
     BroadcastCategories(Vec<String>),
+    /// Publishes delivered broadcasts to the servers following the
+    /// (announcement) broadcast channel.
+    BroadcastPublish(bool),
     /// Turns a module on or off (keeping its settings).
     Module {
         name: String,
@@ -54,6 +58,7 @@ pub async fn apply(pool: &PgPool, guild_id: u64, change: &Change) -> Result<bool
         Change::BroadcastChannel(channel) => sqlx::query("UPDATE guild_settings SET broadcast_channel_id = $2, updated_at = now() WHERE guild_id = $1").bind(guild).bind(channel.map(db_id)),
         Change::Module { .. } => unreachable!("handled above"),
         Change::BroadcastCategories(categories) => sqlx::query("UPDATE guild_settings SET broadcast_categories = $2, updated_at = now() WHERE guild_id = $1").bind(guild).bind(categories.clone()),
+        Change::BroadcastPublish(on) => sqlx::query("UPDATE guild_settings SET broadcast_publish = $2, updated_at = now() WHERE guild_id = $1").bind(guild).bind(*on),
     };
     Ok(query.execute(pool).await?.rows_affected() == 1)
 }

@@ -5,13 +5,13 @@ use chrono::{DateTime, Utc};
 use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
 use super::INFO_COLOR;
-use super::csv::SafeCsv;
+use super::audience::{describe, widest};
+pub use super::broadcast_history::{deliveries_csv, history_page};
 use super::followups::{self, marks};
 use super::limits::{EMBED_DESCRIPTION_CHARS, EMBED_FIELD_VALUE_CHARS, embed_total_chars};
-use super::pager::SelectItem;
 use super::text::{discord_time, fit_lines, human_duration, thousands, truncate};
 use crate::store::broadcasts::{
-    BroadcastRow, Counts, DryRun, FailureGroup, FollowupReport, HistoryRow,
+    Audience, BroadcastRow, Counts, DryRun, FailureGroup, FollowupReport,
 };
 pub use followups::edit_preview;
 
@@ -40,24 +40,34 @@ fn when(at: DateTime<Utc>) -> String {
     format!("{} ({})", discord_time(at, 'F'), discord_time(at, 'R'))
 }
 
-/// The dry run and schedule shown under the previewed embed.
+/// The audience, dry run and schedule shown under the previewed embed.
 pub fn preview(
     dry_run: &DryRun,
     category: &str,
+    audience: &Audience,
     scheduled_for: Option<DateTime<Utc>>,
 ) -> CreateEmbed {
     let schedule = match scheduled_for {
         Some(at) => format!("Scheduled for {}.", when(at)),
         None => "Goes out when you press **Send**.".to_owned(),
     };
+    let reach = if dry_run.targeted == 0 {
+        "This audience matches **no server** right now: Send would deliver nothing.".to_owned()
+    } else {
+        format!(
+            "Reaches **{}** of its **{}** servers; **{}** have no broadcast channel and will be skipped; **{}** do not accept {category} messages.",
+            thousands(dry_run.reachable()),
+            thousands(dry_run.targeted),
+            thousands(dry_run.no_channel),
+            thousands(dry_run.category_refused),
+        )
+    };
     CreateEmbed::new()
         .title("Preview: the message above is exactly what servers receive")
         .color(INFO_COLOR)
         .description(format!(
-            "Reaches **{}** servers; **{}** have no broadcast channel and will be skipped; **{}** do not accept {category} messages.\n{schedule}\nNothing is sent until you press Send or Schedule.",
-            thousands(dry_run.reachable()),
-            thousands(dry_run.no_channel),
-            thousands(dry_run.category_refused),
+            "Audience: {}.\n{reach}\n{schedule}\nNothing is sent until you press Send or Schedule.",
+            describe(audience)
         ))
 }
 
@@ -113,7 +123,12 @@ pub fn companion_chars() -> usize {
         category_refused: most,
     };
     let widest_category = "announcement";
-    let preview = preview(&dry_run, widest_category, Some(DateTime::<Utc>::MAX_UTC));
+    let preview = preview(
+        &dry_run,
+        widest_category,
+        &widest(),
+        Some(DateTime::<Utc>::MAX_UTC),
+    );
     let counts = Counts {
         targeted: most,
         pending: most,
@@ -136,6 +151,7 @@ pub fn report(
     counts: &Counts,
     failures: &[FailureGroup],
     skipped: &[(String, i64)],
+    publishing: &[(String, Option<String>, i64)],
     edits_and_recalls: &[FollowupReport],
 ) -> CreateEmbed {
     let mut timing = vec![format!(
@@ -143,6 +159,12 @@ pub fn report(
         broadcast.status,
         marks(broadcast.edited_at, broadcast.recalled_at)
     )];
+    if let Some(requester) = broadcast.approval_requested_by {
+        timing.push(format!("Waiting for approval (asked by <@{requester}>)"));
+    }
+    if let Some(reason) = &broadcast.rejection_reason {
+        timing.push(format!("Rejected: {}", truncate(reason, 500)));
+    }
     if let Some(at) = broadcast
         .scheduled_for
         .filter(|_| broadcast.started_at.is_none())
@@ -217,9 +239,30 @@ pub fn report(
         )
         .field("Skipped", or_none(&skipped_lines), false)
         .footer(CreateEmbedFooter::new(format!(
-            "Category: {}",
-            broadcast.message.category
+            "Category: {} · Audience: {}",
+            broadcast.message.category,
+            describe(&broadcast.audience)
         )));
+    if !publishing.is_empty() {
+        let lines: Vec<String> = publishing
+            .iter()
+            .map(|(status, reason, count)| match reason {
+                Some(reason) if status == "not_published" => {
+                    format!(
+                        "**{}** not published: {}",
+                        thousands(*count),
+                        truncate(reason, 150)
+                    )
+                }
+                _ => format!("**{}** published", thousands(*count)),
+            })
+            .collect();
+        embed = embed.field(
+            "Published to followers (announcement channels)",
+            fit_lines(&lines, EMBED_FIELD_VALUE_CHARS),
+            false,
+        );
+    }
     if !edits_and_recalls.is_empty() {
         embed = embed.field(
             "Edits and recalls (the delivery figures above stay as delivered)",
@@ -231,107 +274,6 @@ pub fn report(
         );
     }
     embed
-}
-
-/// A page of the history.
-pub fn history_page(
-    rows: &[HistoryRow],
-    total: i64,
-    page: usize,
-    pages: usize,
-) -> (CreateEmbed, Vec<SelectItem>) {
-    let lines: Vec<String> = rows
-        .iter()
-        .map(|row| {
-            let at = match (row.started_at, row.scheduled_for) {
-                (Some(started), _) => format!("sent {}", discord_time(started, 'f')),
-                (None, Some(at)) => format!("for {}", discord_time(at, 'f')),
-                (None, None) => format!("created {}", discord_time(row.created_at, 'f')),
-            };
-            format!(
-                "**#{}** {} · {} · **{}**{} · {at}\n{} · targeted {} · sent {} · skipped {} · failed {}",
-                row.id,
-                truncate(&row.title, 80),
-                row.category,
-                row.status,
-                marks(row.edited_at, row.recalled_at),
-                rate_text(&row.counts),
-                thousands(row.counts.targeted),
-                thousands(row.counts.sent),
-                thousands(row.counts.skipped),
-                thousands(row.counts.failed),
-            )
-        })
-        .collect();
-    let description = if lines.is_empty() {
-        "No broadcasts yet. Compose one with `/admin broadcast new`.".to_owned()
-    } else {
-        fit_lines(&lines, EMBED_DESCRIPTION_CHARS)
-    };
-    let items = rows
-        .iter()
-        .map(|row| SelectItem {
-            label: format!("#{} {}", row.id, row.title),
-            value: row.id.to_string(),
-            description: Some(format!(
-                "{}{} · {}",
-                row.status,
-                if row.recalled_at.is_some() {
-                    " (recalled)"
-                } else if row.edited_at.is_some() {
-                    " (edited)"
-                } else {
-                    ""
-                },
-                short_rate_text(&row.counts)
-            )),
-        })
-        .collect();
-    let embed = CreateEmbed::new()
-        .title(format!("Broadcasts: {}", thousands(total)))
-        .color(INFO_COLOR)
-        .description(description)
-        .footer(CreateEmbedFooter::new(format!(
-            "Newest first · page {} of {} · success = sent / targeted",
-            page + 1,
-            pages.max(1)
-        )));
-    (embed, items)
-}
-
-/// Every delivery row as CSV with a header.
-pub fn deliveries_csv(
-    rows: &[crate::store::broadcasts::DeliveryRow],
-) -> Result<Vec<u8>, csv::Error> {
-    let mut csv = SafeCsv::new(&[
-        "guild_id",
-        "guild_name",
-        "channel_id",
-        "status",
-        "skip_reason",
-        "error_code",
-        "error_message",
-        "message_id",
-        "attempts",
-        "updated_at",
-    ])?;
-    let text = |v: Option<String>| v.unwrap_or_default();
-    for row in rows {
-        csv.row([
-            row.guild_id.to_string(),
-            text(row.guild_name.clone()),
-            text(row.channel_id.map(|c| c.to_string())),
-            row.status.to_string(),
-            text(row.skip_reason.clone()),
-            text(row.error_code.map(|c| c.to_string())),
-            text(row.error_message.clone()),
-            text(row.message_id.map(|m| m.to_string())),
-            row.attempts.to_string(),
-            row.updated_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        ])?;
-    }
-    csv.finish()
 }
 
 #[cfg(test)]

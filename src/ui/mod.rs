@@ -2,7 +2,9 @@
 //! here touches the database, so every view can be unit-tested against
 //! Discord's limits.
 
+pub mod audience;
 pub mod broadcast;
+mod broadcast_history;
 pub mod charts;
 pub mod csv;
 pub mod custom_id;
@@ -11,6 +13,7 @@ pub mod followups;
 pub mod health;
 pub mod limits;
 pub mod logs;
+pub mod managers;
 pub mod modules;
 pub mod pager;
 pub mod ranking;

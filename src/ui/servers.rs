@@ -6,9 +6,10 @@ use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
 use super::INFO_COLOR;
 use super::limits::{EMBED_DESCRIPTION_CHARS, EMBED_FIELD_VALUE_CHARS};
+use super::managers::manager_line;
 use super::pager::SelectItem;
 use super::text::{discord_time, fit_lines, thousands, truncate};
-use crate::store::servers::{ServerDetail, ServerRow};
+use crate::store::servers::{ModuleRow, ServerDetail, ServerRow};
 
 /// Servers per page.
 pub const PAGE_SIZE: i64 = 10;
@@ -101,6 +102,29 @@ fn field_text(lines: &[String], empty: &str) -> String {
     }
 }
 
+/// One line per module with stored settings: its compact JSON, cut (with a
+/// `…`) so that every module gets a share of one field's 1024 characters.
+fn module_settings(modules: &[ModuleRow]) -> Vec<String> {
+    let stored: Vec<&ModuleRow> = modules
+        .iter()
+        .filter(|module| {
+            module
+                .settings
+                .as_object()
+                .is_none_or(|map| !map.is_empty())
+        })
+        .collect();
+    let share = (EMBED_FIELD_VALUE_CHARS / stored.len().max(1)).clamp(120, 1000);
+    stored
+        .into_iter()
+        .map(|module| {
+            let room = share.saturating_sub(module.module.len() + 10).max(40);
+            let json = truncate(&module.settings.to_string(), room).replace('`', "'");
+            format!("**{}** `{json}`", module.module)
+        })
+        .collect()
+}
+
 pub fn render_detail(detail: &ServerDetail, now: DateTime<Utc>) -> CreateEmbed {
     let guild = &detail.guild;
     let status = match guild.left_at {
@@ -124,23 +148,10 @@ pub fn render_detail(detail: &ServerDetail, now: DateTime<Utc>) -> CreateEmbed {
         .iter()
         .map(|module| {
             let mark = if module.enabled { "on" } else { "off" };
-            let settings = module.settings.to_string();
-            if settings == "{}" {
-                format!("**{}**: {mark}", module.module)
-            } else {
-                format!(
-                    "**{}**: {mark} `{}`",
-                    module.module,
-                    truncate(&settings, 120).replace('`', "'")
-                )
-            }
+            format!("**{}**: {mark}", module.module)
         })
         .collect();
-    let users: Vec<String> = detail
-        .dashboard_users
-        .iter()
-        .map(|user| format!("<@{}> ({})", user.user_id, user.role))
-        .collect();
+    let users: Vec<String> = detail.dashboard_users.iter().map(manager_line).collect();
     let logs: Vec<String> = detail
         .recent_logs
         .iter()
@@ -176,7 +187,12 @@ pub fn render_detail(detail: &ServerDetail, now: DateTime<Utc>) -> CreateEmbed {
         .field("Accepted broadcasts", categories, true)
         .field("Commands (30 days)", thousands(detail.commands_30d), true)
         .field("Modules", field_text(&modules, "none configured"), false)
-        .field("Dashboard users", field_text(&users, "none"), false)
+        .field(
+            "Module settings",
+            field_text(&module_settings(&detail.modules), "none stored"),
+            false,
+        )
+        .field("Managers", field_text(&users, "none"), false)
         .field("Recent log entries", field_text(&logs, "none"), false)
         .timestamp(now);
     if let Some(hash) = &guild.icon_hash {
@@ -188,7 +204,7 @@ pub fn render_detail(detail: &ServerDetail, now: DateTime<Utc>) -> CreateEmbed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::servers::{DashboardUserRow, GuildRow, LogRow, ModuleRow};
+    use crate::store::servers::{DashboardUserRow, GuildRow, LogRow};
     use crate::ui::limits::embed_violations;
 
     fn row(i: i64) -> ServerRow {
@@ -226,10 +242,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_server_with_everything_configured_fits_discords_limits() {
-        let now = Utc::now();
-        let detail = ServerDetail {
+    fn detail_with(now: DateTime<Utc>) -> ServerDetail {
+        ServerDetail {
             guild: GuildRow {
                 id: 5,
                 name: "x".repeat(100),
@@ -246,13 +260,15 @@ mod tests {
                 .map(|i| ModuleRow {
                     module: format!("m{i}"),
                     enabled: i % 2 == 0,
-                    settings: serde_json::json!({ "k": "v".repeat(500) }),
+                    settings: serde_json::json!({ "k": "v`".repeat(2000) }),
                 })
                 .collect(),
             dashboard_users: (0..50)
                 .map(|i| DashboardUserRow {
-                    user_id: i,
+                    user_id: u64::MAX / 2 - i,
                     role: "editor".into(),
+                    added_by: Some(u64::MAX / 2),
+                    added_at: now,
                 })
                 .collect(),
             recent_logs: (0..10)
@@ -264,10 +280,54 @@ mod tests {
                 })
                 .collect(),
             commands_30d: 1234,
-        };
+        }
+    }
+
+    #[test]
+    fn a_server_with_everything_configured_fits_discords_limits() {
+        let now = Utc::now();
+        let detail = detail_with(now);
         let json = serde_json::to_value(render_detail(&detail, now)).unwrap();
         assert_eq!(embed_violations(&json), Vec::<String>::new());
         assert_eq!(json["color"], 0xFF0000);
         assert!(json.to_string().contains("<#77>"));
+        let field = |name: &str| {
+            json["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|field| field["name"] == name)
+                .unwrap()["value"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let settings = field("Module settings");
+        assert!(settings.starts_with("**m0** `{\"k\":\"v'v'"), "{settings}");
+        assert!(settings.contains("…`"), "cut with a marker: {settings}");
+        assert!(settings.ends_with("more"), "{settings}");
+        assert!(field("Managers").contains("(editor), added by <@"));
+    }
+
+    #[test]
+    fn one_modules_settings_get_most_of_the_field() {
+        let now = Utc::now();
+        let mut detail = detail_with(now);
+        detail.modules = vec![ModuleRow {
+            module: "welcome".into(),
+            enabled: true,
+            settings: serde_json::json!({ "message": "w".repeat(4000) }),
+        }];
+        let json = serde_json::to_value(render_detail(&detail, now)).unwrap();
+        assert_eq!(embed_violations(&json), Vec::<String>::new());
+        let text = json.to_string();
+        assert!(text.contains("**welcome**: on"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "**welcome** `{{\\\"message\\\":\\\"{}",
+                "w".repeat(900)
+            )),
+            "{text}"
+        );
     }
 }

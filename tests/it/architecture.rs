@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["config", "error", "db"],
     &["store"],
     &["ui"],
-    &["validate"],
+    &["validate", "modules"],
     &["telemetry"],
     &["broadcast", "developer_set"],
     &["panel"],

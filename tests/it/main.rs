@@ -18,6 +18,7 @@ mod fake_discord;
 mod followups_killed;
 mod health;
 mod logs;
+mod managers;
 mod outage;
 mod production_transport;
 mod reference_binary;

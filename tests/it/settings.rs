@@ -332,3 +332,61 @@ async fn a_slow_discord_cannot_push_the_first_response_past_three_seconds() {
     fake.assert_no_spec_violations();
     bot.stop().await;
 }
+
+/// `/settings broadcast-publish on` needs an announcement channel as the
+/// broadcast channel; off always works.
+#[tokio::test]
+async fn publishing_is_turned_on_only_for_an_announcement_channel() {
+    const ANNOUNCEMENTS: u64 = 720_000_000_000_000_005;
+    let (fake, db, bot) = start().await;
+    fake.add_channel(fixtures::guild_channel(ANNOUNCEMENTS, GUILD, 5, json!([])));
+    // poise sends choice parameters as their index: on = 0.
+    let on = || settings("broadcast-publish", vec![("state", json!(0))]);
+
+    let no_channel = run(&fake, on()).await;
+    assert!(
+        content(&no_channel).contains("has no broadcast channel"),
+        "{}",
+        content(&no_channel)
+    );
+    run(
+        &fake,
+        fixtures::with_channel_option(settings("broadcast-channel", vec![]), "channel", TEXT, 0),
+    )
+    .await;
+    let text_channel = run(&fake, on()).await;
+    assert!(
+        content(&text_channel).contains("is not an announcement channel"),
+        "{}",
+        content(&text_channel)
+    );
+    assert!(!current(&db).await.broadcast_publish, "nothing changed");
+
+    run(
+        &fake,
+        fixtures::with_channel_option(
+            settings("broadcast-channel", vec![]),
+            "channel",
+            ANNOUNCEMENTS,
+            5,
+        ),
+    )
+    .await;
+    let saved = run(&fake, on()).await;
+    assert!(
+        content(&saved).starts_with("Saved: publishing broadcasts"),
+        "{}",
+        content(&saved)
+    );
+    assert_eq!(saved["data"]["flags"], EPHEMERAL);
+    assert!(current(&db).await.broadcast_publish);
+    let off = run(
+        &fake,
+        settings("broadcast-publish", vec![("state", json!(1))]),
+    )
+    .await;
+    assert!(content(&off).contains("to off"), "{}", content(&off));
+    assert!(!current(&db).await.broadcast_publish);
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}

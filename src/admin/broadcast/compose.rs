@@ -19,16 +19,19 @@ use serenity::all::{
 
 use super::super::Context;
 use super::form::{input_of, modal};
-use super::{followup, preview};
+use super::{approval, audience, followup, preview};
 use crate::access::{Needs, Press, guard_press};
+use crate::broadcast::audience::AudienceOptions;
 use crate::broadcast::draft::{Category, Draft, DraftInput};
 use crate::broadcast::schedule;
 use crate::controls::Controls;
 use crate::error::{Error, UserError};
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::store::broadcasts;
+use crate::store::broadcasts::Audience;
 use crate::store::views;
 use crate::ui::custom_id::{ControlId, View};
+use crate::validate::Language;
 
 /// How long the modal and the preview's buttons stay valid (Discord's
 /// interaction tokens last 15 minutes).
@@ -45,12 +48,19 @@ pub(super) const SEND: char = 's';
 pub(super) const SEND_NOW: char = 'S';
 pub(super) const EDIT: char = 'e';
 pub(super) const DISCARD: char = 'd';
+/// Review buttons and the rejection form (args: broadcast id).
+pub(super) const APPROVE: char = 'P';
+pub(super) const REJECT: char = 'J';
+pub(super) const REJECT_FORM: char = 'j';
+/// The preview's channel menu for a test send (args: draft id).
+pub(super) const TEST_SEND: char = 't';
 /// The form editing a sent broadcast (args: broadcast id).
 pub(super) const EDIT_SENT_FORM: char = 'x';
 /// Apply under the preview of such an edit (args: stored view of the input).
 pub(super) const APPLY_EDIT: char = 'A';
 
-/// Compose a broadcast to every server (opens a form).
+/// Compose a broadcast to every server, or to an audience (opens a form).
+#[allow(clippy::too_many_arguments)]
 #[poise::command(slash_command, rename = "new")]
 pub async fn compose<U: HasAdminPanel>(
     ctx: Context<'_, U>,
@@ -59,6 +69,18 @@ pub async fn compose<U: HasAdminPanel>(
     #[description = "When to send: 2026-12-01T18:00:00Z, 2026-12-01 18:00 (UTC), in 2h, 90m, 1d 2h"]
     #[max_length = 100]
     schedule: Option<String>,
+    #[description = "Audience: only servers with this language"] language: Option<Language>,
+    #[description = "Audience: only servers with this module enabled"]
+    #[autocomplete = "audience::autocomplete_module"]
+    #[max_length = 32]
+    module: Option<String>,
+    #[description = "Audience: only servers with at least this many members"]
+    #[min = 1]
+    min_members: Option<i64>,
+    #[description = "Audience: only these servers (ids separated by commas, up to 25; type a name for suggestions)"]
+    #[autocomplete = "audience::autocomplete_servers"]
+    #[max_length = 600]
+    servers: Option<String>,
 ) -> Result<(), Error> {
     let poise::Context::Application(app) = ctx else {
         return Err(UserError::new("Use the slash command.").into());
@@ -69,13 +91,27 @@ pub async fn compose<U: HasAdminPanel>(
         .transpose()
         .map_err(|error| UserError::new(error.to_string()))?;
     let panel = ctx.data().admin_panel();
+    let options = AudienceOptions {
+        language,
+        module,
+        min_members,
+        servers,
+    };
+    let audience = audience::resolve(panel, &options).await?;
     let controls = Controls::new(
         panel,
         View::Composer,
         ctx.author().id.get(),
         SESSION_TIMEOUT,
     );
-    let form = new_form(&controls, category, scheduled_for, &DraftInput::default());
+    let audience_view = save_audience(panel, &controls, &audience).await?;
+    let form = new_form(
+        &controls,
+        category,
+        scheduled_for,
+        audience_view,
+        &DraftInput::default(),
+    );
     app.interaction
         .create_response(ctx.http(), CreateInteractionResponse::Modal(form))
         .await?;
@@ -84,10 +120,47 @@ pub async fn compose<U: HasAdminPanel>(
     Ok(())
 }
 
+/// Keeps a chosen audience (up to 25 server ids do not fit a custom id) as a
+/// stored view for the form's submit; 0 for every server.
+async fn save_audience(
+    panel: &AdminPanel,
+    controls: &Controls<'_>,
+    audience: &Audience,
+) -> Result<u64, Error> {
+    if audience.is_everyone() {
+        return Ok(0);
+    }
+    let expires = DateTime::from_timestamp(controls.expires_at, 0).unwrap_or_default();
+    let view = views::save(
+        &panel.pool,
+        "broadcast audience",
+        controls.owner,
+        &serde_json::to_value(audience)?,
+        expires,
+    )
+    .await?;
+    Ok(view as u64)
+}
+
+/// The audience a form's id points to (0: every server).
+async fn load_audience(panel: &AdminPanel, view: u64, owner: u64) -> Result<Audience, Error> {
+    if view == 0 {
+        return Ok(Audience::default());
+    }
+    let Some(view) = views::load(&panel.pool, view as i64).await? else {
+        return Err(UserError::new(crate::controls::expired_text(View::Composer)).into());
+    };
+    if view.owner_id != owner {
+        return Err(UserError::new("That form belongs to someone else.").into());
+    }
+    Ok(serde_json::from_value(view.args)?)
+}
+
 fn new_form(
     controls: &Controls<'_>,
     category: Category,
     scheduled_for: Option<DateTime<Utc>>,
+    audience_view: u64,
     input: &DraftInput,
 ) -> serenity::all::CreateModal {
     let index = Category::ALL
@@ -95,7 +168,11 @@ fn new_form(
         .position(|c| *c == category)
         .unwrap_or(0) as u64;
     let at = scheduled_for.map_or(0, |at| at.timestamp().max(0) as u64);
-    modal(&controls.id(NEW_FORM, &[index, at]), category, input)
+    modal(
+        &controls.id(NEW_FORM, &[index, at, audience_view]),
+        category,
+        input,
+    )
 }
 
 /// A submitted form: the first one saves a draft and shows the preview; the
@@ -113,6 +190,7 @@ pub async fn on_submit(
         NEW_FORM => save_first_draft(panel, http, submit, control).await,
         EDIT_FORM => preview::save_edit(panel, http, submit, control.arg(0)? as i64).await,
         EDIT_SENT_FORM => followup::on_submit(panel, http, submit, control.arg(0)? as i64).await,
+        REJECT_FORM => approval::reject(panel, http, submit, control.arg(0)? as i64).await,
         _ => Err(UserError::new("That form is not part of the composer.").into()),
     }
 }
@@ -132,6 +210,9 @@ pub async fn on_press(
         SEND_NOW => preview::send(panel, http, press, control.arg(0)? as i64, true).await,
         EDIT => preview::edit(panel, http, press, control.arg(0)? as i64).await,
         DISCARD => preview::discard(panel, http, press, control.arg(0)? as i64).await,
+        TEST_SEND => preview::send_test(panel, http, press, control.arg(0)? as i64).await,
+        APPROVE => approval::approve(panel, http, press, control.arg(0)? as i64).await,
+        REJECT => approval::ask_reason(panel, http, press, control.arg(0)? as i64).await,
         EDIT_REFUSED => edit_refused(panel, http, press, control).await,
         APPLY_EDIT => followup::apply(panel, http, press, control.arg(0)? as i64).await,
         _ => Err(UserError::new("That button is not part of the composer.").into()),
@@ -154,6 +235,9 @@ async fn refused(
 struct RefusedInput {
     category: usize,
     scheduled_for: Option<i64>,
+    /// The stored view of the audience (0: every server).
+    #[serde(default)]
+    audience_view: u64,
     title: String,
     content: String,
     color: String,
@@ -174,6 +258,9 @@ async fn save_first_draft(
     let scheduled_for = Some(control.arg(1)? as i64)
         .filter(|at| *at > 0)
         .and_then(|at| DateTime::from_timestamp(at, 0));
+    // Forms drawn before audiences existed carry no third argument.
+    let audience_view = control.arg(2).unwrap_or(0);
+    let audience = load_audience(panel, audience_view, control.owner).await?;
     let input = input_of(submit);
     let draft = match Draft::validate(category, &input) {
         Ok(draft) => draft,
@@ -183,6 +270,7 @@ async fn save_first_draft(
             let kept = RefusedInput {
                 category: category_index,
                 scheduled_for: scheduled_for.map(|at| at.timestamp()),
+                audience_view,
                 title: input.title,
                 content: input.content,
                 color: input.color,
@@ -216,13 +304,15 @@ async fn save_first_draft(
     let id = broadcasts::create_draft(
         &panel.pool,
         &draft.to_fields(),
+        &audience,
         submit.user.id.get(),
         scheduled_for,
     )
     .await?;
-    let message = preview::preview_message(panel, control.owner, id, &draft, scheduled_for)
-        .await?
-        .ephemeral(true);
+    let message =
+        preview::preview_message(panel, control.owner, id, &draft, &audience, scheduled_for)
+            .await?
+            .ephemeral(true);
     submit
         .create_response(http, CreateInteractionResponse::Message(message))
         .await?;
@@ -257,7 +347,13 @@ async fn edit_refused(
         footer: kept.footer,
     };
     let controls = Controls::new(panel, View::Composer, control.owner, SESSION_TIMEOUT);
-    let form = new_form(&controls, category, scheduled_for, &input);
+    let form = new_form(
+        &controls,
+        category,
+        scheduled_for,
+        kept.audience_view,
+        &input,
+    );
     press
         .create_response(http, CreateInteractionResponse::Modal(form))
         .await?;

@@ -97,3 +97,19 @@ pub fn input_of(submit: &ModalInteraction) -> DraftInput {
     }
     input
 }
+
+/// One submitted text field by its custom id (empty when absent).
+pub fn input_of_field(submit: &ModalInteraction, field: &str) -> String {
+    submit
+        .data
+        .components
+        .iter()
+        .flat_map(|row| &row.components)
+        .find_map(|component| match component {
+            ActionRowComponent::InputText(text) if text.custom_id == field => {
+                Some(text.value.clone().unwrap_or_default())
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
+}

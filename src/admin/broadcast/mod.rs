@@ -1,6 +1,8 @@
 //! `/admin broadcast ...`: compose, history, report, cancel, and edit or
 //! recall what was delivered.
 
+pub mod approval;
+mod audience;
 pub mod cancel;
 pub mod compose;
 pub mod followup;
@@ -22,7 +24,9 @@ use crate::panel::HasAdminPanel;
         "report::report",
         "cancel::cancel",
         "followup::edit",
-        "followup::recall"
+        "followup::recall",
+        "approval::pending",
+        "approval::review"
     ),
     subcommand_required
 )]

@@ -4,17 +4,19 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serenity::all::{
-    ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton, CreateInteractionResponse,
-    CreateInteractionResponseMessage, Http, ModalInteraction,
+    ButtonStyle, ChannelId, ChannelType, ComponentInteraction, ComponentInteractionDataKind,
+    CreateActionRow, CreateAllowedMentions, CreateButton, CreateInteractionResponse,
+    CreateInteractionResponseMessage, CreateMessage, CreateSelectMenu, CreateSelectMenuKind, Http,
+    ModalInteraction,
 };
 
-use super::compose::{DISCARD, EDIT, EDIT_FORM, SEND, SEND_NOW, SESSION_TIMEOUT};
+use super::compose::{DISCARD, EDIT, EDIT_FORM, SEND, SEND_NOW, SESSION_TIMEOUT, TEST_SEND};
 use super::form::{input_of, modal};
 use crate::broadcast::draft::Draft;
 use crate::controls::Controls;
 use crate::error::{Error, UserError};
 use crate::panel::AdminPanel;
-use crate::store::broadcasts::{self, ProgressTarget};
+use crate::store::broadcasts::{self, Audience, ProgressTarget};
 use crate::ui::broadcast::preview;
 use crate::ui::custom_id::View;
 
@@ -24,31 +26,44 @@ pub(super) async fn preview_message(
     owner: u64,
     id: i64,
     draft: &Draft,
+    audience: &Audience,
     scheduled_for: Option<DateTime<Utc>>,
 ) -> Result<CreateInteractionResponseMessage, Error> {
-    let dry_run = broadcasts::dry_run(&panel.pool, draft.category.as_str()).await?;
+    let dry_run = broadcasts::dry_run(&panel.pool, draft.category.as_str(), audience).await?;
     let controls = Controls::new(panel, View::Composer, owner, SESSION_TIMEOUT);
     let draft_id = [id as u64];
-    let buttons = vec![CreateActionRow::Buttons(vec![
-        CreateButton::new(controls.id(SEND, &draft_id))
-            .label(if scheduled_for.is_some() {
-                "Schedule"
-            } else {
-                "Send"
-            })
-            .style(ButtonStyle::Success),
-        CreateButton::new(controls.id(EDIT, &draft_id))
-            .label("Edit")
-            .style(ButtonStyle::Secondary),
-        CreateButton::new(controls.id(DISCARD, &draft_id))
-            .label("Discard")
-            .style(ButtonStyle::Danger),
-    ])];
+    let buttons = vec![
+        CreateActionRow::Buttons(vec![
+            CreateButton::new(controls.id(SEND, &draft_id))
+                .label(if scheduled_for.is_some() {
+                    "Schedule"
+                } else {
+                    "Send"
+                })
+                .style(ButtonStyle::Success),
+            CreateButton::new(controls.id(EDIT, &draft_id))
+                .label("Edit")
+                .style(ButtonStyle::Secondary),
+            CreateButton::new(controls.id(DISCARD, &draft_id))
+                .label("Discard")
+                .style(ButtonStyle::Danger),
+        ]),
+        CreateActionRow::SelectMenu(
+            CreateSelectMenu::new(
+                controls.id(TEST_SEND, &draft_id),
+                CreateSelectMenuKind::Channel {
+                    channel_types: Some(vec![ChannelType::Text, ChannelType::News]),
+                    default_channels: None,
+                },
+            )
+            .placeholder("Send test to a channel…"),
+        ),
+    ];
     Ok(CreateInteractionResponseMessage::new()
         .content(format!("Draft #{id} saved."))
         .embeds(vec![
             draft.embed(),
-            preview(&dry_run, draft.category.as_str(), scheduled_for),
+            preview(&dry_run, draft.category.as_str(), audience, scheduled_for),
         ])
         .components(buttons))
 }
@@ -65,6 +80,17 @@ pub(super) async fn send(
     let row = draft_row(panel, draft_id).await?;
     let now = Utc::now();
     let scheduled_for = row.scheduled_for.filter(|_| !now_instead);
+    if scheduled_for.is_none() {
+        let dry_run =
+            broadcasts::dry_run(&panel.pool, &row.message.category, &row.audience).await?;
+        if dry_run.targeted == 0 {
+            return Err(UserError::new(format!(
+                "Draft #{draft_id}'s audience ({}) matches no server right now: nothing was sent. Discard it and compose again with another audience.",
+                crate::ui::audience::describe(&row.audience)
+            ))
+            .into());
+        }
+    }
     if let Some(at) = scheduled_for.filter(|at| *at <= now) {
         let controls = Controls::new(panel, View::Composer, press.user.id.get(), SESSION_TIMEOUT);
         let message = CreateInteractionResponseMessage::new()
@@ -82,6 +108,9 @@ pub(super) async fn send(
             .create_response(http, CreateInteractionResponse::Message(message))
             .await?;
         return Ok(());
+    }
+    if panel.options.broadcast_approvals {
+        return super::approval::request(panel, http, press, draft_id).await;
     }
     let at = scheduled_for.unwrap_or(now);
     let progress = ProgressTarget {
@@ -172,11 +201,65 @@ pub(super) async fn save_edit(
         submit.user.id.get(),
         draft_id,
         &draft,
+        &row.audience,
         row.scheduled_for,
     )
     .await?;
     submit
         .create_response(http, CreateInteractionResponse::UpdateMessage(message))
+        .await?;
+    Ok(())
+}
+
+/// "Send test": the exact message, marked as a test in its footer, to the
+/// channel picked (the bot must be able to post embeds there). No delivery
+/// row, no report, no count: a test is never a server's broadcast.
+pub(super) async fn send_test(
+    panel: &AdminPanel,
+    http: &Http,
+    press: &ComponentInteraction,
+    draft_id: i64,
+) -> Result<(), Error> {
+    let row = draft_row(panel, draft_id).await?;
+    let draft = Draft::try_from(&row.message)?;
+    let ComponentInteractionDataKind::ChannelSelect { values } = &press.data.kind else {
+        return Err(UserError::new("Pick a channel from the menu.").into());
+    };
+    let Some(channel) = values.first().copied() else {
+        return Err(UserError::new("Pick a channel from the menu.").into());
+    };
+    let Some(guild) = press.guild_id else {
+        return Err(UserError::new(
+            "Test sends go to a server channel: open the preview in a server.",
+        )
+        .into());
+    };
+    let bot = http.get_current_user().await?.id;
+    crate::broadcast::channel::check_broadcast_channel(http, guild, channel, bot).await?;
+    let message = CreateMessage::new()
+        .embed(draft.test_embed())
+        .allowed_mentions(CreateAllowedMentions::new());
+    ChannelId::new(channel.get())
+        .send_message(http, message)
+        .await?;
+    crate::telemetry::oplog::write_entry_or_warn(
+        &panel.pool,
+        crate::store::logs::Severity::Info,
+        "broadcast_test",
+        Some(guild.get()),
+        &format!(
+            "Test of draft #{draft_id} sent to channel {channel} by {}",
+            press.user.id
+        ),
+    )
+    .await;
+    let reply = CreateInteractionResponseMessage::new()
+        .content(format!(
+            "Test of draft #{draft_id} sent to <#{channel}>, marked as a test. It is not a broadcast: no server got it and no report counts it."
+        ))
+        .ephemeral(true);
+    press
+        .create_response(http, CreateInteractionResponse::Message(reply))
         .await?;
     Ok(())
 }

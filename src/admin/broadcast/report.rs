@@ -32,14 +32,20 @@ pub async fn report_embed(pool: &PgPool, id: i64) -> Result<CreateEmbed, Error> 
     let Some(broadcast) = broadcasts::get(pool, id).await? else {
         return Err(UserError::new(format!("There is no broadcast #{id}.")).into());
     };
-    let (counts, failures, skipped, followups) = tokio::try_join!(
+    let (counts, failures, skipped, publishing, followups) = tokio::try_join!(
         broadcasts::counts(pool, id),
         broadcasts::failures(pool, id),
         broadcasts::skipped(pool, id),
+        broadcasts::publishing(pool, id),
         broadcasts::followup_reports(pool, id),
     )?;
     Ok(render_report(
-        &broadcast, &counts, &failures, &skipped, &followups,
+        &broadcast,
+        &counts,
+        &failures,
+        &skipped,
+        &publishing,
+        &followups,
     ))
 }
 

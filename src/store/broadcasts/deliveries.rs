@@ -44,25 +44,30 @@ pub async fn start(pool: &PgPool, id: i64) -> Result<Option<u64>, sqlx::Error> {
     let Some(category) = category else {
         return Ok(None);
     };
-    // language=PostgreSQL
-    let skipped: i64 = sqlx::query_scalar(
+    // Only the broadcast's audience gets rows: "targeted" counts it alone.
+    let sql = format!(
         "WITH inserted AS (
-         INSERT INTO broadcast_deliveries (broadcast_id, guild_id, channel_id, status, skip_reason)
+         INSERT INTO broadcast_deliveries (broadcast_id, guild_id, channel_id, status, skip_reason, publish)
          SELECT $1, g.id, s.broadcast_channel_id,
                 CASE WHEN s.broadcast_channel_id IS NULL OR NOT ($2 = ANY (s.broadcast_categories))
                      THEN 'skipped' ELSE 'pending' END,
                 CASE WHEN s.broadcast_channel_id IS NULL THEN 'no_channel'
-                     WHEN NOT ($2 = ANY (s.broadcast_categories)) THEN 'category_refused' END
+                     WHEN NOT ($2 = ANY (s.broadcast_categories)) THEN 'category_refused' END,
+                coalesce(s.broadcast_publish, false)
            FROM guilds g LEFT JOIN guild_settings s ON s.guild_id = g.id
-          WHERE g.left_at IS NULL
+          CROSS JOIN (SELECT audience_language, audience_module, audience_min_members, audience_guild_ids
+                        FROM broadcasts WHERE id = $1) a
+          WHERE g.left_at IS NULL AND {}
          ON CONFLICT DO NOTHING
          RETURNING status)
          SELECT count(*) FILTER (WHERE status = 'skipped') FROM inserted",
-    )
-    .bind(id)
-    .bind(&category)
-    .fetch_one(&mut *transaction)
-    .await?;
+        super::audience::IN_AUDIENCE
+    );
+    let skipped: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(&category)
+        .fetch_one(&mut *transaction)
+        .await?;
     // language=PostgreSQL
     sqlx::query("UPDATE broadcasts SET status = 'sending', started_at = now() WHERE id = $1")
         .bind(id)
@@ -80,6 +85,8 @@ pub struct Claimed {
     #[sqlx(try_from = "crate::store::DbId")]
     pub channel_id: u64,
     pub attempts: i32,
+    /// Publish the message to the channel's followers once it is sent.
+    pub publish: bool,
 }
 
 /// Claims up to `limit` due pending deliveries of `broadcast` for `instance`:
@@ -107,7 +114,7 @@ pub async fn claim(
                 next_attempt_at = now() + make_interval(secs => $4)
            FROM picked
           WHERE d.broadcast_id = $1 AND d.guild_id = picked.guild_id
-         RETURNING d.guild_id, d.channel_id, d.attempts",
+         RETURNING d.guild_id, d.channel_id, d.attempts, d.publish",
     )
     .bind(broadcast)
     .bind(instance)
@@ -276,4 +283,30 @@ pub async fn retry_failed(pool: &PgPool, id: i64) -> Result<u64, sqlx::Error> {
     }
     transaction.commit().await?;
     Ok(requeued)
+}
+
+/// Records whether a delivered message was published (crossposted):
+/// `refused` is Discord's reason when it was not.
+pub async fn record_publish(
+    pool: &PgPool,
+    broadcast: i64,
+    guild: u64,
+    refused: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query(
+        "UPDATE broadcast_deliveries SET publish_status = $3, publish_error = $4
+          WHERE broadcast_id = $1 AND guild_id = $2",
+    )
+    .bind(broadcast)
+    .bind(db_id(guild))
+    .bind(if refused.is_some() {
+        "not_published"
+    } else {
+        "published"
+    })
+    .bind(refused)
+    .execute(pool)
+    .await?;
+    Ok(())
 }

@@ -6,27 +6,35 @@ use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use sqlx::{PgPool, Postgres, Row as _};
 
-use super::{BroadcastStatus, MessageFields, notify};
+use super::audience::IN_AUDIENCE;
+use super::{Audience, BroadcastStatus, MessageFields, notify};
 use crate::store::db_id;
 
 pub async fn create_draft(
     pool: &PgPool,
     message: &MessageFields,
+    audience: &Audience,
     created_by: u64,
     scheduled_for: Option<DateTime<Utc>>,
 ) -> Result<i64, sqlx::Error> {
     // language=PostgreSQL
-    let sql = "INSERT INTO broadcasts (category, title, content, color, image_url, footer, created_by, scheduled_for)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+    let sql = "INSERT INTO broadcasts (category, title, content, color, image_url, footer, created_by, scheduled_for,
+                                       audience_language, audience_module, audience_min_members, audience_guild_ids)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id";
     let row = bind_message(sqlx::query(sql), message)
         .bind(db_id(created_by))
         .bind(scheduled_for)
+        .bind(&audience.audience_language)
+        .bind(&audience.audience_module)
+        .bind(audience.audience_min_members)
+        .bind(audience.guild_ids_param())
         .fetch_one(pool)
         .await?;
     row.try_get("id")
 }
 
-/// Replaces a draft's message; false when it is no longer a draft.
+/// Replaces a draft's message; false when it is no longer a draft, or waits
+/// for approval (what a reviewer approves must be what goes out).
 pub async fn update_draft(
     pool: &PgPool,
     id: i64,
@@ -34,7 +42,7 @@ pub async fn update_draft(
 ) -> Result<bool, sqlx::Error> {
     // language=PostgreSQL
     let sql = "UPDATE broadcasts SET category = $1, title = $2, content = $3, color = $4, image_url = $5, footer = $6
-                WHERE id = $7 AND status = 'draft'";
+                WHERE id = $7 AND status = 'draft' AND approval_requested_at IS NULL";
     let result = bind_message(sqlx::query(sql), message)
         .bind(id)
         .execute(pool)
@@ -82,19 +90,31 @@ impl DryRun {
     }
 }
 
-pub async fn dry_run(pool: &PgPool, category: &str) -> Result<DryRun, sqlx::Error> {
-    // language=PostgreSQL
-    sqlx::query_as(
+/// The dry run of a broadcast in `category` to `audience`: the same
+/// membership test delivery uses when it starts.
+pub async fn dry_run(
+    pool: &PgPool,
+    category: &str,
+    audience: &Audience,
+) -> Result<DryRun, sqlx::Error> {
+    let sql = format!(
         "SELECT count(*) AS targeted,
                 count(*) FILTER (WHERE s.broadcast_channel_id IS NULL) AS no_channel,
                 count(*) FILTER (WHERE s.broadcast_channel_id IS NOT NULL
                                    AND NOT ($1 = ANY (s.broadcast_categories))) AS category_refused
            FROM guilds g LEFT JOIN guild_settings s ON s.guild_id = g.id
-          WHERE g.left_at IS NULL",
-    )
-    .bind(category)
-    .fetch_one(pool)
-    .await
+          CROSS JOIN (SELECT $2::text AS audience_language, $3::text AS audience_module,
+                             $4::int AS audience_min_members, $5::bigint[] AS audience_guild_ids) a
+          WHERE g.left_at IS NULL AND {IN_AUDIENCE}"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(category)
+        .bind(&audience.audience_language)
+        .bind(&audience.audience_module)
+        .bind(audience.audience_min_members)
+        .bind(audience.guild_ids_param())
+        .fetch_one(pool)
+        .await
 }
 
 /// Where the worker reports progress: the interaction that pressed Send.

@@ -4,6 +4,8 @@
 //! (counts, failures, history, CSV rows). The rows here are plain: the domain
 //! types (`Draft`, `Category`) convert themselves from them.
 
+pub mod approvals;
+pub mod audience;
 pub mod deliveries;
 pub mod drafts;
 pub mod followups;
@@ -12,6 +14,7 @@ pub mod reports;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
+pub use audience::Audience;
 pub use deliveries::*;
 pub use drafts::*;
 pub use followups::{FollowupKind, Refusal};
@@ -114,12 +117,22 @@ pub struct BroadcastRow {
     pub edited_at: Option<DateTime<Utc>>,
     /// When it was recalled (every delivered message deleted).
     pub recalled_at: Option<DateTime<Utc>>,
+    #[sqlx(flatten)]
+    pub audience: Audience,
+    /// Who asked for approval (`BROADCAST_APPROVALS`), while it waits.
+    #[sqlx(try_from = "super::NullableDbId")]
+    pub approval_requested_by: Option<u64>,
+    /// Why the last request was rejected, if it was.
+    pub rejection_reason: Option<String>,
 }
 
-const COLUMNS: &str = "id, category, title, content, color, image_url, footer, status, created_by, created_at, scheduled_for, started_at, finished_at, progress_application_id, progress_token, progress_token_expires_at, edited_at, recalled_at";
+const COLUMNS: &str = "id, category, title, content, color, image_url, footer, status, created_by, created_at, scheduled_for, started_at, finished_at, progress_application_id, progress_token, progress_token_expires_at, edited_at, recalled_at, approval_requested_by, rejection_reason";
 
 pub async fn get(pool: &PgPool, id: i64) -> Result<Option<BroadcastRow>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM broadcasts WHERE id = $1");
+    let sql = format!(
+        "SELECT {COLUMNS}, {} FROM broadcasts WHERE id = $1",
+        audience::AUDIENCE_COLUMNS
+    );
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(pool)

@@ -140,6 +140,23 @@ pub async fn followup_reports(
     .await
 }
 
+/// Publishing to followers: (`published` or `not_published`, the reason
+/// when not, count), most first; empty when no server asked for it.
+pub async fn publishing(
+    pool: &PgPool,
+    id: i64,
+) -> Result<Vec<(String, Option<String>, i64)>, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_as(
+        "SELECT publish_status, publish_error, count(*) FROM broadcast_deliveries
+          WHERE broadcast_id = $1 AND publish AND publish_status IS NOT NULL
+          GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await
+}
+
 /// One line of the history.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct HistoryRow {
@@ -152,6 +169,8 @@ pub struct HistoryRow {
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub recalled_at: Option<DateTime<Utc>>,
+    #[sqlx(flatten)]
+    pub audience: super::Audience,
     #[sqlx(flatten)]
     pub counts: Counts,
 }
@@ -172,7 +191,8 @@ pub async fn history(
 ) -> Result<Vec<HistoryRow>, sqlx::Error> {
     let sql = format!(
         "SELECT b.id, b.title, b.category, b.status, b.scheduled_for, b.started_at, b.created_at,
-                b.edited_at, b.recalled_at, c.*
+                b.edited_at, b.recalled_at, b.audience_language, b.audience_module, b.audience_min_members,
+                coalesce(b.audience_guild_ids, '{{}}') AS audience_guild_ids, c.*
            FROM (SELECT * FROM broadcasts ORDER BY created_at DESC, id DESC OFFSET $1 LIMIT $2) b
            CROSS JOIN LATERAL (
                 SELECT {COUNTS_SELECT} FROM broadcast_deliveries d WHERE d.broadcast_id = b.id) c

@@ -38,7 +38,7 @@ async fn the_preview_shows_the_exact_embed_and_a_dry_run_and_nothing_goes_out_be
     assert_eq!(embeds[0]["footer"]["text"], "The team");
     // 8 active servers: NO_CHANNEL is skipped, CHANGELOG_ONLY refuses announcements.
     let dry_run = embeds[1]["description"].as_str().unwrap();
-    assert!(dry_run.starts_with("Reaches **6** servers; **1** have no broadcast channel and will be skipped; **1** do not accept announcement messages."), "{dry_run}");
+    assert!(dry_run.starts_with("Audience: every server.\nReaches **6** of its **8** servers; **1** have no broadcast channel and will be skipped; **1** do not accept announcement messages."), "{dry_run}");
     let id = draft_id(&preview);
     assert_eq!(status(&db, id).await, "draft");
     // A pass of a delivery worker finds nothing to send: a draft is not queued.

@@ -6,10 +6,14 @@
 //! Servers are named by what they are, not by number: [`READY`] has a
 //! channel and accepts everything, [`FORBIDDEN`] answers 403, and so on.
 
+mod approvals;
+mod audiences;
 mod compose;
 mod followups;
 mod lifecycle;
 mod outcomes;
+mod publish;
+mod test_send;
 
 use std::time::Duration;
 

@@ -15,6 +15,7 @@ pub const ACTION_ROW: u64 = 1;
 pub const BUTTON: u64 = 2;
 pub const STRING_SELECT: u64 = 3;
 pub const TEXT_INPUT: u64 = 4;
+pub const CHANNEL_SELECT: u64 = 8;
 
 /// Application command option types.
 pub const USER_OPTION: u64 = 6;

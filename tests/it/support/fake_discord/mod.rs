@@ -369,6 +369,12 @@ impl FakeDiscord {
         self.state().deletes.get(&id).copied().unwrap_or(0)
     }
 
+    /// Edits and deletes through the API so far, every message together.
+    pub fn edits_and_deletes(&self) -> (usize, usize) {
+        let state = self.state();
+        (state.edits.values().sum(), state.deletes.values().sum())
+    }
+
     /// Removes a message as a server's moderator would, outside the bot.
     pub fn delete_by_hand(&self, channel_id: u64, message_id: u64) {
         if let Some(messages) = self.state().messages.get_mut(&channel_id) {

@@ -299,6 +299,22 @@ fn answer(fake: &FakeDiscord, method: &str, segments: &[&str], body: Value) -> R
                 None => error(404, 10008, "Unknown Message"),
             }
         }
+        ("POST", ["channels", channel, "messages", message, "crosspost"]) => {
+            let (channel, message) = (channel.parse().unwrap_or(0), message.to_string());
+            let found = fake.state().messages.get(&channel).and_then(|messages| {
+                messages
+                    .iter()
+                    .find(|m| m["id"] == message.as_str())
+                    .cloned()
+            });
+            match found {
+                Some(mut found) => {
+                    found["flags"] = json!(1); // CROSSPOSTED
+                    ok(found)
+                }
+                None => error(404, 10008, "Unknown Message"),
+            }
+        }
         ("PATCH", ["channels", channel, "messages", message]) => edit_message(
             fake,
             channel.parse().unwrap_or(0),
