@@ -190,9 +190,9 @@ async fn main() {
                 image_url: None,
                 footer: None,
             };
-            followups::request_edit(&db.pool, id, &message, DEVELOPER).await
+            followups::request_edit(&db.pool, id, &message, DEVELOPER, None).await
         } else {
-            followups::request_recall(&db.pool, id, DEVELOPER).await
+            followups::request_recall(&db.pool, id, DEVELOPER, None).await
         };
         started.expect("database").expect("edit or recall starts");
         let done = |fake: &FakeDiscord| {

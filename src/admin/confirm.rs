@@ -112,9 +112,7 @@ pub async fn on_press(
         (YES, Subject::CancelBroadcast(id)) => {
             cancel::cancel_confirmed(panel, &press.user, id).await?
         }
-        (YES, Subject::RecallBroadcast(id)) => {
-            followup::recall_confirmed(panel, &press.user, id).await?
-        }
+        (YES, Subject::RecallBroadcast(id)) => followup::recall_confirmed(panel, press, id).await?,
         (NO, Subject::RemoveDeveloper(_)) => "Cancelled: nothing changed.".to_owned(),
         (NO, Subject::CancelBroadcast(_) | Subject::RecallBroadcast(_)) => {
             "Kept: nothing changed.".to_owned()

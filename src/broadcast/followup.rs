@@ -10,10 +10,14 @@ use futures_util::StreamExt;
 use serenity::all::{ChannelId, CreateAllowedMentions, CreateEmbed, EditMessage, MessageId};
 use tokio_util::sync::CancellationToken;
 
-use super::claims::LEASE_SECS;
+use chrono::{TimeDelta, Utc};
+use serenity::all::EditInteractionResponse;
+use tokio::time::Instant;
+
+use super::claims::{LEASE_SECS, PROGRESS_EVERY};
 use super::classify::{classify, transient};
 use super::draft::Draft;
-use super::pacing::wait_out_pause;
+use super::pacing::{Pace, wait_out_pause};
 use super::worker::BroadcastWorker;
 use crate::error::cause_chain;
 use crate::store::broadcasts::followups::{self, Followup, Target, TargetOutcome};
@@ -33,6 +37,7 @@ impl BroadcastWorker {
         &self,
         followup: &Followup,
         shutdown: &CancellationToken,
+        pace: &Pace,
     ) -> Result<(), sqlx::Error> {
         let embed = match followup.kind {
             FollowupKind::Recall => None,
@@ -50,11 +55,16 @@ impl BroadcastWorker {
                 }
             }
         };
-        let (per_process, limiter) = self.governor().await?;
+        let (per_process, limiter) = (pace.per_process, &pace.limiter);
         let claim_error = std::sync::Mutex::new(None);
-        let claims = futures_util::stream::unfold((), |()| async {
+        let claim_error_ref = &claim_error;
+        let claims = futures_util::stream::unfold(Instant::now(), |mut last_progress| async move {
             if shutdown.is_cancelled() {
                 return None;
+            }
+            if last_progress.elapsed() >= PROGRESS_EVERY {
+                last_progress = Instant::now();
+                self.show_followup_progress(followup, false).await;
             }
             let claimed = followups::claim_targets(
                 &self.pool,
@@ -66,9 +76,9 @@ impl BroadcastWorker {
             .await;
             match claimed {
                 Ok(targets) if targets.is_empty() => None,
-                Ok(targets) => Some((futures_util::stream::iter(targets), ())),
+                Ok(targets) => Some((futures_util::stream::iter(targets), last_progress)),
                 Err(error) => {
-                    *claim_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+                    *claim_error_ref.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
                     None
                 }
             }
@@ -76,7 +86,6 @@ impl BroadcastWorker {
         .flatten();
         claims
             .then(|target| {
-                let limiter = &limiter;
                 async move {
                     wait_out_pause(&self.pause).await;
                     limiter.until_ready().await;
@@ -102,8 +111,43 @@ impl BroadcastWorker {
         }
         if followups::finish_if_done(&self.pool, followup.id).await? {
             self.followup_finished(followup).await;
+            self.show_followup_progress(followup, true).await;
         }
         Ok(())
+    }
+
+    /// Edits the message that started the follow-up (while its token is
+    /// valid) with its progress, or with its final figures once `finished`.
+    async fn show_followup_progress(&self, followup: &Followup, finished: bool) {
+        let (Some(token), Some(expires)) =
+            (&followup.progress_token, followup.progress_token_expires_at)
+        else {
+            return;
+        };
+        if expires <= Utc::now() + TimeDelta::seconds(5) {
+            return;
+        }
+        let Ok(reports) = broadcasts::followup_reports(&self.pool, followup.broadcast_id).await
+        else {
+            return;
+        };
+        let Some(report) = reports.iter().find(|r| r.id == followup.id) else {
+            return;
+        };
+        let edit = EditInteractionResponse::new()
+            .embeds(vec![crate::ui::followups::progress(
+                followup.broadcast_id,
+                report,
+                finished,
+            )])
+            .components(vec![]);
+        if let Err(error) = self
+            .http
+            .edit_original_interaction_response(token, &edit, vec![])
+            .await
+        {
+            tracing::debug!(error = %cause_chain(&error), followup = followup.id, "could not edit the follow-up's progress message");
+        }
     }
 
     /// Edits the message to `embed`, or deletes it when there is none.

@@ -20,10 +20,18 @@ pub(super) type DirectLimiter = RateLimiter<
 /// How many sends the governor lets through at once.
 const BURST: NonZeroU32 = NonZeroU32::new(2).unwrap();
 
+/// The pace of one pass of the worker: this process's share of
+/// `BROADCAST_RATE` and the governor holding it, shared by everything the
+/// pass sends (deliveries, publishes, edits, deletes).
+pub(super) struct Pace {
+    pub(super) per_process: u32,
+    pub(super) limiter: DirectLimiter,
+}
+
 impl BroadcastWorker {
     /// This process's share of `BROADCAST_RATE` (split evenly between the
     /// running processes) and a governor holding it.
-    pub(super) async fn governor(&self) -> Result<(u32, DirectLimiter), sqlx::Error> {
+    pub(super) async fn governor(&self) -> Result<Pace, sqlx::Error> {
         let processes = crate::store::instances::running_count(&self.pool)
             .await?
             .max(1);
@@ -36,7 +44,10 @@ impl BroadcastWorker {
             Quota::per_second(NonZeroU32::new(per_process).unwrap_or(NonZeroU32::MIN))
                 .allow_burst(BURST),
         );
-        Ok((per_process, limiter))
+        Ok(Pace {
+            per_process,
+            limiter,
+        })
     }
 
     /// Pauses every send of this process for `secs` (after a 429).

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use super::claims::Claims;
 use super::classify::{classify, transient};
 use super::draft::{Draft, nonce};
-use super::pacing::wait_out_pause;
+use super::pacing::{Pace, wait_out_pause};
 use crate::db::process_is_alive;
 use crate::error::cause_chain;
 use crate::store::broadcasts::{self, CHANNEL, Claimed, Counts, Outcome};
@@ -160,26 +160,43 @@ impl BroadcastWorker {
                 tracing::info!(broadcast = id, skipped, "broadcast delivery started");
             }
         }
-        for id in broadcasts::sending(&self.pool).await? {
-            if shutdown.is_cancelled() {
-                return Ok(());
+        // Deliveries and follow-ups (edits, recalls) run side by side under
+        // one governor: a recall is not held back until a large broadcast
+        // being sent meanwhile has gone out, and together they keep to this
+        // process's share of `BROADCAST_RATE`.
+        let pace = self.governor().await?;
+        let deliveries = async {
+            for id in broadcasts::sending(&self.pool).await? {
+                if shutdown.is_cancelled() {
+                    break;
+                }
+                self.deliver(id, shutdown, &pace).await?;
+                if let Some(counts) = broadcasts::finish_if_done(&self.pool, id).await? {
+                    self.finished(id, counts).await;
+                }
             }
-            self.deliver(id, shutdown).await?;
-            if let Some(counts) = broadcasts::finish_if_done(&self.pool, id).await? {
-                self.finished(id, counts).await;
+            Ok::<(), sqlx::Error>(())
+        };
+        let followups = async {
+            for followup in broadcasts::followups::running(&self.pool).await? {
+                if shutdown.is_cancelled() {
+                    break;
+                }
+                self.follow_up(&followup, shutdown, &pace).await?;
             }
-        }
-        for followup in broadcasts::followups::running(&self.pool).await? {
-            if shutdown.is_cancelled() {
-                return Ok(());
-            }
-            self.follow_up(&followup, shutdown).await?;
-        }
-        Ok(())
+            Ok::<(), sqlx::Error>(())
+        };
+        let (delivered, followed_up) = tokio::join!(deliveries, followups);
+        delivered.and(followed_up)
     }
 
-    /// Sends every delivery of `id` this process can claim now.
-    async fn deliver(&self, id: i64, shutdown: &CancellationToken) -> Result<(), sqlx::Error> {
+    /// Sends every delivery of `id` this process can claim now, at `pace`.
+    async fn deliver(
+        &self,
+        id: i64,
+        shutdown: &CancellationToken,
+        pace: &Pace,
+    ) -> Result<(), sqlx::Error> {
         let Some(broadcast) = broadcasts::get(&self.pool, id).await? else {
             return Ok(());
         };
@@ -191,7 +208,7 @@ impl BroadcastWorker {
             }
         };
         let embed = draft.embed();
-        let (per_process, limiter) = self.governor().await?;
+        let (per_process, limiter) = (pace.per_process, &pace.limiter);
         // Claims are paced, not sends: deliveries leave the claim stream one
         // at a time at the governor's pace (after any 429 pause), and the
         // next batch is claimed once the last one has passed the governor,
@@ -216,7 +233,6 @@ impl BroadcastWorker {
         claims
             .into_stream()
             .then(|delivery| {
-                let limiter = &limiter;
                 async move {
                     wait_out_pause(&self.pause).await;
                     limiter.until_ready().await;
@@ -226,7 +242,6 @@ impl BroadcastWorker {
             .boxed()
             .for_each_concurrent(Some(per_process as usize * 2), |delivery| {
                 let embed = &embed;
-                let limiter = &limiter;
                 async move {
                     let outcome = self.send(id, &delivery, embed.clone()).await;
                     if let (Outcome::Sent { message_id }, true) = (&outcome, delivery.publish) {

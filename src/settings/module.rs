@@ -93,16 +93,5 @@ async fn autocomplete_module<U: HasAdminPanel>(
     ctx: Context<'_, U>,
     partial: &str,
 ) -> serenity::all::CreateAutocompleteResponse {
-    let partial = partial.to_lowercase();
-    let choices = ctx
-        .data()
-        .admin_panel()
-        .options
-        .modules
-        .iter()
-        .filter(|module| module.contains(&partial))
-        .take(25)
-        .map(|module| serenity::all::AutocompleteChoice::new(module.clone(), module.clone()))
-        .collect();
-    serenity::all::CreateAutocompleteResponse::new().set_choices(choices)
+    crate::ui::modules::module_choices(&ctx.data().admin_panel().options.modules, partial)
 }

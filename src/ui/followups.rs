@@ -49,6 +49,36 @@ pub fn report_lines(followups: &[FollowupReport]) -> Vec<String> {
         .collect()
 }
 
+/// The live progress of an edit or recall (in the message that started it),
+/// or its final figures once `finished`.
+pub fn progress(broadcast: i64, report: &FollowupReport, finished: bool) -> CreateEmbed {
+    let (what, doing) = match report.kind {
+        FollowupKind::Edit => ("Edit", "editing"),
+        FollowupKind::Recall => ("Recall", "deleting"),
+    };
+    let handled = report.done + report.gone + report.failed;
+    let title = if finished {
+        format!("{what} of broadcast #{broadcast} finished")
+    } else {
+        format!(
+            "{what} of broadcast #{broadcast}: {doing}… {} of {}",
+            thousands(handled),
+            thousands(report.targeted)
+        )
+    };
+    CreateEmbed::new()
+        .title(title)
+        .color(if report.failed > 0 {
+            0xFAA61A
+        } else {
+            0x57F287
+        })
+        .description(report_lines(std::slice::from_ref(report)).join("\n"))
+        .footer(serenity::all::CreateEmbedFooter::new(format!(
+            "/admin broadcast report id:{broadcast} shows the full report"
+        )))
+}
+
 /// " · edited <time>" / " · recalled <time>" after a broadcast's status.
 pub fn marks(edited_at: Option<DateTime<Utc>>, recalled_at: Option<DateTime<Utc>>) -> String {
     let mut marks = String::new();

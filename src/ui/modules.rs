@@ -9,6 +9,22 @@ use super::text::{fit_lines, thousands, truncate};
 
 pub const CHART_FILE: &str = "modules.png";
 
+/// The host bot's modules containing what was typed, as autocomplete
+/// suggestions (at most 25, Discord's limit).
+pub fn module_choices(
+    modules: &[String],
+    partial: &str,
+) -> serenity::all::CreateAutocompleteResponse {
+    let partial = partial.to_lowercase();
+    let choices = modules
+        .iter()
+        .filter(|module| module.contains(&partial))
+        .take(25)
+        .map(|module| serenity::all::AutocompleteChoice::new(module.clone(), module.clone()))
+        .collect();
+    serenity::all::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
 /// One module's adoption.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModuleAdoption {

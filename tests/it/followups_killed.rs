@@ -170,7 +170,7 @@ async fn an_edit_killed_midway_resumes_and_edits_every_message_exactly_once() {
                 image_url: None,
                 footer: None,
             };
-            followups::request_edit(&db.pool, id, &message, DEVELOPER)
+            followups::request_edit(&db.pool, id, &message, DEVELOPER, None)
                 .await
                 .unwrap()
                 .unwrap();
@@ -187,7 +187,7 @@ async fn an_edit_killed_midway_resumes_and_edits_every_message_exactly_once() {
 async fn a_recall_killed_midway_resumes_and_deletes_every_message_exactly_once() {
     killed_midway(
         async |db: &TestDb, id| {
-            followups::request_recall(&db.pool, id, DEVELOPER)
+            followups::request_recall(&db.pool, id, DEVELOPER, None)
                 .await
                 .unwrap()
                 .unwrap();

@@ -143,13 +143,7 @@ pub(super) async fn request(
     } else {
         format!("Draft #{id} already waits for approval, or is no longer a draft: nothing changed.")
     };
-    let update = CreateInteractionResponseMessage::new()
-        .content(text)
-        .components(vec![]);
-    press
-        .create_response(http, CreateInteractionResponse::UpdateMessage(update))
-        .await?;
-    Ok(())
+    super::conclude(http, press, text).await
 }
 
 /// Approve: queues it, with progress shown in the approver's message.
@@ -179,13 +173,7 @@ pub(super) async fn approve(
         }
         other => return Err(refusal(id, other)),
     };
-    let update = CreateInteractionResponseMessage::new()
-        .content(text)
-        .components(vec![]);
-    press
-        .create_response(http, CreateInteractionResponse::UpdateMessage(update))
-        .await?;
-    Ok(())
+    super::conclude(http, press, text).await
 }
 
 /// Reject: a form asks why.

@@ -35,7 +35,7 @@ pub(super) async fn resolve(
     Ok(audience)
 }
 
-/// The host bot's modules containing what was typed.
+/// The host bot's modules containing what was typed (none for others).
 pub(super) async fn autocomplete_module<U: HasAdminPanel>(
     ctx: Context<'_, U>,
     partial: &str,
@@ -43,18 +43,7 @@ pub(super) async fn autocomplete_module<U: HasAdminPanel>(
     if !developer_autocompletes(ctx).await {
         return CreateAutocompleteResponse::new();
     }
-    let partial = partial.to_lowercase();
-    let choices = ctx
-        .data()
-        .admin_panel()
-        .options
-        .modules
-        .iter()
-        .filter(|module| module.contains(&partial))
-        .take(25)
-        .map(|module| AutocompleteChoice::new(module.clone(), module.clone()))
-        .collect();
-    CreateAutocompleteResponse::new().set_choices(choices)
+    crate::ui::modules::module_choices(&ctx.data().admin_panel().options.modules, partial)
 }
 
 /// Completes the last entry of a comma-separated server list by name: each

@@ -11,11 +11,11 @@
 //! message is missed), not sent, recalled, or with another edit or recall
 //! still running.
 
-use chrono::DateTime;
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serenity::all::{
     ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton, CreateInteractionResponse,
-    CreateInteractionResponseMessage, Http, ModalInteraction, User,
+    CreateInteractionResponseMessage, Http, ModalInteraction,
 };
 
 use super::super::Context;
@@ -26,7 +26,7 @@ use crate::broadcast::draft::{Draft, DraftInput};
 use crate::controls::Controls;
 use crate::error::{Error, UserError};
 use crate::panel::{AdminPanel, HasAdminPanel};
-use crate::store::broadcasts::{self, followups};
+use crate::store::broadcasts::{self, ProgressTarget, followups};
 use crate::store::logs::Severity;
 use crate::store::views;
 use crate::telemetry::oplog;
@@ -108,8 +108,14 @@ fn refused(verb: &str, id: i64, refusal: &broadcasts::Refusal) -> Error {
 }
 
 /// Queues the deletes once `by` confirmed the recall (through the router).
-pub async fn recall_confirmed(panel: &AdminPanel, by: &User, id: i64) -> Result<String, Error> {
-    match followups::request_recall(&panel.pool, id, by.id.get()).await? {
+pub async fn recall_confirmed(
+    panel: &AdminPanel,
+    press: &ComponentInteraction,
+    id: i64,
+) -> Result<String, Error> {
+    let by = &press.user;
+    let progress = progress_of(press);
+    match followups::request_recall(&panel.pool, id, by.id.get(), Some(&progress)).await? {
         Ok((_, messages)) => {
             oplog::write_entry_or_warn(
                 &panel.pool,
@@ -123,12 +129,21 @@ pub async fn recall_confirmed(panel: &AdminPanel, by: &User, id: i64) -> Result<
             )
             .await;
             Ok(format!(
-                "Recalling broadcast #{id}: {messages} messages are being deleted. `/admin broadcast report id:{id}` shows the progress."
+                "Recalling broadcast #{id}: {messages} messages are being deleted; this message shows the progress."
             ))
         }
         Err(refusal) => Ok(format!(
             "Broadcast #{id} cannot be recalled: {refusal}. Nothing changed."
         )),
+    }
+}
+
+/// The press's message shows the follow-up's progress while its token lives.
+fn progress_of(press: &ComponentInteraction) -> ProgressTarget {
+    ProgressTarget {
+        application_id: press.application_id.get(),
+        token: press.token.clone(),
+        expires_at: Utc::now() + TimeDelta::minutes(15),
     }
 }
 
@@ -225,7 +240,9 @@ pub async fn apply(
     };
     let draft = Draft::validate(category, &input)?;
     let by = press.user.id.get();
-    let text = match followups::request_edit(&panel.pool, id, &draft.to_fields(), by).await? {
+    let progress = progress_of(press);
+    let fields = draft.to_fields();
+    let text = match followups::request_edit(&panel.pool, id, &fields, by, Some(&progress)).await? {
         Ok((_, messages)) => {
             oplog::write_entry_or_warn(
                 &panel.pool,
@@ -239,16 +256,10 @@ pub async fn apply(
             )
             .await;
             format!(
-                "Editing broadcast #{id}: {messages} delivered messages are being edited in place. `/admin broadcast report id:{id}` shows the progress."
+                "Editing broadcast #{id}: {messages} delivered messages are being edited in place; this message shows the progress."
             )
         }
         Err(refusal) => format!("Broadcast #{id} cannot be edited: {refusal}. Nothing changed."),
     };
-    let update = CreateInteractionResponseMessage::new()
-        .content(text)
-        .components(vec![]);
-    press
-        .create_response(http, CreateInteractionResponse::UpdateMessage(update))
-        .await?;
-    Ok(())
+    super::conclude(http, press, text).await
 }

@@ -11,6 +11,10 @@ pub mod history;
 mod preview;
 pub mod report;
 
+use serenity::all::{
+    ComponentInteraction, CreateInteractionResponse, CreateInteractionResponseMessage, Http,
+};
+
 use super::Context;
 use crate::error::Error;
 use crate::panel::HasAdminPanel;
@@ -32,5 +36,17 @@ use crate::panel::HasAdminPanel;
 )]
 pub async fn broadcast<U: HasAdminPanel>(_ctx: Context<'_, U>) -> Result<(), Error> {
     // Never runs: `subcommand_required` makes poise dispatch to a subcommand.
+    Ok(())
+}
+
+/// Replaces the message a button sits on with `text`, its controls gone:
+/// the step is done, and pressing again could only repeat it.
+async fn conclude(http: &Http, press: &ComponentInteraction, text: String) -> Result<(), Error> {
+    let update = CreateInteractionResponseMessage::new()
+        .content(text)
+        .components(vec![]);
+    press
+        .create_response(http, CreateInteractionResponse::UpdateMessage(update))
+        .await?;
     Ok(())
 }

@@ -128,13 +128,7 @@ pub(super) async fn send(
     } else {
         format!("Broadcast #{draft_id} is being sent. This message shows its progress.")
     };
-    let update = CreateInteractionResponseMessage::new()
-        .content(text)
-        .components(vec![]);
-    press
-        .create_response(http, CreateInteractionResponse::UpdateMessage(update))
-        .await?;
-    Ok(())
+    super::conclude(http, press, text).await
 }
 
 pub(super) async fn discard(

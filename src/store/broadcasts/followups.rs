@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use super::{BroadcastStatus, MessageFields, notify};
+use super::{BroadcastStatus, MessageFields, ProgressTarget, notify};
 use crate::store::db_id;
 
 /// What a follow-up does to each delivered message.
@@ -76,8 +76,17 @@ pub async fn request_edit(
     broadcast: i64,
     message: &MessageFields,
     by: u64,
+    progress: Option<&ProgressTarget>,
 ) -> Result<Result<(i64, i64), Refusal>, sqlx::Error> {
-    request(pool, broadcast, FollowupKind::Edit, Some(message), by).await
+    request(
+        pool,
+        broadcast,
+        FollowupKind::Edit,
+        Some(message),
+        by,
+        progress,
+    )
+    .await
 }
 
 /// Starts a recall: every delivered message is queued to be deleted.
@@ -85,8 +94,9 @@ pub async fn request_recall(
     pool: &PgPool,
     broadcast: i64,
     by: u64,
+    progress: Option<&ProgressTarget>,
 ) -> Result<Result<(i64, i64), Refusal>, sqlx::Error> {
-    request(pool, broadcast, FollowupKind::Recall, None, by).await
+    request(pool, broadcast, FollowupKind::Recall, None, by, progress).await
 }
 
 /// Whether an edit or recall of `broadcast` could start now, and how many
@@ -154,6 +164,7 @@ async fn request(
     kind: FollowupKind,
     message: Option<&MessageFields>,
     by: u64,
+    progress: Option<&ProgressTarget>,
 ) -> Result<Result<(i64, i64), Refusal>, sqlx::Error> {
     let mut transaction = pool.begin().await?;
     if let Err(refusal) = check_on(&mut transaction, broadcast, true).await? {
@@ -191,11 +202,16 @@ async fn request(
     }
     // language=PostgreSQL
     let followup: i64 = sqlx::query_scalar(
-        "INSERT INTO broadcast_followups (broadcast_id, kind, requested_by) VALUES ($1, $2, $3) RETURNING id",
+        "INSERT INTO broadcast_followups (broadcast_id, kind, requested_by, progress_application_id,
+                                          progress_token, progress_token_expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(broadcast)
     .bind(kind)
     .bind(db_id(by))
+    .bind(progress.map(|p| db_id(p.application_id)))
+    .bind(progress.map(|p| p.token.as_str()))
+    .bind(progress.map(|p| p.expires_at))
     .fetch_one(&mut *transaction)
     .await?;
     // language=PostgreSQL
@@ -221,14 +237,17 @@ pub struct Followup {
     pub broadcast_id: i64,
     pub kind: FollowupKind,
     pub requested_at: DateTime<Utc>,
+    /// The interaction whose message shows progress, while its token lives.
+    pub progress_token: Option<String>,
+    pub progress_token_expires_at: Option<DateTime<Utc>>,
 }
 
 /// Every follow-up still running, oldest first.
 pub async fn running(pool: &PgPool) -> Result<Vec<Followup>, sqlx::Error> {
     // language=PostgreSQL
     sqlx::query_as(
-        "SELECT id, broadcast_id, kind, requested_at FROM broadcast_followups
-          WHERE finished_at IS NULL ORDER BY id",
+        "SELECT id, broadcast_id, kind, requested_at, progress_token, progress_token_expires_at
+           FROM broadcast_followups WHERE finished_at IS NULL ORDER BY id",
     )
     .fetch_all(pool)
     .await
@@ -341,9 +360,10 @@ pub async fn record_target(
 /// Marks a follow-up finished when no target is pending. Exactly one caller
 /// gets `true` (the one that made the change).
 pub async fn finish_if_done(pool: &PgPool, followup: i64) -> Result<bool, sqlx::Error> {
+    // The progress token is a credential: forgotten once it is not needed.
     // language=PostgreSQL
     let finished = sqlx::query(
-        "UPDATE broadcast_followups SET finished_at = now()
+        "UPDATE broadcast_followups SET finished_at = now(), progress_token = NULL
           WHERE id = $1 AND finished_at IS NULL
             AND NOT EXISTS (SELECT 1 FROM broadcast_followup_targets
                              WHERE followup_id = $1 AND status = 'pending')",

@@ -153,14 +153,18 @@ pub async fn clear_progress_token(pool: &PgPool, id: i64) -> Result<(), sqlx::Er
 /// Forgets every progress token past its expiry (a process that died before
 /// clearing its own leaves one behind).
 pub async fn clear_expired_progress_tokens(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    // language=PostgreSQL
-    let result = sqlx::query(
+    let mut cleared = 0;
+    for sql in [
+        // language=PostgreSQL
         "UPDATE broadcasts SET progress_token = NULL
           WHERE progress_token IS NOT NULL AND progress_token_expires_at < now()",
-    )
-    .execute(pool)
-    .await?;
-    Ok(result.rows_affected())
+        // language=PostgreSQL
+        "UPDATE broadcast_followups SET progress_token = NULL
+          WHERE progress_token IS NOT NULL AND progress_token_expires_at < now()",
+    ] {
+        cleared += sqlx::query(sql).execute(pool).await?.rows_affected();
+    }
+    Ok(cleared)
 }
 
 /// Wakes every process's delivery worker (inside the caller's transaction, so

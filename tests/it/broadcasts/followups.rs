@@ -12,7 +12,7 @@ use crate::support::broadcast::{channel, compose, draft_id};
 use crate::support::db::TestDb;
 use crate::support::discord::MODAL;
 use crate::support::fake_discord::FakeDiscord;
-use crate::support::interact::{control, press, slash, submit};
+use crate::support::interact::{WAIT, control, press, slash, submit};
 
 /// The servers of [`seed_every_kind_of_server`] that end with a message.
 const DELIVERED: [i64; 4] = [READY, ALSO_READY, FLAKY, RATE_LIMITED];
@@ -128,6 +128,17 @@ async fn recall_deletes_every_delivered_message_once_and_reports_what_was_alread
             "message of {guild} deleted once"
         );
     }
+    // The message that confirmed it shows the final figures.
+    let progress = eventually("the recall's final progress", WAIT, || async {
+        fake.original_response("recall-yes")
+            .filter(|m| m["embeds"][0]["title"] == format!("Recall of broadcast #{id} finished"))
+    })
+    .await;
+    let figures = progress["embeds"][0]["description"].as_str().unwrap();
+    assert!(
+        figures.contains("deleted **3** · already gone **1**"),
+        "{figures}"
+    );
     let recall = field(&report(&fake, 9005, id).await, "Edits and recalls").to_owned();
     assert!(
         recall.contains("deleted **3** · already gone **1** · failed **0** of 4"),
@@ -248,6 +259,11 @@ async fn edit_replaces_every_delivered_message_in_place_after_a_preview() {
         assert_eq!(posted[0]["embeds"][0]["title"], "Maintenance on Wednesday");
         assert_eq!(fake.edits_of(*message), 1, "edited once");
     }
+    eventually("the edit's final progress", WAIT, || async {
+        fake.original_response("apply-9107")
+            .filter(|m| m["embeds"][0]["title"] == format!("Edit of broadcast #{id} finished"))
+    })
+    .await;
     let edit = field(&report(&fake, 9109, id).await, "Edits and recalls").to_owned();
     assert!(
         edit.contains("**Edit**") && edit.contains("edited **4**"),
@@ -299,4 +315,64 @@ async fn a_broadcast_that_was_never_sent_cannot_be_edited_or_recalled() {
         0
     );
     bot.stop().await;
+}
+
+/// A recall does not wait until another broadcast being sent has gone out:
+/// one pass of the worker deletes and sends side by side, under one governor.
+#[tokio::test]
+async fn a_recall_runs_beside_a_broadcast_being_sent() {
+    let fake = FakeDiscord::start().await;
+    let db = TestDb::new().await;
+    for guild in 1..=30 {
+        crate::support::broadcast::seed_guild(&db, guild, true, crate::support::broadcast::ALL)
+            .await;
+    }
+    let schedule = |title: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "INSERT INTO broadcasts (category, title, created_by, status, scheduled_for)
+                 VALUES ('announcement', $1, $2, 'scheduled', now()) RETURNING id",
+            )
+            .bind(title)
+            .bind(DEVELOPER as i64)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let worker = crate::support::broadcast::worker(&fake, &db).await;
+    let typo = schedule("Tpyo").await;
+    worker.deliver_once().await.unwrap();
+    assert_eq!(fake.messages_posted(), 30);
+
+    let next = schedule("Next one").await;
+    admin_panel::store::broadcasts::followups::request_recall(&db.pool, typo, DEVELOPER, None)
+        .await
+        .unwrap()
+        .unwrap();
+    worker.deliver_once().await.unwrap();
+
+    let requests = fake.requests();
+    let first_delete = requests
+        .iter()
+        .position(|r| r.method == "DELETE")
+        .expect("deletes");
+    let last_send = requests
+        .iter()
+        .rposition(|r| r.method == "POST" && r.path.ends_with("/messages"))
+        .unwrap();
+    assert!(
+        first_delete < last_send,
+        "the recall started before the next broadcast was out"
+    );
+    assert_eq!(count(&db, &format!("SELECT count(*) FROM broadcast_deliveries WHERE broadcast_id = {next} AND status = 'sent'")).await, 30);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM broadcast_followup_targets WHERE status = 'done'"
+        )
+        .await,
+        30
+    );
 }
