@@ -1,4 +1,5 @@
-//! `/admin stats`: servers, users, commands in the last 24 h, uptime and restarts.
+//! `/admin stats`: servers, users, commands in the last 24 h, uptime and
+//! restarts, and how the last 24 h compare with the 24 h before.
 
 use chrono::Utc;
 use poise::CreateReply;
@@ -6,7 +7,7 @@ use poise::CreateReply;
 use super::Context;
 use crate::error::Error;
 use crate::panel::{AdminPanel, HasAdminPanel};
-use crate::store::{command_stats, guilds, instances};
+use crate::store::{command_stats, guilds, instances, trends};
 use crate::ui::stats::{GlobalStats, render};
 
 /// Global statistics: servers, users, commands (24 h), uptime, last restart.
@@ -28,6 +29,7 @@ pub async fn gather(panel: &AdminPanel) -> Result<GlobalStats, sqlx::Error> {
     let unique_users = command_stats::unique_users(&mut *connection).await?;
     let commands_24h = command_stats::last_24h_by_command(&mut connection, now).await?;
     let last_restart = instances::last_restart(&mut *connection).await?;
+    let trend = trends::last_two_days(&mut connection, now).await?;
     Ok(GlobalStats {
         active_guilds,
         unique_users,
@@ -35,5 +37,6 @@ pub async fn gather(panel: &AdminPanel) -> Result<GlobalStats, sqlx::Error> {
         process_started_at: panel.started_at,
         last_restart,
         now,
+        trend,
     })
 }

@@ -16,6 +16,7 @@ pub mod managers;
 pub mod modules;
 pub mod servers;
 pub mod settings;
+pub mod trends;
 pub mod usage;
 pub mod views;
 

@@ -7,6 +7,7 @@ use super::INFO_COLOR;
 use super::ranking::ranking;
 use super::text::{discord_time, human_duration, thousands};
 use crate::store::command_stats::CommandUses;
+use crate::store::trends::Window;
 
 /// How many commands the 24 h ranking shows.
 pub const RANKING_SIZE: usize = 10;
@@ -21,6 +22,8 @@ pub struct GlobalStats {
     pub process_started_at: DateTime<Utc>,
     pub last_restart: Option<DateTime<Utc>>,
     pub now: DateTime<Utc>,
+    /// The last 24 h and the 24 h before, from the rollups.
+    pub trend: (Window, Window),
 }
 
 impl GlobalStats {
@@ -54,10 +57,66 @@ pub fn render(stats: &GlobalStats) -> CreateEmbed {
         )
         .field("Last restart", last_restart, true)
         .field("Top commands (24 h)", ranking, false)
+        .field(
+            "Last 24 h vs the 24 h before",
+            trend_lines(&stats.trend.0, &stats.trend.1),
+            false,
+        )
         .footer(CreateEmbedFooter::new(
-            "Unique users: everyone who ever ran a command",
+            "Unique users: everyone who ever ran a command · changes from the hourly rollups (whole hours)",
         ))
         .timestamp(stats.now)
+}
+
+/// One line per figure: now, before, and the change.
+fn trend_lines(now: &Window, before: &Window) -> String {
+    let rate = |w: &Window| {
+        w.error_rate()
+            .map_or_else(|| "—".to_owned(), |r| format!("{r:.1}%"))
+    };
+    let points = match (now.error_rate(), before.error_rate()) {
+        (Some(a), Some(b)) => format!(" ({:+.1} pts)", a - b),
+        _ => String::new(),
+    };
+    [
+        format!(
+            "Commands: {} vs {} ({})",
+            thousands(now.commands),
+            thousands(before.commands),
+            change(now.commands, before.commands)
+        ),
+        format!(
+            "New users: {} vs {} ({})",
+            thousands(now.new_users),
+            thousands(before.new_users),
+            change(now.new_users, before.new_users)
+        ),
+        format!(
+            "Servers joined / left: +{} / −{} vs +{} / −{}",
+            thousands(now.joined),
+            thousands(now.left),
+            thousands(before.joined),
+            thousands(before.left)
+        ),
+        format!("Error rate: {} vs {}{points}", rate(now), rate(before)),
+    ]
+    .join("\n")
+}
+
+/// "▲ 12.5%", "▼ 3.0%", "no change", or "new" when there was nothing before.
+fn change(now: i64, before: i64) -> String {
+    if now == before {
+        return "no change".to_owned();
+    }
+    if before == 0 {
+        return "new".to_owned();
+    }
+    let percent = (now - before) as f64 * 100.0 / before as f64;
+    if percent > 0.0 {
+        format!("▲ {percent:.1}%")
+    } else {
+        format!("▼ {:.1}%", -percent)
+    }
 }
 
 #[cfg(test)]
@@ -80,7 +139,34 @@ mod tests {
             process_started_at: now - TimeDelta::hours(5),
             last_restart: Some(now - TimeDelta::hours(5)),
             now,
+            trend: (Window::default(), Window::default()),
         }
+    }
+
+    #[test]
+    fn each_figure_is_compared_with_the_day_before() {
+        let now = Window {
+            commands: 1_200,
+            failures: 24,
+            new_users: 30,
+            joined: 5,
+            left: 1,
+        };
+        let before = Window {
+            commands: 1_000,
+            failures: 10,
+            new_users: 40,
+            joined: 0,
+            left: 2,
+        };
+        assert_eq!(
+            trend_lines(&now, &before),
+            "Commands: 1,200 vs 1,000 (▲ 20.0%)\nNew users: 30 vs 40 (▼ 25.0%)\nServers joined / left: +5 / −1 vs +0 / −2\nError rate: 2.0% vs 1.0% (+1.0 pts)"
+        );
+        assert_eq!(change(3, 0), "new");
+        assert_eq!(change(0, 0), "no change");
+        let quiet = trend_lines(&Window::default(), &Window::default());
+        assert!(quiet.ends_with("Error rate: — vs —"), "{quiet}");
     }
 
     fn json(embed: CreateEmbed) -> serde_json::Value {

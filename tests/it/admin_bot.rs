@@ -154,6 +154,18 @@ async fn a_developers_admin_stats_is_an_ephemeral_embed_whose_numbers_match_seed
     assert!(ranking.starts_with("1. `/ping` 3 (75.0%)"), "{ranking}");
     assert!(ranking.contains("2. `/admin stats` 1 (25.0%)"), "{ranking}");
     assert!(field("Last restart").contains("<t:"));
+    // The trend, from the hourly rollup: four commands now, one the day before.
+    let trend = field("Last 24 h vs the 24 h before");
+    assert!(trend.contains("Commands: 4 vs 1 (▲ 300.0%)"), "{trend}");
+    assert!(trend.contains("New users: 3 vs 1 (▲ 200.0%)"), "{trend}");
+    assert!(
+        trend.contains("Servers joined / left: +4 / −1 vs +0 / −0"),
+        "{trend}"
+    );
+    assert!(
+        trend.contains("Error rate: 0.0% vs 0.0% (+0.0 pts)"),
+        "{trend}"
+    );
     fake.assert_no_spec_violations();
     bot.stop().await;
 }
