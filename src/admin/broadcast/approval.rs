@@ -1,19 +1,21 @@
 //! A second pair of eyes (`BROADCAST_APPROVALS=1`, off by default): the
 //! composer's Send or Schedule asks for approval instead of queueing.
-//! `/admin broadcast pending` lists what waits; `/admin broadcast review
-//! id:<n>` shows the exact message and its reach with Approve and Reject (a
-//! form asks the reason). The composer, and whoever asked, can never decide
-//! their own; every step is a log entry naming who took it.
+//! `/admin broadcast pending` lists what waits, and its menu opens one's
+//! review, as does `/admin broadcast review id:<n>`: the exact message and
+//! its reach with Approve and Reject (a form asks the reason). The composer,
+//! and whoever asked, can never decide their own; every step is a log entry
+//! naming who took it.
 
 use chrono::{TimeDelta, Utc};
 use serenity::all::{
-    ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton, CreateEmbed, CreateInputText,
-    CreateInteractionResponse, CreateInteractionResponseMessage, CreateModal, Http, InputTextStyle,
-    ModalInteraction, User,
+    ButtonStyle, ComponentInteraction, ComponentInteractionDataKind, CreateActionRow, CreateButton,
+    CreateEmbed, CreateInputText, CreateInteractionResponse, CreateInteractionResponseMessage,
+    CreateModal, CreateSelectMenu, CreateSelectMenuKind, CreateSelectMenuOption, Http,
+    InputTextStyle, ModalInteraction, User,
 };
 
 use super::super::Context;
-use super::compose::{APPROVE, REJECT, REJECT_FORM, SESSION_TIMEOUT};
+use super::compose::{APPROVE, REJECT, REJECT_FORM, REVIEW_PICK, SESSION_TIMEOUT};
 use super::form::input_of_field;
 use crate::broadcast::draft::Draft;
 use crate::controls::Controls;
@@ -68,7 +70,32 @@ pub async fn pending<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<(), Error>
         .footer(serenity::all::CreateEmbedFooter::new(
             "Review one with /admin broadcast review id:<n> · oldest first",
         ));
-    ctx.send(poise::CreateReply::default().embed(embed)).await?;
+    let mut reply = poise::CreateReply::default().embed(embed);
+    if !rows.is_empty() {
+        let controls = Controls::new(
+            panel,
+            View::Composer,
+            ctx.author().id.get(),
+            SESSION_TIMEOUT,
+        );
+        let options = rows
+            .iter()
+            .map(|row| {
+                CreateSelectMenuOption::new(
+                    truncate(&format!("#{} {}", row.id, row.title), 100),
+                    row.id.to_string(),
+                )
+            })
+            .collect();
+        let menu = CreateSelectMenu::new(
+            controls.id(REVIEW_PICK, &[]),
+            CreateSelectMenuKind::String { options },
+        )
+        .placeholder("Review one…");
+        reply = reply.components(vec![CreateActionRow::SelectMenu(menu)]);
+        return crate::controls::send_expiring(ctx, reply, &controls).await;
+    }
+    ctx.send(reply).await?;
     Ok(())
 }
 
@@ -81,6 +108,31 @@ pub async fn review<U: HasAdminPanel>(
     id: i64,
 ) -> Result<(), Error> {
     let panel = ctx.data().admin_panel();
+    let controls = Controls::new(
+        panel,
+        View::Composer,
+        ctx.author().id.get(),
+        SESSION_TIMEOUT,
+    );
+    let review = review_of(panel, &controls, id).await?;
+    let mut reply = poise::CreateReply::default()
+        .content(review.text)
+        .components(vec![review.buttons]);
+    for embed in review.embeds {
+        reply = reply.embed(embed);
+    }
+    crate::controls::send_expiring(ctx, reply, &controls).await
+}
+
+/// What a reviewer sees: who asked, the exact message, its reach, and the
+/// Approve and Reject buttons.
+struct Review {
+    text: String,
+    embeds: Vec<CreateEmbed>,
+    buttons: CreateActionRow,
+}
+
+async fn review_of(panel: &AdminPanel, controls: &Controls<'_>, id: i64) -> Result<Review, Error> {
     let row = broadcasts::get(&panel.pool, id)
         .await?
         .filter(|row| {
@@ -89,12 +141,6 @@ pub async fn review<U: HasAdminPanel>(
         .ok_or_else(|| UserError::new(format!("Broadcast #{id} is not waiting for approval.")))?;
     let draft = Draft::try_from(&row.message)?;
     let dry_run = broadcasts::dry_run(&panel.pool, draft.category.as_str(), &row.audience).await?;
-    let controls = Controls::new(
-        panel,
-        View::Composer,
-        ctx.author().id.get(),
-        SESSION_TIMEOUT,
-    );
     let target = [id as u64];
     let buttons = CreateActionRow::Buttons(vec![
         CreateButton::new(controls.id(APPROVE, &target))
@@ -104,21 +150,50 @@ pub async fn review<U: HasAdminPanel>(
             .label("Reject")
             .style(ButtonStyle::Danger),
     ]);
-    let reply = poise::CreateReply::default()
-        .content(format!(
+    Ok(Review {
+        text: format!(
             "Broadcast #{id}, composed by <@{}>, asked for approval by <@{}>. Approve sends it exactly as shown.",
             row.created_by,
             row.approval_requested_by.unwrap_or(row.created_by)
-        ))
-        .embed(draft.embed())
-        .embed(crate::ui::broadcast::preview(
-            &dry_run,
-            draft.category.as_str(),
-            &row.audience,
-            row.scheduled_for,
-        ))
-        .components(vec![buttons]);
-    crate::controls::send_expiring(ctx, reply, &controls).await
+        ),
+        embeds: vec![
+            draft.embed(),
+            crate::ui::broadcast::preview(
+                &dry_run,
+                draft.category.as_str(),
+                &row.audience,
+                row.scheduled_for,
+            ),
+        ],
+        buttons,
+    })
+}
+
+/// A broadcast picked in `/admin broadcast pending`: its review, as a new
+/// ephemeral message.
+pub(super) async fn review_picked(
+    panel: &AdminPanel,
+    http: &Http,
+    press: &ComponentInteraction,
+) -> Result<(), Error> {
+    let ComponentInteractionDataKind::StringSelect { values } = &press.data.kind else {
+        return Err(UserError::new("Pick a broadcast from the menu.").into());
+    };
+    let id = values
+        .first()
+        .and_then(|value| value.parse::<i64>().ok())
+        .ok_or_else(|| UserError::new("Pick a broadcast from the menu."))?;
+    let controls = Controls::new(panel, View::Composer, press.user.id.get(), SESSION_TIMEOUT);
+    let review = review_of(panel, &controls, id).await?;
+    let message = CreateInteractionResponseMessage::new()
+        .content(review.text)
+        .embeds(review.embeds)
+        .components(vec![review.buttons])
+        .ephemeral(true);
+    press
+        .create_response(http, CreateInteractionResponse::Message(message))
+        .await?;
+    Ok(())
 }
 
 /// Send or Schedule pressed with approvals on: asks for approval.

@@ -52,6 +52,8 @@ pub(super) const DISCARD: char = 'd';
 pub(super) const APPROVE: char = 'P';
 pub(super) const REJECT: char = 'J';
 pub(super) const REJECT_FORM: char = 'j';
+/// The pending list's menu: opens the picked broadcast's review.
+pub(super) const REVIEW_PICK: char = 'v';
 /// The preview's channel menu for a test send (args: draft id).
 pub(super) const TEST_SEND: char = 't';
 /// The form editing a sent broadcast (args: broadcast id).
@@ -212,6 +214,7 @@ pub async fn on_press(
         DISCARD => preview::discard(panel, http, press, control.arg(0)? as i64).await,
         TEST_SEND => preview::send_test(panel, http, press, control.arg(0)? as i64).await,
         APPROVE => approval::approve(panel, http, press, control.arg(0)? as i64).await,
+        REVIEW_PICK => approval::review_picked(panel, http, press).await,
         REJECT => approval::ask_reason(panel, http, press, control.arg(0)? as i64).await,
         EDIT_REFUSED => edit_refused(panel, http, press, control).await,
         APPLY_EDIT => followup::apply(panel, http, press, control.arg(0)? as i64).await,

@@ -98,14 +98,25 @@ async fn with_approvals_send_waits_for_another_developer_and_the_composer_cannot
         "nothing went out"
     );
 
-    let theirs = review(&fake, 9509, REVIEWER, id).await;
+    // The reviewer opens it from the pending list's menu.
+    let id_text = id.to_string();
+    let theirs = press(
+        &fake,
+        "pending-9503",
+        "pick-9509",
+        REVIEWER,
+        &control(&pending, "Review one…"),
+        Some(vec![id_text.as_str()]),
+    )
+    .await;
+    assert_eq!(theirs["data"]["flags"], 64, "ephemeral");
     assert_eq!(
         theirs["data"]["embeds"][0]["title"], "Needs a look",
         "the exact message"
     );
     let approved = press(
         &fake,
-        "review-9509",
+        "pick-9509",
         "approve-9511",
         REVIEWER,
         &control(&theirs, "Approve"),
