@@ -279,6 +279,83 @@ pub fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::broadcasts::{BroadcastStatus, FollowupKind, MessageFields};
+    use crate::ui::limits::embed_violations;
+
+    /// Every part of the report at its widest at once: the longest title,
+    /// a rejection reason, every mark, the widest audience, 30 kinds of
+    /// failure, 20 publish refusals and 10 edits and recalls with errors.
+    #[test]
+    fn the_widest_report_stays_within_discords_limits() {
+        let now = Utc::now();
+        let most = i64::MAX / 4;
+        let row = BroadcastRow {
+            id: most,
+            message: MessageFields {
+                category: "announcement".into(),
+                title: "T".repeat(256),
+                content: None,
+                color: None,
+                image_url: None,
+                footer: None,
+            },
+            status: BroadcastStatus::Sent,
+            created_by: u64::MAX,
+            created_at: now,
+            scheduled_for: Some(now),
+            started_at: Some(now),
+            finished_at: Some(now),
+            progress_application_id: None,
+            progress_token: None,
+            progress_token_expires_at: None,
+            edited_at: Some(now),
+            recalled_at: Some(now),
+            audience: crate::ui::audience::widest(),
+            approval_requested_by: Some(u64::MAX),
+            rejection_reason: Some("r".repeat(500)),
+        };
+        let counts = Counts {
+            targeted: most,
+            pending: most,
+            sent: most,
+            skipped: most,
+            failed: most,
+            cancelled: most,
+        };
+        let failures: Vec<FailureGroup> = (0..30)
+            .map(|n| FailureGroup {
+                error_code: Some(50_000 + n),
+                error_message: "m".repeat(2_000),
+                count: most,
+                examples: vec![u64::MAX; 10],
+            })
+            .collect();
+        let skipped = vec![
+            ("no_channel".to_owned(), most),
+            ("category_refused".to_owned(), most),
+        ];
+        let publishing: Vec<(String, Option<String>, i64)> = (0..20)
+            .map(|_| ("not_published".to_owned(), Some("p".repeat(500)), most))
+            .collect();
+        let followups: Vec<FollowupReport> = (0..10)
+            .map(|n| FollowupReport {
+                id: n,
+                kind: FollowupKind::Recall,
+                requested_by: u64::MAX,
+                requested_at: now,
+                finished_at: None,
+                targeted: most,
+                pending: most,
+                done: most,
+                gone: most,
+                failed: most,
+                errors: vec!["e".repeat(500); 3],
+            })
+            .collect();
+        let embed = report(&row, &counts, &failures, &skipped, &publishing, &followups);
+        let json = serde_json::to_value(embed).unwrap();
+        assert_eq!(embed_violations(&json), Vec::<String>::new());
+    }
 
     #[test]
     fn success_is_the_share_of_targeted_servers_reached() {
