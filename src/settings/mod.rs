@@ -251,6 +251,15 @@ pub async fn show<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<(), Error> {
             true,
         )
         .field(
+            "Published to followers",
+            if settings.broadcast_publish {
+                "on (`/settings broadcast-publish`)"
+            } else {
+                "off"
+            },
+            true,
+        )
+        .field(
             "Modules",
             if module_lines.is_empty() {
                 "none".to_owned()

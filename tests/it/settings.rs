@@ -216,6 +216,7 @@ async fn color_language_and_module_changes_are_validated_saved_and_shown() {
         "**levels**: on",
         "**welcome**: off",
         "not set (no broadcasts)",
+        "\"Published to followers\",\"value\":\"off\"",
     ] {
         assert!(text.contains(expected), "{expected} in {text}");
     }
