@@ -380,13 +380,7 @@ async fn storm(servers: u64, shards: u64, channels: u64) -> Run {
     let bot = start(&fake, &db, &dir, "first.log", shards).await;
     let pool = db.pool.clone();
     let (counted_in, sent_in, mut acks) = burst(&fake, servers, channels, || {
-        let pool = pool.clone();
-        async move {
-            admin_panel::store::guilds::count_active(&pool)
-                .await
-                .unwrap()
-                >= servers as i64
-        }
+        counted(pool.clone(), servers as i64)
     })
     .await;
     tokio::time::sleep(SETTLE).await;
@@ -396,16 +390,7 @@ async fn storm(servers: u64, shards: u64, channels: u64) -> Run {
     let restarted_at = chrono::Utc::now();
     let bot = start(&fake, &db, &dir, "second.log", shards).await;
     let (refreshed_in, _, restart_acks) = burst(&fake, servers, channels, || {
-        let pool = pool.clone();
-        async move {
-            let refreshed: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM guilds WHERE updated_at >= $1")
-                    .bind(restarted_at)
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-            refreshed >= servers as i64
-        }
+        refreshed(pool.clone(), restarted_at, servers as i64)
     })
     .await;
     tokio::time::sleep(SETTLE).await;
@@ -423,4 +408,23 @@ async fn storm(servers: u64, shards: u64, channels: u64) -> Run {
         rss_after_restart,
         peak: peak.max(second_peak),
     }
+}
+
+/// Whether at least `servers` servers are counted as active.
+async fn counted(pool: sqlx::PgPool, servers: i64) -> bool {
+    admin_panel::store::guilds::count_active(&pool)
+        .await
+        .unwrap()
+        >= servers
+}
+
+/// Whether at least `servers` servers were written since `since` (a restart's
+/// burst refreshes every row).
+async fn refreshed(pool: sqlx::PgPool, since: chrono::DateTime<chrono::Utc>, servers: i64) -> bool {
+    let refreshed: i64 = sqlx::query_scalar("SELECT count(*) FROM guilds WHERE updated_at >= $1")
+        .bind(since)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    refreshed >= servers
 }

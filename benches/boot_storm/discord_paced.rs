@@ -25,13 +25,7 @@ pub async fn storm(servers: u64, channels: u64) -> Run {
 
     let bot = launch(&fake, &db, &dir, "first.log", shards);
     let first = feed(&fake, 0, servers, channels, shards, |target| {
-        let pool = pool.clone();
-        async move {
-            admin_panel::store::guilds::count_active(&pool)
-                .await
-                .unwrap()
-                >= target
-        }
+        counted(pool.clone(), target)
     })
     .await;
     tokio::time::sleep(SETTLE).await;
@@ -42,16 +36,7 @@ pub async fn storm(servers: u64, channels: u64) -> Run {
     let identified = fake.identified_shards().len();
     let bot = launch(&fake, &db, &dir, "second.log", shards);
     let second = feed(&fake, identified, servers, channels, shards, |target| {
-        let pool = pool.clone();
-        async move {
-            let refreshed: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM guilds WHERE updated_at >= $1")
-                    .bind(restarted_at)
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-            refreshed >= target
-        }
+        refreshed(pool.clone(), restarted_at, target)
     })
     .await;
     tokio::time::sleep(SETTLE).await;

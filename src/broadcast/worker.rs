@@ -164,9 +164,15 @@ impl BroadcastWorker {
         // one governor: a recall is not held back until a large broadcast
         // being sent meanwhile has gone out, and together they keep to this
         // process's share of `BROADCAST_RATE`.
+        let sending = broadcasts::sending(&self.pool).await?;
+        let running = broadcasts::followups::running(&self.pool).await?;
+        if sending.is_empty() && running.is_empty() {
+            // The idle poll every 2 s asks nothing more of the database.
+            return Ok(());
+        }
         let pace = self.governor().await?;
         let deliveries = async {
-            for id in broadcasts::sending(&self.pool).await? {
+            for id in sending {
                 if shutdown.is_cancelled() {
                     break;
                 }
@@ -178,7 +184,7 @@ impl BroadcastWorker {
             Ok::<(), sqlx::Error>(())
         };
         let followups = async {
-            for followup in broadcasts::followups::running(&self.pool).await? {
+            for followup in running {
                 if shutdown.is_cancelled() {
                     break;
                 }

@@ -11,16 +11,13 @@ use admin_panel::store::broadcasts::followups;
 
 use crate::support::binary::{spawn_bot, work_dir};
 use crate::support::bot::DEVELOPER;
+use crate::support::broadcast::{ALL, seed_guild};
 use crate::support::db::TestDb;
 use crate::support::fake_discord::{Failure, FakeDiscord};
 
 const SERVERS: i64 = 150;
 /// Sends, edits and deletes per second (the most Discord allows; default 40).
 const RATE: &str = "50";
-
-fn server_channel(guild: i64) -> u64 {
-    920_000_000_000 + guild as u64
-}
 
 /// A broadcast delivered to [`SERVERS`] servers by a first process, which
 /// keeps running; returns it, its id and the delivered message ids.
@@ -31,17 +28,7 @@ async fn delivered(
 ) -> (Child, i64, Vec<u64>) {
     fake.join_guilds(1..=SERVERS as u64);
     for guild in 1..=SERVERS {
-        sqlx::query("INSERT INTO guilds (id, name, member_count, joined_at) VALUES ($1, 'Guild ' || $1, 10, now())")
-            .bind(guild)
-            .execute(&db.pool)
-            .await
-            .unwrap();
-        sqlx::query("INSERT INTO guild_settings (guild_id, broadcast_channel_id) VALUES ($1, $2)")
-            .bind(guild)
-            .bind(server_channel(guild) as i64)
-            .execute(&db.pool)
-            .await
-            .unwrap();
+        seed_guild(db, guild, true, ALL).await;
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO broadcasts (category, title, content, created_by, status, scheduled_for)

@@ -100,28 +100,18 @@ pub async fn claim(
     limit: i64,
     lease_secs: i64,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
-    // language=PostgreSQL
-    sqlx::query_as(
-        "WITH picked AS (
-             SELECT guild_id FROM broadcast_deliveries
-              WHERE broadcast_id = $1 AND status = 'pending' AND next_attempt_at <= now()
-              ORDER BY next_attempt_at, guild_id
-              LIMIT $3
-              FOR UPDATE SKIP LOCKED
-         )
-         UPDATE broadcast_deliveries d
-            SET attempts = d.attempts + 1, claimed_by = $2, updated_at = now(),
-                next_attempt_at = now() + make_interval(secs => $4)
-           FROM picked
-          WHERE d.broadcast_id = $1 AND d.guild_id = picked.guild_id
-         RETURNING d.guild_id, d.channel_id, d.attempts, d.publish",
-    )
-    .bind(broadcast)
-    .bind(instance)
-    .bind(limit)
-    .bind(lease_secs as f64)
-    .fetch_all(pool)
-    .await
+    let sql = super::claim_sql(
+        "broadcast_deliveries",
+        "broadcast_id",
+        &["guild_id", "channel_id", "attempts", "publish"],
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(broadcast)
+        .bind(instance)
+        .bind(limit)
+        .bind(lease_secs as f64)
+        .fetch_all(pool)
+        .await
 }
 
 /// How one attempt ended.
@@ -201,18 +191,21 @@ pub async fn release_dead_claims(
     host: &str,
     dead_pids: &[i32],
 ) -> Result<u64, sqlx::Error> {
-    // language=PostgreSQL
-    let result = sqlx::query(
-        "UPDATE broadcast_deliveries SET next_attempt_at = now(), claimed_by = NULL
-          WHERE status = 'pending' AND claimed_by IN (
-                SELECT id FROM bot_instances WHERE host = $1 AND pid = ANY ($2))",
-    )
-    .bind(host)
-    .bind(dead_pids)
-    .execute(pool)
-    .await?;
-    let targets = super::followups::release_dead_target_claims(pool, host, dead_pids).await?;
-    Ok(result.rows_affected() + targets)
+    let mut released = 0;
+    for table in ["broadcast_deliveries", "broadcast_followup_targets"] {
+        let sql = format!(
+            "UPDATE {table} SET next_attempt_at = now(), claimed_by = NULL
+              WHERE status = 'pending' AND claimed_by IN (
+                    SELECT id FROM bot_instances WHERE host = $1 AND pid = ANY ($2))"
+        );
+        released += sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(host)
+            .bind(dead_pids)
+            .execute(pool)
+            .await?
+            .rows_affected();
+    }
+    Ok(released)
 }
 
 /// Pids of other processes recorded on `host` that may still hold claims.

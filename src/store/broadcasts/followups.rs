@@ -274,28 +274,18 @@ pub async fn claim_targets(
     limit: i64,
     lease_secs: i64,
 ) -> Result<Vec<Target>, sqlx::Error> {
-    // language=PostgreSQL
-    sqlx::query_as(
-        "WITH picked AS (
-             SELECT guild_id FROM broadcast_followup_targets
-              WHERE followup_id = $1 AND status = 'pending' AND next_attempt_at <= now()
-              ORDER BY next_attempt_at, guild_id
-              LIMIT $3
-              FOR UPDATE SKIP LOCKED
-         )
-         UPDATE broadcast_followup_targets t
-            SET attempts = t.attempts + 1, claimed_by = $2, updated_at = now(),
-                next_attempt_at = now() + make_interval(secs => $4)
-           FROM picked
-          WHERE t.followup_id = $1 AND t.guild_id = picked.guild_id
-         RETURNING t.guild_id, t.channel_id, t.message_id, t.attempts",
-    )
-    .bind(followup)
-    .bind(instance)
-    .bind(limit)
-    .bind(lease_secs as f64)
-    .fetch_all(pool)
-    .await
+    let sql = super::claim_sql(
+        "broadcast_followup_targets",
+        "followup_id",
+        &["guild_id", "channel_id", "message_id", "attempts"],
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(followup)
+        .bind(instance)
+        .bind(limit)
+        .bind(lease_secs as f64)
+        .fetch_all(pool)
+        .await
 }
 
 /// How one edit or delete ended.
@@ -372,24 +362,4 @@ pub async fn finish_if_done(pool: &PgPool, followup: i64) -> Result<bool, sqlx::
     .execute(pool)
     .await?;
     Ok(finished.rows_affected() == 1)
-}
-
-/// Releases at once the targets leased by crashed processes (their
-/// `bot_instances` ids), as [`super::release_dead_claims`] does for deliveries.
-pub async fn release_dead_target_claims(
-    pool: &PgPool,
-    host: &str,
-    dead_pids: &[i32],
-) -> Result<u64, sqlx::Error> {
-    // language=PostgreSQL
-    let result = sqlx::query(
-        "UPDATE broadcast_followup_targets SET next_attempt_at = now(), claimed_by = NULL
-          WHERE status = 'pending' AND claimed_by IN (
-                SELECT id FROM bot_instances WHERE host = $1 AND pid = ANY ($2))",
-    )
-    .bind(host)
-    .bind(dead_pids)
-    .execute(pool)
-    .await?;
-    Ok(result.rows_affected())
 }

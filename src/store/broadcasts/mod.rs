@@ -167,6 +167,35 @@ pub async fn clear_expired_progress_tokens(pool: &PgPool) -> Result<u64, sqlx::E
     Ok(cleared)
 }
 
+/// The leased claim that deliveries and follow-up targets share: up to `$3`
+/// due pending rows of `$1` (the `key` column), skipping rows another
+/// process is claiming rather than waiting for them, each leased to
+/// instance `$2` for `$4` seconds (if that process dies, the row becomes
+/// claimable again after the lease, or at once when its host sees the pid
+/// gone); returns the `returning` columns of the claimed rows.
+fn claim_sql(table: &str, key: &str, returning: &[&str]) -> String {
+    let returning: Vec<String> = returning
+        .iter()
+        .map(|column| format!("t.{column}"))
+        .collect();
+    format!(
+        "WITH picked AS (
+             SELECT guild_id FROM {table}
+              WHERE {key} = $1 AND status = 'pending' AND next_attempt_at <= now()
+              ORDER BY next_attempt_at, guild_id
+              LIMIT $3
+              FOR UPDATE SKIP LOCKED
+         )
+         UPDATE {table} t
+            SET attempts = t.attempts + 1, claimed_by = $2, updated_at = now(),
+                next_attempt_at = now() + make_interval(secs => $4)
+           FROM picked
+          WHERE t.{key} = $1 AND t.guild_id = picked.guild_id
+         RETURNING {}",
+        returning.join(", ")
+    )
+}
+
 /// Wakes every process's delivery worker (inside the caller's transaction, so
 /// the notification goes out only if the change commits).
 async fn notify(connection: &mut sqlx::PgConnection, id: i64) -> Result<(), sqlx::Error> {
