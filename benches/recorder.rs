@@ -14,7 +14,7 @@ mod settings;
 
 use std::time::Instant;
 
-use admin_panel::store::command_stats::{self, CommandEvent};
+use admin_panel::store::command_stats::{self, CommandEvent, Outcome};
 use admin_panel::telemetry::recorder::{
     BATCH_SIZE, CHANNEL_CAPACITY, CommandRecorder, WRITERS, run_flusher,
 };
@@ -38,8 +38,13 @@ fn events(count: usize) -> Vec<CommandEvent> {
             guild_id: Some(rng.random_range(1..=GUILDS)),
             user_id: rng.random_range(1..=USERS),
             executed_at: start + TimeDelta::milliseconds(i as i64),
-            success: rng.random_bool(0.97),
-            duration_ms: rng.random_range(1..500),
+            outcome: if rng.random_bool(0.97) {
+                Outcome::Ok
+            } else {
+                Outcome::InternalError
+            },
+            first_response_ms: rng.random_range(1..300),
+            duration_ms: rng.random_range(300..2_000),
         })
         .collect()
 }

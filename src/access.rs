@@ -154,6 +154,24 @@ pub async fn guard_press(
     let Some(text) = refusal(panel, needs, owner, press).await? else {
         return Ok(false);
     };
+    let _ = REFUSED.try_with(|refused| refused.set(true));
     reply::ephemeral(http, press.id, press.token, text).await?;
     Ok(true)
+}
+
+tokio::task_local! {
+    /// Set by [`guard_press`] when it refuses, inside [`noting_refusals`].
+    static REFUSED: std::cell::Cell<bool>;
+}
+
+/// Runs `handling` (a press or submit's handler) and says whether
+/// [`guard_press`] refused it on the way, for the command statistics: a
+/// refused press is answered and returns `Ok` like an allowed one.
+pub async fn noting_refusals<F: std::future::Future>(handling: F) -> (F::Output, bool) {
+    REFUSED
+        .scope(std::cell::Cell::new(false), async {
+            let output = handling.await;
+            (output, REFUSED.with(std::cell::Cell::get))
+        })
+        .await
 }

@@ -50,13 +50,16 @@ pub async fn handle_event<U: HasAdminPanel>(
 }
 
 /// Framework options with the panel's commands and hooks installed: command
-/// recording (pre/post command), error replies, guild tracking. A host bot
+/// recording (the framework check, pre/post command and the reply callback,
+/// for timing), error replies, guild tracking. A host bot
 /// appends its own commands to `commands`; if it needs its own hooks, it calls
 /// [`hooks`] and [`handle_event`] from them.
 pub fn framework_options<U: HasAdminPanel>() -> poise::FrameworkOptions<U, Error> {
     poise::FrameworkOptions {
         commands: commands(),
+        command_check: Some(|ctx| Box::pin(hooks::command_check(ctx))),
         pre_command: |ctx| Box::pin(hooks::pre_command(ctx)),
+        reply_callback: Some(hooks::reply_callback),
         post_command: |ctx| Box::pin(hooks::post_command(ctx)),
         on_error: |error| Box::pin(hooks::on_error(error)),
         event_handler: |framework, event| Box::pin(handle_event(framework, event)),

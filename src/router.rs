@@ -5,16 +5,20 @@
 //! press answers it, also after a restart. Components that are not the
 //! panel's (the host bot's own) are left alone.
 
+use std::time::Instant;
+
 use serenity::all::{
-    ComponentInteraction, Context, FullEvent, Http, Interaction, ModalInteraction,
+    ComponentInteraction, Context, FullEvent, GuildId, Http, Interaction, ModalInteraction, UserId,
 };
 
+use crate::access;
 use crate::admin;
 use crate::controls::{answer_expired, expired, expired_text};
-use crate::error::Error;
+use crate::error::{Error, UserError};
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::reply;
 use crate::settings;
+use crate::store::command_stats::{CommandEvent, Outcome};
 use crate::ui::custom_id::{ControlId, InvalidId, View};
 
 /// What a press on an id that is not valid (altered, or garbage) is told.
@@ -50,43 +54,15 @@ pub async fn route(panel: &AdminPanel, ctx: &Context, interaction: &Interaction)
 }
 
 async fn on_component(panel: &AdminPanel, ctx: &Context, press: &ComponentInteraction) {
+    let arrived = Instant::now();
     let http = &ctx.http;
     let Some(control) = verified(panel, http, &press.data.custom_id, press.id, &press.token).await
     else {
         return;
     };
-    let result = if expired(&control) {
-        answer_expired(http, press, control.view)
-            .await
-            .map_err(Error::from)
-    } else {
-        match control.view {
-            View::ServerList => {
-                admin::pager::on_press::<admin::servers::ServerList>(panel, http, press, &control)
-                    .await
-            }
-            View::Logs => {
-                admin::pager::on_press::<admin::logs::LogList>(panel, http, press, &control).await
-            }
-            View::BroadcastHistory => {
-                admin::pager::on_press::<admin::broadcast::history::History>(
-                    panel, http, press, &control,
-                )
-                .await
-            }
-            View::BroadcastReport => {
-                admin::pager::on_press::<admin::broadcast::report::Report>(
-                    panel, http, press, &control,
-                )
-                .await
-            }
-            View::Confirm => admin::confirm::on_press(panel, http, press, &control).await,
-            View::Composer => {
-                admin::broadcast::compose::on_press(panel, http, press, &control).await
-            }
-            View::Categories => settings::categories::on_pick(panel, http, press, &control).await,
-        }
-    };
+    let (result, refused) =
+        access::noting_refusals(handle_component(panel, http, press, &control)).await;
+    let outcome = outcome(&control, &result, refused);
     if let Err(error) = result {
         let guild = press.guild_id.map(|id| id.get());
         reply::answer_failure(panel, error.as_ref(), "a button", guild, |text| {
@@ -94,9 +70,56 @@ async fn on_component(panel: &AdminPanel, ctx: &Context, press: &ComponentIntera
         })
         .await;
     }
+    let interaction = Handled {
+        user: press.user.id,
+        guild: press.guild_id,
+        arrived,
+    };
+    record(panel, &control, interaction, outcome);
+}
+
+async fn handle_component(
+    panel: &AdminPanel,
+    http: &Http,
+    press: &ComponentInteraction,
+    control: &ControlId,
+) -> Result<(), Error> {
+    if expired(control) {
+        answer_expired(http, press, control.view)
+            .await
+            .map_err(Error::from)
+    } else {
+        match control.view {
+            View::ServerList => {
+                admin::pager::on_press::<admin::servers::ServerList>(panel, http, press, control)
+                    .await
+            }
+            View::Logs => {
+                admin::pager::on_press::<admin::logs::LogList>(panel, http, press, control).await
+            }
+            View::BroadcastHistory => {
+                admin::pager::on_press::<admin::broadcast::history::History>(
+                    panel, http, press, control,
+                )
+                .await
+            }
+            View::BroadcastReport => {
+                admin::pager::on_press::<admin::broadcast::report::Report>(
+                    panel, http, press, control,
+                )
+                .await
+            }
+            View::Confirm => admin::confirm::on_press(panel, http, press, control).await,
+            View::Composer => {
+                admin::broadcast::compose::on_press(panel, http, press, control).await
+            }
+            View::Categories => settings::categories::on_pick(panel, http, press, control).await,
+        }
+    }
 }
 
 async fn on_modal(panel: &AdminPanel, ctx: &Context, submit: &ModalInteraction) {
+    let arrived = Instant::now();
     let http = &ctx.http;
     let Some(control) = verified(
         panel,
@@ -109,16 +132,25 @@ async fn on_modal(panel: &AdminPanel, ctx: &Context, submit: &ModalInteraction) 
     else {
         return;
     };
-    let result = if expired(&control) {
-        reply::ephemeral(http, submit.id, &submit.token, expired_text(control.view))
-            .await
-            .map_err(Error::from)
-    } else if control.view == View::Composer {
-        admin::broadcast::compose::on_submit(panel, http, submit, &control).await
-    } else {
-        reply::ephemeral(http, submit.id, &submit.token, INVALID_CONTROL)
-            .await
-            .map_err(Error::from)
+    let handling = async {
+        if expired(&control) {
+            reply::ephemeral(http, submit.id, &submit.token, expired_text(control.view))
+                .await
+                .map_err(Error::from)
+        } else if control.view == View::Composer {
+            admin::broadcast::compose::on_submit(panel, http, submit, &control).await
+        } else {
+            reply::ephemeral(http, submit.id, &submit.token, INVALID_CONTROL)
+                .await
+                .map_err(Error::from)
+        }
+    };
+    let (result, refused) = access::noting_refusals(handling).await;
+    let outcome = outcome(&control, &result, refused);
+    let interaction = Handled {
+        user: submit.user.id,
+        guild: submit.guild_id,
+        arrived,
     };
     if let Err(error) = result {
         let guild = submit.guild_id.map(|id| id.get());
@@ -126,6 +158,58 @@ async fn on_modal(panel: &AdminPanel, ctx: &Context, submit: &ModalInteraction) 
             reply::ephemeral(http, submit.id, &submit.token, text)
         })
         .await;
+    }
+    record(panel, &control, interaction, outcome);
+}
+
+/// Who pressed or submitted, where, and when it arrived.
+struct Handled {
+    user: UserId,
+    guild: Option<GuildId>,
+    arrived: Instant,
+}
+
+/// How a press or submit ended, for the command statistics. An expired
+/// control is the user's to fix (run the command again).
+fn outcome(control: &ControlId, result: &Result<(), Error>, refused: bool) -> Outcome {
+    match result {
+        _ if refused => Outcome::Refused,
+        Ok(()) if expired(control) => Outcome::UserError,
+        Ok(()) => Outcome::Ok,
+        Err(error) if error.downcast_ref::<UserError>().is_some() => Outcome::UserError,
+        Err(_) => Outcome::InternalError,
+    }
+}
+
+/// Counts a press or submit under the command that drew its controls. Its
+/// first response is counted at completion: most handlers answer once.
+fn record(panel: &AdminPanel, control: &ControlId, handled: Handled, outcome: Outcome) {
+    let duration_ms = crate::hooks::millis_between(handled.arrived, Instant::now());
+    panel.recorder.enqueue(CommandEvent {
+        command: command_of(control).to_owned(),
+        guild_id: handled.guild.map(GuildId::get),
+        user_id: handled.user.get(),
+        executed_at: chrono::Utc::now() - chrono::TimeDelta::milliseconds(i64::from(duration_ms)),
+        outcome,
+        first_response_ms: duration_ms,
+        duration_ms,
+    });
+}
+
+/// The command whose statistics a control's presses count under.
+fn command_of(control: &ControlId) -> &'static str {
+    match control.view {
+        View::ServerList => "admin servers",
+        View::Logs => "admin logs",
+        View::BroadcastHistory => "admin broadcast history",
+        View::BroadcastReport => "admin broadcast report",
+        View::Composer => "admin broadcast new",
+        View::Categories => "settings broadcast-categories",
+        View::Confirm => match control.arg(0) {
+            Ok(1) => "admin developers remove",
+            Ok(3) => "admin broadcast recall",
+            _ => "admin broadcast cancel",
+        },
     }
 }
 

@@ -1,5 +1,6 @@
-//! `/admin usage [days] [command]`: commands per UTC day as a PNG chart, from
-//! the daily rollup.
+//! `/admin usage [days] [command] [metric]`: commands, internal errors or p95
+//! latency per UTC day as a PNG chart, and per command its p50 / p95 time to
+//! the first response and error rate, all from the daily rollup.
 
 use chrono::{NaiveDate, TimeDelta, Utc};
 use poise::CreateReply;
@@ -11,11 +12,32 @@ use crate::access::developer_autocompletes;
 use crate::error::{Error, UserError};
 use crate::panel::HasAdminPanel;
 use crate::store::usage;
-use crate::ui::usage::{CHART_FILE, TOP_COMMANDS, UsageReport, render};
+use crate::ui::usage::{CHART_FILE, Metric, TOP_COMMANDS, UsageReport, render};
 
 /// Longest period the view covers (the raw-event retention default).
 pub const MAX_DAYS: i64 = 90;
 pub const DEFAULT_DAYS: i64 = 30;
+
+/// What `metric:` charts per day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
+pub enum UsageMetric {
+    #[name = "commands"]
+    Commands,
+    #[name = "errors"]
+    Errors,
+    #[name = "p95 latency"]
+    P95Latency,
+}
+
+impl From<UsageMetric> for Metric {
+    fn from(metric: UsageMetric) -> Self {
+        match metric {
+            UsageMetric::Commands => Self::Commands,
+            UsageMetric::Errors => Self::Errors,
+            UsageMetric::P95Latency => Self::P95Latency,
+        }
+    }
+}
 
 /// Command usage per day, with a chart.
 #[poise::command(slash_command, ephemeral)]
@@ -28,13 +50,16 @@ pub async fn usage<U: HasAdminPanel>(
     #[description = "Only this command (e.g. `admin stats`)"]
     #[autocomplete = "autocomplete_command"]
     command: Option<String>,
+    #[description = "What the chart shows per day: commands (default), errors or p95 latency"]
+    metric: Option<UsageMetric>,
 ) -> Result<(), Error> {
     let days = validate_days(days)?;
     let command = command
         .map(|c| c.trim().trim_start_matches('/').to_owned())
         .filter(|c| !c.is_empty());
     let pool = &ctx.data().admin_panel().pool;
-    let report = gather(pool, days, command, Utc::now().date_naive()).await?;
+    let mut report = gather(pool, days, command, Utc::now().date_naive()).await?;
+    report.metric = metric.map(Metric::from).unwrap_or_default();
     let chart = render_chart(report.clone()).await?;
     ctx.send(
         CreateReply::default()
@@ -65,20 +90,16 @@ pub async fn gather(
     today: NaiveDate,
 ) -> Result<UsageReport, sqlx::Error> {
     let from = today - TimeDelta::days(days - 1);
-    let (series, top) = match &command {
-        Some(command) => (
-            usage::daily(pool, from, today, Some(command)).await?,
-            Vec::new(),
-        ),
-        None => tokio::try_join!(
-            usage::daily(pool, from, today, None),
-            usage::top_commands(pool, from, today, TOP_COMMANDS as i64),
-        )?,
-    };
+    let filter = command.as_deref();
+    let (series, top) = tokio::try_join!(
+        usage::daily(pool, from, today, filter),
+        usage::top_commands(pool, from, today, filter, TOP_COMMANDS as i64),
+    )?;
     Ok(UsageReport {
         days: series,
         command,
         top,
+        metric: Metric::default(),
     })
 }
 

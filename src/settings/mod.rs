@@ -159,7 +159,7 @@ pub async fn broadcast_channel<U: HasAdminPanel>(
         Some(channel) => {
             // Three REST calls follow: acknowledge first so a slow Discord (or
             // proxy) cannot push the first response past 3 seconds.
-            ctx.defer_ephemeral().await?;
+            crate::hooks::defer(ctx, true).await?;
             let bot_id = ctx.framework().bot_id();
             channel::check_broadcast_channel(ctx.http(), guild_id, channel.id, bot_id).await?;
             save(

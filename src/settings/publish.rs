@@ -35,7 +35,7 @@ pub async fn broadcast_publish<U: HasAdminPanel>(
         .into());
     };
     // A REST call follows: acknowledge first, within Discord's 3 seconds.
-    ctx.defer_ephemeral().await?;
+    crate::hooks::defer(ctx, true).await?;
     let kind = ctx
         .http()
         .get_channel(channel.into())

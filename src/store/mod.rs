@@ -11,6 +11,7 @@ pub mod guild_batches;
 pub mod guilds;
 pub mod health;
 pub mod instances;
+pub mod latency;
 pub mod logs;
 pub mod managers;
 pub mod modules;

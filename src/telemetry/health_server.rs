@@ -178,6 +178,7 @@ async fn metrics(State(state): State<HealthState>) -> Response {
         resident_memory: state.system.snapshot().process_rss.unwrap_or(0),
         shards_connected: connected as u64,
         tasks: state.tasks.statuses(),
+        commands: state.recorder.command_tallies(),
     };
     (
         [(

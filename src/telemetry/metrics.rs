@@ -6,6 +6,32 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::supervisor::TaskStatus;
+use crate::store::command_stats::{CommandEvent, Outcome};
+use crate::store::latency::{BOUNDS_MS, Histogram};
+
+/// One command's figures in this process: durations (arrival to
+/// completion) and how many runs ended in each kind of error.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandTally {
+    pub durations: Histogram,
+    pub duration_sum_ms: u64,
+    pub refused: u64,
+    pub user_errors: u64,
+    pub internal_errors: u64,
+}
+
+impl CommandTally {
+    pub fn add(&mut self, event: &CommandEvent) {
+        self.durations.record(event.duration_ms);
+        self.duration_sum_ms += u64::from(event.duration_ms);
+        match event.outcome {
+            Outcome::Ok => {}
+            Outcome::Refused => self.refused += 1,
+            Outcome::UserError => self.user_errors += 1,
+            Outcome::InternalError => self.internal_errors += 1,
+        }
+    }
+}
 
 /// Broadcast deliveries settled by this process, by outcome.
 #[derive(Debug, Default)]
@@ -35,6 +61,7 @@ pub struct MetricsSnapshot {
     pub resident_memory: u64,
     pub shards_connected: u64,
     pub tasks: Vec<TaskStatus>,
+    pub commands: Vec<(String, CommandTally)>,
 }
 
 /// Prometheus text exposition format, version 0.0.4.
@@ -126,5 +153,118 @@ pub fn render_metrics(m: &MetricsSnapshot) -> String {
         "Times the background task failed (panic or error) and was started again.",
         &by_task(|task| task.restarts.to_string()),
     );
+    render_command_metrics(&mut out, &m.commands);
     out
+}
+
+/// A label value with `\`, `"` and newlines escaped, as the format asks.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// `admin_panel_command_duration_seconds` (a histogram per command, on the
+/// rollups' log-scale bounds) and `admin_panel_command_errors_total` (per
+/// command and kind: refused, user_error, internal_error).
+fn render_command_metrics(out: &mut String, commands: &[(String, CommandTally)]) {
+    let name = "admin_panel_command_duration_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Time from a command's arrival to its completion, by command.\n# TYPE {name} histogram"
+    );
+    for (command, tally) in commands {
+        let command = label(command);
+        let mut cumulative = 0;
+        for (bound, count) in BOUNDS_MS.iter().zip(tally.durations.0) {
+            cumulative += count;
+            let le = f64::from(*bound) / 1000.0;
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{command=\"{command}\",le=\"{le}\"}} {cumulative}"
+            );
+        }
+        let count = tally.durations.count();
+        let sum = tally.duration_sum_ms as f64 / 1000.0;
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{command=\"{command}\",le=\"+Inf\"}} {count}\n\
+             {name}_sum{{command=\"{command}\"}} {sum}\n\
+             {name}_count{{command=\"{command}\"}} {count}"
+        );
+    }
+    let name = "admin_panel_command_errors_total";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Command runs that did not succeed, by command and kind.\n# TYPE {name} counter"
+    );
+    for (command, tally) in commands {
+        let command = label(command);
+        for (kind, value) in [
+            (Outcome::Refused, tally.refused),
+            (Outcome::UserError, tally.user_errors),
+            (Outcome::InternalError, tally.internal_errors),
+        ] {
+            let kind = kind.label();
+            let _ = writeln!(
+                out,
+                "{name}{{command=\"{command}\",kind=\"{kind}\"}} {value}"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+
+    fn run(command: &str, duration_ms: u32, outcome: Outcome) -> CommandEvent {
+        CommandEvent {
+            command: command.to_owned(),
+            guild_id: None,
+            user_id: 1,
+            executed_at: Utc::now(),
+            outcome,
+            first_response_ms: duration_ms,
+            duration_ms,
+        }
+    }
+
+    #[test]
+    fn command_durations_are_a_cumulative_histogram_and_errors_are_labelled_by_kind() {
+        let mut tally = CommandTally::default();
+        for event in [
+            run("admin stats", 5, Outcome::Ok),
+            run("admin stats", 100, Outcome::InternalError),
+            run("admin stats", 70_000, Outcome::Refused),
+        ] {
+            tally.add(&event);
+        }
+        let snapshot = MetricsSnapshot {
+            commands: vec![("admin \"stats\"".to_owned(), tally)],
+            ..MetricsSnapshot::default()
+        };
+        let text = render_metrics(&snapshot);
+        let series = r#"admin_panel_command_duration_seconds_bucket{command="admin \"stats\"""#;
+        assert!(
+            text.contains(&format!(r#"{series},le="0.006"}} 1"#)),
+            "{text}"
+        );
+        assert!(text.contains(&format!(r#"{series},le="0.128"}} 2"#)));
+        assert!(text.contains(&format!(r#"{series},le="65.536"}} 2"#)));
+        assert!(text.contains(&format!(r#"{series},le="+Inf"}} 3"#)));
+        assert!(text.contains(
+            r#"admin_panel_command_duration_seconds_sum{command="admin \"stats\""} 70.105"#
+        ));
+        assert!(text.contains(
+            r#"admin_panel_command_errors_total{command="admin \"stats\"",kind="internal_error"} 1"#
+        ));
+        assert!(text.contains(
+            r#"admin_panel_command_errors_total{command="admin \"stats\"",kind="refused"} 1"#
+        ));
+        assert!(text.contains("# TYPE admin_panel_command_duration_seconds histogram"));
+    }
 }

@@ -3,8 +3,9 @@
 //! is slow or down, events are dropped and counted rather than ever delaying a
 //! command or growing memory without bound.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -13,6 +14,7 @@ use tokio::task::{self, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use super::metrics::CommandTally;
 use crate::error::cause_chain;
 use crate::store::command_stats::{self, CommandEvent};
 
@@ -44,6 +46,40 @@ const RECEIVE_CHUNK: usize = 256;
 pub struct RecorderCounters {
     pub recorded: AtomicU64,
     pub dropped: AtomicU64,
+    /// Per command since this process started: durations and errors for
+    /// `/metrics`, counted at the push (so dropped events count too). The
+    /// lock is held for one map lookup; the set of commands is the bot's
+    /// registered commands, so it stays small.
+    pub commands: Mutex<BTreeMap<String, CommandTally>>,
+}
+
+impl RecorderCounters {
+    fn count(&self, event: &CommandEvent) {
+        let mut commands = self
+            .commands
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match commands.get_mut(&event.command) {
+            Some(tally) => tally.add(event),
+            None => {
+                let mut tally = CommandTally::default();
+                tally.add(event);
+                commands.insert(event.command.clone(), tally);
+            }
+        }
+    }
+
+    /// A copy of the per-command figures, in command order.
+    pub fn command_tallies(&self) -> Vec<(String, CommandTally)> {
+        let commands = self
+            .commands
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        commands
+            .iter()
+            .map(|(name, tally)| (name.clone(), tally.clone()))
+            .collect()
+    }
 }
 
 /// The cheap, cloneable handle command hooks push into.
@@ -66,6 +102,7 @@ impl CommandRecorder {
 
     /// Never waits: a full channel drops the event and counts it.
     pub fn enqueue(&self, event: CommandEvent) {
+        self.counters.count(&event);
         if self.sender.try_send(event).is_err() {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
         }
@@ -267,7 +304,8 @@ mod tests {
             guild_id: None,
             user_id: 1,
             executed_at: Utc::now(),
-            success: true,
+            outcome: crate::store::command_stats::Outcome::Ok,
+            first_response_ms: 2,
             duration_ms: 3,
         }
     }

@@ -51,6 +51,16 @@ pub struct Bar {
 
 /// Commands per UTC day as bars, one per day of `days` (already zero-filled).
 pub fn daily_usage(title: &str, days: &[(NaiveDate, i64)]) -> Result<Vec<u8>, ChartError> {
+    daily_chart(title, "commands", days)
+}
+
+/// One bar per UTC day of `days` (already zero-filled), the y axis named
+/// `y_label`.
+pub fn daily_chart(
+    title: &str,
+    y_label: &str,
+    days: &[(NaiveDate, i64)],
+) -> Result<Vec<u8>, ChartError> {
     // Fewer than ~15 labels stay readable at this width.
     let label_every = days.len().div_ceil(15).max(1);
     let bars: Vec<Bar> = days
@@ -65,7 +75,7 @@ pub fn daily_usage(title: &str, days: &[(NaiveDate, i64)]) -> Result<Vec<u8>, Ch
             value: *uses as f64,
         })
         .collect();
-    bar_chart(title, "day (UTC)", "commands", &bars, None)
+    bar_chart(title, "day (UTC)", y_label, &bars, None)
 }
 
 /// A vertical bar chart. `max` fixes the y range (e.g. 100 for percentages);

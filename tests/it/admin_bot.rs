@@ -11,7 +11,7 @@ use crate::support::discord::{CHANNEL_MESSAGE_WITH_SOURCE, EPHEMERAL};
 use crate::support::fake_discord::FakeDiscord;
 use crate::support::fixtures;
 use crate::support::interact::wait_for_access;
-use admin_panel::store::command_stats::{self, CommandEvent};
+use admin_panel::store::command_stats::{self, CommandEvent, Outcome};
 use admin_panel::store::developers;
 use chrono::{TimeDelta, Utc};
 use serde_json::Value;
@@ -117,7 +117,8 @@ async fn a_developers_admin_stats_is_an_ephemeral_embed_whose_numbers_match_seed
         guild_id: Some(1),
         user_id: user,
         executed_at: now - TimeDelta::hours(hours_ago),
-        success: true,
+        outcome: Outcome::Ok,
+        first_response_ms: 5,
         duration_ms: 5,
     };
     let events = vec![

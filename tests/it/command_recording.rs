@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::support::db::TestDb;
-use admin_panel::store::command_stats::{self, CommandEvent};
+use admin_panel::store::command_stats::{self, CommandEvent, Outcome};
 use admin_panel::telemetry::recorder::{CommandRecorder, run_flusher};
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio_util::sync::CancellationToken;
@@ -21,7 +21,12 @@ fn event(
         guild_id: guild,
         user_id: user,
         executed_at: at,
-        success,
+        outcome: if success {
+            Outcome::Ok
+        } else {
+            Outcome::InternalError
+        },
+        first_response_ms: 7,
         duration_ms: 12,
     }
 }

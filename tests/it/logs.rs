@@ -10,7 +10,7 @@ use crate::support::interact::{attachments, control, press, slash};
 use admin_panel::admin::logs::{LogList, LogListArgs, parse_filter};
 use admin_panel::admin::pager::PageAt;
 use admin_panel::config::Retention;
-use admin_panel::store::command_stats::{self, CommandEvent};
+use admin_panel::store::command_stats::{self, CommandEvent, Outcome};
 use admin_panel::store::logs::{self, LogFilter, Severity};
 use admin_panel::telemetry::log_layer::{self, DbLogLayer, PERSISTED_TARGET};
 use admin_panel::telemetry::retention;
@@ -342,7 +342,8 @@ async fn retention_deletes_only_rows_past_their_age_and_keeps_the_rollups() {
             guild_id: None,
             user_id: days,
             executed_at: now - TimeDelta::days(days as i64),
-            success: true,
+            outcome: Outcome::Ok,
+            first_response_ms: 5,
             duration_ms: 1,
         })
         .collect();

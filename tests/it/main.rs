@@ -10,6 +10,7 @@ mod admin_bot;
 mod architecture;
 mod boot_burst;
 mod broadcasts;
+mod command_latency;
 mod command_recording;
 mod controls;
 mod developers;

@@ -7,7 +7,7 @@ use crate::support::db::TestDb;
 use crate::support::discord::EPHEMERAL;
 use crate::support::interact::{attachments, slash};
 use admin_panel::admin::{modules, usage};
-use admin_panel::store::command_stats::{self, CommandEvent};
+use admin_panel::store::command_stats::{self, CommandEvent, Outcome};
 use admin_panel::store::modules as adoption_store;
 use admin_panel::ui::charts;
 use chrono::{NaiveDate, TimeDelta, Utc};
@@ -19,7 +19,8 @@ fn event(command: &str, day: NaiveDate, user: u64) -> CommandEvent {
         guild_id: Some(1),
         user_id: user,
         executed_at: day.and_hms_opt(12, 0, 0).unwrap().and_utc(),
-        success: true,
+        outcome: Outcome::Ok,
+        first_response_ms: 5,
         duration_ms: 5,
     }
 }
@@ -51,11 +52,12 @@ async fn the_series_is_one_zero_filled_entry_per_day_and_the_filter_filters() {
     seed_events(&db, today).await;
 
     let week = usage::gather(&db.pool, 7, None, today).await.unwrap();
-    assert_eq!(week.days.len(), 7, "one entry per day of the period");
-    assert_eq!(week.days[0].0, today - TimeDelta::days(6));
-    assert_eq!(week.days[6], (today, 4));
-    assert_eq!(week.days[4], (today - TimeDelta::days(2), 2));
-    let zero_days = week.days.iter().filter(|(_, uses)| *uses == 0).count();
+    let week_days = week.series();
+    assert_eq!(week_days.len(), 7, "one entry per day of the period");
+    assert_eq!(week_days[0].0, today - TimeDelta::days(6));
+    assert_eq!(week_days[6], (today, 4));
+    assert_eq!(week_days[4], (today - TimeDelta::days(2), 2));
+    let zero_days = week_days.iter().filter(|(_, uses)| *uses == 0).count();
     assert_eq!(zero_days, 5, "days without commands are present with 0");
     assert_eq!(
         week.total(),
@@ -73,11 +75,13 @@ async fn the_series_is_one_zero_filled_entry_per_day_and_the_filter_filters() {
     let help = usage::gather(&db.pool, 30, Some("help".into()), today)
         .await
         .unwrap();
-    assert_eq!(help.days.len(), 30);
+    let help_days = help.series();
+    assert_eq!(help_days.len(), 30);
     assert_eq!(help.total(), 6);
-    assert_eq!(help.days[29], (today, 1));
-    assert_eq!(help.days[20], (today - TimeDelta::days(9), 5));
-    assert!(help.top.is_empty(), "a filtered view ranks nothing");
+    assert_eq!(help_days[29], (today, 1));
+    assert_eq!(help_days[20], (today - TimeDelta::days(9), 5));
+    let only: Vec<&str> = help.top.iter().map(|c| c.command.as_str()).collect();
+    assert_eq!(only, ["help"], "a filtered view shows only its command");
 
     let png_bytes = help.chart().unwrap();
     assert_eq!(png_size(&png_bytes), (charts::WIDTH, charts::HEIGHT));
