@@ -21,6 +21,7 @@ use std::time::Instant;
 use admin_panel::admin::logs::{LogList, LogListArgs};
 use admin_panel::admin::pager::PageAt;
 use admin_panel::admin::{modules, stats, usage};
+use admin_panel::store::latency::{BOUNDS_MS, BUCKETS};
 use admin_panel::store::logs::{LogFilter, Severity};
 use admin_panel::store::{command_stats, guilds, instances};
 use admin_panel::ui::{modules as modules_ui, stats as stats_ui, usage as usage_ui};
@@ -29,6 +30,53 @@ use chrono::Utc;
 use serenity::all::UserId;
 use settings::env_number;
 use timing::measure;
+
+/// The hourly and daily rollups from the raw events, histograms included:
+/// events are grouped by their two latency buckets (`width_bucket` over the
+/// bounds gives the recorder's bucket of `ms - 1`), each group becomes a
+/// one-hot array holding its count, and the arrays are summed per row with
+/// the rollups' own aggregate.
+fn rollup_seeding() -> [String; 2] {
+    let bounds = format!(
+        "'{{{}}}'::int4[]",
+        BOUNDS_MS.map(|b| b.to_string()).join(",")
+    );
+    let last = BUCKETS - 1;
+    let one_hot = |bucket: &str| {
+        format!(
+            "array_fill(0::int8, ARRAY[{bucket}]) || n || array_fill(0::int8, ARRAY[{last} - {bucket}])"
+        )
+    };
+    let (response, completion) = (one_hot("rb"), one_hot("cb"));
+    let grouped = |period: &str| {
+        format!(
+            "SELECT {period} AS period, command,
+                    width_bucket(first_response_ms - 1, {bounds}) AS rb,
+                    width_bucket(duration_ms - 1, {bounds}) AS cb,
+                    count(*) AS n, count(*) FILTER (WHERE outcome = 3) AS f,
+                    sum(duration_ms) AS d
+               FROM command_stats GROUP BY 1, 2, 3, 4"
+        )
+    };
+    [
+        format!(
+            "INSERT INTO command_stats_hourly (hour, command, uses, failures, internal_errors,
+                                               response_ms, completion_ms)
+             SELECT period, command, sum(n), sum(f), sum(f),
+                    admin_panel_sum_counts({response}), admin_panel_sum_counts({completion})
+               FROM ({}) AS g GROUP BY 1, 2",
+            grouped("date_trunc('hour', executed_at, 'UTC')")
+        ),
+        format!(
+            "INSERT INTO command_stats_daily (day, command, uses, failures, internal_errors,
+                                              total_duration_ms, response_ms, completion_ms)
+             SELECT period, command, sum(n), sum(f), sum(f), sum(d),
+                    admin_panel_sum_counts({response}), admin_panel_sum_counts({completion})
+               FROM ({}) AS g GROUP BY 1, 2",
+            grouped("(executed_at AT TIME ZONE 'UTC')::date")
+        ),
+    ]
+}
 
 #[tokio::main]
 async fn main() {
@@ -41,10 +89,12 @@ async fn main() {
         .expect("panel");
 
     let seeding = Instant::now();
-    // Raw events spread evenly over 90 days, then the rollups built exactly as
-    // the recorder's batches would have built them.
+    // Raw events spread evenly over 90 days (3 % internal errors, first
+    // responses spread over 0-3 s), then the rollups built exactly as the
+    // recorder's batches would have built them, histograms included.
+    let rollups = rollup_seeding();
     // language=PostgreSQL
-    for sql in [
+    let statements = [
         "INSERT INTO guilds (id, name, joined_at, left_at)
          SELECT i, 'Server ' || i, now() - interval '400 days', CASE WHEN i % 20 = 0 THEN now() END
            FROM generate_series(1, 100000) AS i",
@@ -52,23 +102,26 @@ async fn main() {
          SELECT g, m, (g + length(m)) % 3 > 0
            FROM generate_series(1, 100000) AS g,
                 unnest(ARRAY['welcome','levels','moderation','music','tickets']) AS m",
-        "INSERT INTO command_stats (command, guild_id, user_id, executed_at, success, duration_ms)
+        "INSERT INTO command_stats (command, guild_id, user_id, executed_at, success, duration_ms,
+                                    outcome, first_response_ms)
          SELECT 'command ' || (i % 50), 1 + (i * 7919) % 100000, 1 + (i * 104729) % 2000000,
-                now() - (i::float8 / $1) * interval '90 days', i % 33 <> 0, i % 500
+                now() - (i::float8 / $1) * interval '90 days', i % 33 <> 0,
+                (i * 37) % 3000 + i % 500, CASE WHEN i % 33 = 0 THEN 3 ELSE 0 END, (i * 37) % 3000
            FROM generate_series(1, $1) AS i",
-        "INSERT INTO command_stats_hourly (hour, command, uses, failures)
-         SELECT date_trunc('hour', executed_at, 'UTC'), command, count(*), count(*) FILTER (WHERE NOT success)
-           FROM command_stats GROUP BY 1, 2",
-        "INSERT INTO command_stats_daily (day, command, uses, failures, total_duration_ms)
-         SELECT (executed_at AT TIME ZONE 'UTC')::date, command, count(*), count(*) FILTER (WHERE NOT success), sum(duration_ms)
-           FROM command_stats GROUP BY 1, 2",
+        &rollups[0],
+        &rollups[1],
         "INSERT INTO command_stats_guild_daily (day, guild_id, uses)
          SELECT (executed_at AT TIME ZONE 'UTC')::date, guild_id, count(*) FROM command_stats GROUP BY 1, 2",
         "INSERT INTO command_users (user_id, first_seen_at)
          SELECT user_id, min(executed_at) FROM command_stats GROUP BY user_id",
         "UPDATE stat_counters SET value = (SELECT count(*) FROM command_users) WHERE name = 'unique_users'",
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(events).execute(&pool).await.expect("seed");
+    ];
+    for sql in statements {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(events)
+            .execute(&pool)
+            .await
+            .expect("seed");
     }
     // language=PostgreSQL
     sqlx::query(
@@ -157,16 +210,21 @@ async fn main() {
                 }
             })
             .await;
-            measure(&format!("{label} (with chart PNG)"), |_| {
-                let pool = pool.clone();
-                async move {
-                    let report = usage::gather(&pool, days, command.map(str::to_owned), today)
-                        .await
-                        .unwrap();
-                    let _ = std::hint::black_box(usage_ui::render(&report));
-                    std::hint::black_box(usage::render_chart(report).await.unwrap());
-                }
-            })
+            measure(
+                &format!("{label} metric:p95 latency (with chart PNG)"),
+                |_| {
+                    let pool = pool.clone();
+                    async move {
+                        let mut report =
+                            usage::gather(&pool, days, command.map(str::to_owned), today)
+                                .await
+                                .unwrap();
+                        report.metric = usage_ui::Metric::P95Latency;
+                        let _ = std::hint::black_box(usage_ui::render(&report));
+                        std::hint::black_box(usage::render_chart(report).await.unwrap());
+                    }
+                },
+            )
             .await;
         }
     }

@@ -1,5 +1,5 @@
 //! The last 24 hours against the 24 before, for `/admin stats`: commands and
-//! failures from the hourly rollup (whole hours: the current hour and the 23
+//! internal errors from the hourly rollup (whole hours: the current hour and the 23
 //! before it, against the 24 before those), users seen for the first time,
 //! and servers joined and left (exact times, through indexes).
 
@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct Window {
     pub commands: i64,
+    /// Internal errors (refusals and users' mistakes are not failures).
     pub failures: i64,
     pub new_users: i64,
     pub joined: i64,
@@ -45,7 +46,7 @@ pub async fn last_two_days(
                   WHERE g.left_at >= w.since AND g.left_at < w.until) AS left
            FROM w
            CROSS JOIN LATERAL (
-                SELECT sum(uses) AS uses, sum(failures) AS failures FROM command_stats_hourly
+                SELECT sum(uses) AS uses, sum(internal_errors) AS failures FROM command_stats_hourly
                  WHERE hour >= w.from_hour AND hour < w.to_hour) h
           ORDER BY w.n",
     )

@@ -1,5 +1,6 @@
 //! Retention: deletes operational logs older than `LOG_RETENTION_DAYS` and raw
-//! command events older than `STATS_RETENTION_DAYS` (their rollups stay), in
+//! command events older than `STATS_RETENTION_DAYS` (their rollups stay; the
+//! hourly rollup itself goes after a week), in
 //! small batches with a pause between them, so a first run over millions of
 //! old rows never holds a long transaction or starves the bot's own queries.
 //! The same pass recounts module adoption, healing any drift.
@@ -18,6 +19,9 @@ use crate::store::{broadcasts, command_stats, logs, modules, views};
 pub const DELETE_BATCH: i64 = 5_000;
 /// Pause between batches.
 const BATCH_PAUSE: Duration = Duration::from_millis(50);
+/// How long the hourly command rollup is kept (it serves the last 48 hours;
+/// the daily rollup keeps the same figures for good).
+pub const HOURLY_ROLLUP_DAYS: i64 = 7;
 /// First pass shortly after start (not during the startup rush), then hourly.
 const FIRST_PASS_AFTER: Duration = Duration::from_secs(60);
 const PASS_INTERVAL: Duration = Duration::from_secs(60 * 60);
@@ -27,6 +31,8 @@ const PASS_INTERVAL: Duration = Duration::from_secs(60 * 60);
 pub struct Purged {
     pub log_entries: u64,
     pub command_events: u64,
+    /// Hourly rollup rows older than [`HOURLY_ROLLUP_DAYS`].
+    pub command_hours: u64,
     /// Stored arguments of lists whose controls expired a day ago or more.
     pub views: u64,
 }
@@ -44,6 +50,7 @@ pub async fn run_retention(pool: PgPool, retention: Retention, shutdown: Cancell
             Ok(purged) if purged != Purged::default() => tracing::info!(
                 log_entries = purged.log_entries,
                 command_events = purged.command_events,
+                command_hours = purged.command_hours,
                 views = purged.views,
                 "retention deleted old rows"
             ),
@@ -79,6 +86,11 @@ pub async fn purge(
         command_stats::delete_events_older_than(pool, stats_cutoff, DELETE_BATCH)
     })
     .await?;
+    let command_hours = drain(shutdown, || {
+        let cutoff = now - TimeDelta::days(HOURLY_ROLLUP_DAYS);
+        command_stats::delete_hours_older_than(pool, cutoff, DELETE_BATCH)
+    })
+    .await?;
     let views = drain(shutdown, || {
         views::delete_expired(pool, now - TimeDelta::days(1), DELETE_BATCH)
     })
@@ -86,6 +98,7 @@ pub async fn purge(
     Ok(Purged {
         log_entries,
         command_events,
+        command_hours,
         views,
     })
 }

@@ -112,21 +112,23 @@ async fn a_developers_admin_stats_is_an_ephemeral_embed_whose_numbers_match_seed
             .unwrap();
     }
     let now = Utc::now();
-    let event = |command: &str, user: u64, hours_ago: i64| CommandEvent {
+    let event = |command: &str, user: u64, hours_ago: i64, outcome: Outcome| CommandEvent {
         command: command.to_owned(),
         guild_id: Some(1),
         user_id: user,
         executed_at: now - TimeDelta::hours(hours_ago),
-        outcome: Outcome::Ok,
+        outcome,
         first_response_ms: 5,
         duration_ms: 5,
     };
     let events = vec![
-        event("ping", 11, 1),
-        event("ping", 12, 2),
-        event("ping", 13, 3),
-        event("admin stats", 11, 4),
-        event("ping", 14, 30), // outside the 24 h window, but a unique user
+        event("ping", 11, 1, Outcome::Ok),
+        event("ping", 12, 2, Outcome::Ok),
+        // A refusal is the command working as meant: no error.
+        event("ping", 13, 3, Outcome::Refused),
+        event("admin stats", 11, 4, Outcome::InternalError),
+        // Outside the 24 h window, but a unique user.
+        event("ping", 14, 30, Outcome::Ok),
     ];
     command_stats::insert_batch(&db.pool, &events)
         .await
@@ -164,7 +166,7 @@ async fn a_developers_admin_stats_is_an_ephemeral_embed_whose_numbers_match_seed
         "{trend}"
     );
     assert!(
-        trend.contains("Error rate: 0.0% vs 0.0% (+0.0 pts)"),
+        trend.contains("Error rate: 25.0% vs 0.0% (+25.0 pts)"),
         "{trend}"
     );
     fake.assert_no_spec_violations();

@@ -360,6 +360,10 @@ async fn retention_deletes_only_rows_past_their_age_and_keeps_the_rollups() {
     .await
     .unwrap();
     assert_eq!((purged.log_entries, purged.command_events), (2, 2));
+    assert_eq!(
+        purged.command_hours, 3,
+        "hourly rollup rows older than 7 days go"
+    );
     let kept: Vec<String> =
         sqlx::query_scalar("SELECT message FROM system_logs ORDER BY created_at")
             .fetch_all(&db.pool)

@@ -150,3 +150,18 @@ pub async fn delete_events_older_than(
                    SELECT ctid FROM command_stats WHERE executed_at < $1 LIMIT $2))";
     super::delete_batch(pool, sql, cutoff, batch).await
 }
+
+/// Deletes up to `batch` hourly rollup rows older than `cutoff`: the hourly
+/// rollup serves the last 24 and 48 hours (the ranking and the trends) and
+/// carries two histograms a row, so it is kept for days, not forever; the
+/// daily rollup keeps the same counts and histograms.
+pub async fn delete_hours_older_than(
+    pool: &PgPool,
+    cutoff: DateTime<Utc>,
+    batch: i64,
+) -> Result<u64, sqlx::Error> {
+    // language=PostgreSQL
+    let sql = "DELETE FROM command_stats_hourly WHERE (hour, command) IN (
+                   SELECT hour, command FROM command_stats_hourly WHERE hour < $1 LIMIT $2)";
+    super::delete_batch(pool, sql, cutoff, batch).await
+}
