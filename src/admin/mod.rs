@@ -1,6 +1,7 @@
 //! The `/admin` command tree. One parent command whose developer check guards
 //! every subcommand; one file per view.
 
+pub mod alerts;
 pub mod broadcast;
 pub mod confirm;
 pub mod developers;
@@ -32,7 +33,8 @@ pub type Context<'a, U> = poise::Context<'a, U, Error>;
         "usage::usage",
         "modules::modules",
         "logs::logs",
-        "broadcast::broadcast"
+        "broadcast::broadcast",
+        "alerts::alerts"
     ),
     subcommand_required,
     ephemeral

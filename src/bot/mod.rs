@@ -72,6 +72,9 @@ pub async fn run_with_client(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     crate::redact::register_secret(config.discord_token.expose());
+    if let Some(webhook) = &config.alerts.webhook {
+        crate::redact::register_secret(webhook.token().expose());
+    }
     let database = database::connect(config.database_url.as_deref()).await?;
     let http = http(&config, client);
     let result = run_with_pool(&config, http, database.pool.clone(), shutdown).await;
@@ -108,6 +111,7 @@ async fn run_with_pool(
     options.retention = config.retention;
     options.broadcast_rate = config.broadcast_rate;
     options.broadcast_approvals = config.broadcast_approvals;
+    options.alerts = config.alerts.clone();
     options.modules = commands::MODULES.iter().map(|m| (*m).to_owned()).collect();
     options.module_messages = vec![welcome::MODULE.to_owned()];
     let health_listener = health_server::bind(config.health_addr).await?;
@@ -138,6 +142,7 @@ async fn run_with_pool(
         .context("Failed to create the Discord client")?;
 
     background.spawn_broadcast_worker(&worker_panel, client.http.clone());
+    background.spawn_alert_evaluator(&worker_panel, client.http.clone());
     let shard_manager = client.shard_manager.clone();
     let _ = health.shard_manager.set(shard_manager.clone());
     let gateway = async {

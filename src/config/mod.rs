@@ -2,6 +2,7 @@
 //! bot connects anywhere: a bad value stops start-up with one line naming the
 //! variable, so a misconfigured deploy fails loudly instead of half-working.
 
+mod alerts;
 mod parse;
 
 use std::fmt;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use serenity::all::{GuildId, UserId};
 
+pub use alerts::{AlertConfig, AlertWebhook, REPEAT_AFTER};
 pub use parse::parse_snowflake;
 use parse::{
     parse_database_url, parse_days, parse_guild_list, parse_http_url, parse_sharding, parse_token,
@@ -92,6 +94,8 @@ pub struct Config {
     /// `BROADCAST_APPROVALS=1`: Send and Schedule ask another developer to
     /// approve first.
     pub broadcast_approvals: bool,
+    /// The `ALERT_*` variables: what is alerted, and where.
+    pub alerts: AlertConfig,
 }
 
 /// A configuration problem: which variable, and what is wrong with it.
@@ -223,7 +227,10 @@ impl Config {
             }
         };
 
+        let alerts = AlertConfig::from_lookup(get)?;
+
         Ok(Self {
+            alerts,
             pager_timeout,
             retention,
             broadcast_rate,

@@ -11,8 +11,9 @@ use serenity::all::UserId;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
+use crate::alerts::{AlertEvaluator, AlertState};
 use crate::broadcast::worker::BroadcastWorker;
-use crate::config::{DEFAULT_BROADCAST_RATE, DEFAULT_PAGER_TIMEOUT, Retention};
+use crate::config::{AlertConfig, DEFAULT_BROADCAST_RATE, DEFAULT_PAGER_TIMEOUT, Retention};
 use crate::developer_set::DeveloperSet;
 use crate::store::{self, instances};
 use crate::telemetry::guild_events::GuildEvents;
@@ -72,6 +73,8 @@ pub struct PanelOptions {
     /// `BROADCAST_APPROVALS`: Send and Schedule ask another developer to
     /// approve first (off by default).
     pub broadcast_approvals: bool,
+    /// The `ALERT_*` variables: thresholds, pacing, webhook, mention.
+    pub alerts: AlertConfig,
 }
 
 impl PanelOptions {
@@ -85,6 +88,7 @@ impl PanelOptions {
             retention: Retention::default(),
             broadcast_rate: DEFAULT_BROADCAST_RATE,
             broadcast_approvals: false,
+            alerts: AlertConfig::default(),
         }
     }
 }
@@ -205,6 +209,22 @@ impl AdminPanel {
             self.options.broadcast_rate,
         )
         .counting_into(self.health.deliveries.clone())
+    }
+
+    /// This process's alert evaluator, sending with `http`. It reads the
+    /// background pool only, so alerts never take an interaction's connection.
+    pub fn alert_evaluator(&self, http: Arc<serenity::all::Http>) -> AlertEvaluator {
+        AlertEvaluator::new(AlertState {
+            pool: self.background_pool.clone(),
+            http,
+            config: self.options.alerts.clone(),
+            instance_id: self.instance_id,
+            host: tasks::hostname(),
+            health: self.health.clone(),
+            tasks: self.tasks.clone(),
+            system: self.system.clone(),
+            last_channel: Arc::default(),
+        })
     }
 
     /// What the health-check server reads (it never sees the whole panel).

@@ -158,6 +158,20 @@ impl BackgroundTasks {
         });
     }
 
+    /// Starts this process's alert evaluator (it sends with the bot's HTTP
+    /// client, like the broadcast worker).
+    pub fn spawn_alert_evaluator(&mut self, panel: &AdminPanel, http: Arc<serenity::all::Http>) {
+        let evaluator = panel.alert_evaluator(http);
+        let stop = self.shutdown_token();
+        self.supervisor.spawn("alert_evaluator", false, move || {
+            let (evaluator, stop) = (evaluator.clone(), stop.clone());
+            async move {
+                evaluator.run(stop).await;
+                Ok(())
+            }
+        });
+    }
+
     /// Serves `/health` and `/metrics` on `listener` (bound already, so a
     /// taken port stops start-up); a restart serves the same socket again.
     pub fn spawn_health_server(&mut self, listener: std::net::TcpListener, state: HealthState) {

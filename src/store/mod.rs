@@ -4,6 +4,8 @@
 //! PostgreSQL's BIGINT here, in one place ([`db_id`] going in, [`DbId`] and
 //! [`NullableDbId`] coming out).
 
+pub mod alert_sources;
+pub mod alerts;
 pub mod broadcasts;
 pub mod command_stats;
 pub mod developers;

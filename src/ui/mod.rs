@@ -2,6 +2,7 @@
 //! here touches the database, so every view can be unit-tested against
 //! Discord's limits.
 
+pub mod alerts;
 pub mod audience;
 pub mod broadcast;
 mod broadcast_history;

@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["ui"],
     &["validate", "modules"],
     &["telemetry"],
-    &["broadcast", "developer_set"],
+    &["broadcast", "developer_set", "alerts"],
     &["panel"],
     &["reply", "controls"],
     &["access"],

@@ -7,6 +7,7 @@
 mod support;
 
 mod admin_bot;
+mod alerts;
 mod architecture;
 mod boot_burst;
 mod broadcasts;

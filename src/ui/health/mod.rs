@@ -99,34 +99,68 @@ impl HealthReport {
 
     /// Every warning, and whether any is critical (the bot is offline).
     pub fn warnings(&self) -> (Vec<String>, bool) {
+        let keyed = self.keyed_warnings();
+        let critical = keyed.iter().any(|warning| warning.critical);
+        (
+            keyed.into_iter().map(|warning| warning.text).collect(),
+            critical,
+        )
+    }
+
+    /// Every warning with a stable key (`health:memory`, `health:task:<name>`,
+    /// ...), so alerts can follow each one from orange or red back to green.
+    pub fn keyed_warnings(&self) -> Vec<HealthWarning> {
         let mut warnings = Vec::new();
+        let mut warn = |key: String, text: String, critical: bool| {
+            warnings.push(HealthWarning {
+                key,
+                text,
+                critical,
+            });
+        };
         if !self.bot_online {
-            warnings.push("the bot is offline (health check failed)".to_owned());
+            warn(
+                "health:bot".to_owned(),
+                "the bot is offline (health check failed)".to_owned(),
+                true,
+            );
         }
         let system = &self.system;
         if ratio(system.memory_used, system.memory_total) > WARN_RATIO {
-            warnings.push("system memory above 90%".to_owned());
+            warn(
+                "health:memory".to_owned(),
+                "system memory above 90%".to_owned(),
+                false,
+            );
         }
         if let (Some(used), Some(total)) = (system.disk_used, system.disk_total)
             && ratio(used, total) > WARN_RATIO
         {
-            warnings.push("disk above 90%".to_owned());
+            warn("health:disk".to_owned(), "disk above 90%".to_owned(), false);
         }
         if system
             .cpu_percent
             .is_some_and(|cpu| f64::from(cpu) > WARN_RATIO * 100.0)
         {
-            warnings.push("CPU above 90%".to_owned());
+            warn("health:cpu".to_owned(), "CPU above 90%".to_owned(), false);
         }
         match &self.database {
-            None => warnings.push("the database is not answering".to_owned()),
+            None => warn(
+                "health:database".to_owned(),
+                "the database is not answering".to_owned(),
+                true,
+            ),
             Some(db)
                 if ratio(
                     db.server_connections.max(0) as u64,
                     db.max_connections.max(0) as u64,
                 ) > WARN_CONNECTIONS_RATIO =>
             {
-                warnings.push("database connections above 80% of max_connections".to_owned());
+                warn(
+                    "health:db_connections".to_owned(),
+                    "database connections above 80% of max_connections".to_owned(),
+                    false,
+                );
             }
             Some(_) => {}
         }
@@ -137,16 +171,31 @@ impl HealthReport {
             .filter(|i| self.stale(i))
             .count();
         if stale > 0 {
-            warnings.push(format!("{stale} bot process(es) with a stale heartbeat"));
+            warn(
+                "health:processes".to_owned(),
+                format!("{stale} bot process(es) with a stale heartbeat"),
+                false,
+            );
         }
-        let down: Vec<&TaskLine> = self.tasks.iter().filter(|task| !task.running).collect();
-        for task in &down {
-            warnings.push(format!("background task {} is down", task.name));
+        for task in self.tasks.iter().filter(|task| !task.running) {
+            warn(
+                format!("health:task:{}", task.name),
+                format!("background task {} is down", task.name),
+                task.essential,
+            );
         }
-        let critical =
-            !self.bot_online || self.database.is_none() || down.iter().any(|task| task.essential);
-        (warnings, critical)
+        warnings
     }
+}
+
+/// One warning of the health view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthWarning {
+    pub key: String,
+    pub text: String,
+    /// Turns the view red (the bot offline, the database not answering, an
+    /// essential task down); otherwise orange.
+    pub critical: bool,
 }
 
 /// "All 8 running", or one line per task that is down or was restarted.

@@ -113,6 +113,8 @@ struct State {
     discords_heartbeat: bool,
     unknown_routes: Vec<String>,
     follow_ups: HashMap<String, Vec<Value>>,
+    /// Incoming webhooks (id -> token) and the messages executed on each.
+    webhooks: HashMap<u64, (String, Vec<Value>)>,
     /// Requests per second allowed outside interaction routes, when enforced.
     global_limit: Option<u32>,
     global_window: VecDeque<Instant>,
@@ -468,6 +470,23 @@ impl FakeDiscord {
             .and_then(|id| id.parse().ok())
             .expect("member user id");
         self.state().members.insert((guild_id, id), member);
+    }
+
+    /// Creates an incoming webhook a test can hand the bot as
+    /// `https://discord.com/api/webhooks/{id}/{token}`.
+    pub fn add_webhook(&self, id: u64, token: &str) {
+        self.state()
+            .webhooks
+            .insert(id, (token.to_owned(), Vec::new()));
+    }
+
+    /// The messages executed on webhook `id`, in order.
+    pub fn webhook_messages(&self, id: u64) -> Vec<Value> {
+        self.state()
+            .webhooks
+            .get(&id)
+            .map(|(_, messages)| messages.clone())
+            .unwrap_or_default()
     }
 
     pub fn add_user(&self, user: Value) {

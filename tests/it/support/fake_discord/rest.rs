@@ -274,6 +274,11 @@ fn answer(fake: &FakeDiscord, method: &str, segments: &[&str], body: Value) -> R
             ok(json!(fake.registered_commands(guild.parse().ok())))
         }
         ("POST", ["interactions", _, token, "callback"]) => callback(fake, token, body),
+        ("POST", ["webhooks", id, token])
+            if fake.state().webhooks.contains_key(&id.parse().unwrap_or(0)) =>
+        {
+            execute_webhook(fake, id.parse().unwrap_or(0), token, body)
+        }
         (_, ["webhooks", _, token, rest @ ..]) => webhook(fake, method, token, rest, body),
         ("POST", ["channels", channel, "messages"]) => {
             let channel = channel.parse().unwrap_or(0);
@@ -488,6 +493,25 @@ fn webhook(fake: &FakeDiscord, method: &str, token: &str, rest: &[&str], body: V
     drop(state);
     fake.inner.changed.notify_waiters();
     response
+}
+
+/// Execute Webhook on an incoming webhook: 401 Invalid Webhook Token for a
+/// wrong token, as Discord answers; otherwise the message is stored (the
+/// caller asks `?wait=true` to get it back).
+fn execute_webhook(fake: &FakeDiscord, id: u64, token: &str, body: Value) -> Response {
+    let message_id = fake.next_id();
+    let mut state = fake.state();
+    let Some((expected, messages)) = state.webhooks.get_mut(&id) else {
+        return error(404, 10015, "Unknown Webhook");
+    };
+    if expected != token {
+        return error(401, 50027, "Invalid Webhook Token");
+    }
+    let message = fixtures::message(message_id, 300_000_000_000_000_002, &body);
+    messages.push(message.clone());
+    drop(state);
+    fake.inner.changed.notify_waiters();
+    ok(message)
 }
 
 fn create_message(fake: &FakeDiscord, channel: u64, body: Value) -> Response {
