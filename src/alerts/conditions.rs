@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::config::AlertConfig;
-use crate::store::alert_sources::{ErrorBurst, FailedBroadcast};
+use crate::store::alert_sources::{CommandBurst, ErrorBurst, FailedBroadcast};
 use crate::store::alerts::Observation;
 use crate::ui::health::HealthWarning;
 use crate::ui::text::truncate;
@@ -62,6 +62,51 @@ pub fn error_alerts(bursts: &[ErrorBurst], config: &AlertConfig) -> Vec<Observat
                     config.error_count,
                     truncate(&burst.example.replace("```", "'''"), 1500),
                     burst.event_type
+                ),
+                None,
+            )
+        })
+        .collect()
+}
+
+/// The key of a command's error burst: `errors:command:admin.stats` (spaces
+/// become dots, anything else a key may not hold an underscore).
+pub fn command_key(command: &str) -> String {
+    let name: String = command
+        .chars()
+        .map(|c| match c {
+            ' ' => '.',
+            c if c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-') => c,
+            c if c.is_ascii_uppercase() => c.to_ascii_lowercase(),
+            _ => '_',
+        })
+        .collect();
+    truncate(&format!("errors:command:{name}"), 100)
+}
+
+/// One alert per command failing in a burst (internal errors only: a
+/// refusal or a user's mistake is the command working).
+pub fn command_alerts(bursts: &[CommandBurst], config: &AlertConfig) -> Vec<Observation> {
+    let window = window_text(config.error_window);
+    bursts
+        .iter()
+        .map(|burst| {
+            let example = match &burst.example {
+                Some(example) => format!(
+                    "The newest:\n```\n{}\n```",
+                    truncate(&example.replace("```", "'''"), 1500)
+                ),
+                None => "No example was logged (an outage is reported, not logged as an error)."
+                    .to_owned(),
+            };
+            observation(
+                command_key(&burst.command),
+                format!("`/{}` is failing", truncate(&burst.command, 100)),
+                format!(
+                    "{} internal errors in the last {window} (alerting from {}). {example}\nMore: `/admin usage command:{}` and `/admin logs severity:error event_type:command_error`",
+                    burst.count,
+                    config.error_count,
+                    truncate(&burst.command, 100),
                 ),
                 None,
             )
@@ -141,6 +186,17 @@ pub fn health_alerts(warnings: &[HealthWarning], me: i64, host: &str) -> Vec<Obs
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_key_is_always_valid() {
+        assert_eq!(command_key("admin stats"), "errors:command:admin.stats");
+        assert_eq!(
+            command_key("settings broadcast-channel"),
+            "errors:command:settings.broadcast-channel"
+        );
+        assert!(valid_key(&command_key("Ünïcode Näme ✓")));
+        assert!(valid_key(&command_key(&"x".repeat(300))));
+    }
 
     fn warning(key: &str, critical: bool) -> HealthWarning {
         HealthWarning {

@@ -28,7 +28,9 @@ use crate::telemetry::heartbeat::HEARTBEAT_INTERVAL;
 use crate::telemetry::supervisor::TaskBoard;
 use crate::telemetry::system::SystemSampler;
 use crate::ui::alerts::{AlertMessage, Phase, render_alert, render_summary};
-use conditions::{announces_resolution, broadcast_alerts, error_alerts, server_alert};
+use conditions::{
+    announces_resolution, broadcast_alerts, command_alerts, error_alerts, server_alert,
+};
 
 /// What the evaluator reads and sends with, and nothing more.
 #[derive(Debug, Clone)]
@@ -174,12 +176,14 @@ impl AlertEvaluator {
     ) -> Result<Vec<Observation>, sqlx::Error> {
         let state = &self.state;
         let config = &state.config;
-        let (bursts, failed, left) = tokio::try_join!(
+        let (bursts, command_bursts, failed, left) = tokio::try_join!(
             sources::error_bursts(&state.pool, config.error_window, config.error_count),
+            sources::command_bursts(&state.pool, config.error_window, config.error_count),
             sources::failed_broadcasts(&state.pool, config.broadcast_failed_percent),
             sources::servers_left_last_hour(&state.pool),
         )?;
         let mut observations = error_alerts(&bursts, config);
+        observations.extend(command_alerts(&command_bursts, config));
         observations.extend(broadcast_alerts(&failed, config));
         observations.extend(server_alert(left, config));
         observations.extend(self.memory.health_alerts(state, database).await?);

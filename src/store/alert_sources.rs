@@ -1,5 +1,6 @@
-//! What the alert evaluator reads: bursts of errors in `system_logs`,
-//! finished broadcasts with many failed deliveries, servers leaving.
+//! What the alert evaluator reads: bursts of errors in `system_logs` and of
+//! a command's internal errors in the command events, finished broadcasts
+//! with many failed deliveries, servers leaving.
 
 use std::time::Duration;
 
@@ -14,8 +15,9 @@ pub struct ErrorBurst {
     pub example: String,
 }
 
-/// Event types with at least `min_count` error entries in the last `window`
-/// (command failures are `command_error`), most first; at most 500.
+/// Event types with at least `min_count` error entries in the last `window`,
+/// most first; at most 500. Command failures (`command_error`) are left to
+/// [`command_bursts`], which tells one command from another.
 pub async fn error_bursts(
     pool: &PgPool,
     window: Duration,
@@ -27,11 +29,54 @@ pub async fn error_bursts(
              SELECT event_type, count(*) AS count, max(id) AS newest
                FROM system_logs
               WHERE severity = 'error' AND created_at > now() - make_interval(secs => $1)
+                AND event_type <> 'command_error'
               GROUP BY event_type
              HAVING count(*) >= $2)
          SELECT b.event_type, b.count, l.message AS example
            FROM bursts b JOIN system_logs l ON l.id = b.newest
           ORDER BY b.count DESC, b.event_type
+          LIMIT 500",
+    )
+    .bind(window.as_secs_f64())
+    .bind(i64::from(min_count))
+    .fetch_all(pool)
+    .await
+}
+
+/// One command with at least the threshold of internal errors in the window.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CommandBurst {
+    /// Full path, e.g. `admin stats`.
+    pub command: String,
+    pub count: i64,
+    /// The newest `command_error` entry of the command in the window.
+    pub example: Option<String>,
+}
+
+/// Commands (their buttons and forms included) that ended in an internal
+/// error at least `min_count` times in the last `window`, most first; at
+/// most 500. Read through the partial index of internal errors.
+pub async fn command_bursts(
+    pool: &PgPool,
+    window: Duration,
+    min_count: u32,
+) -> Result<Vec<CommandBurst>, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_as(
+        "WITH bursts AS (
+             SELECT command, count(*) AS count
+               FROM command_stats
+              WHERE outcome = 3 AND executed_at > now() - make_interval(secs => $1)
+              GROUP BY command
+             HAVING count(*) >= $2)
+         SELECT b.command, b.count,
+                (SELECT l.message FROM system_logs l
+                  WHERE l.event_type = 'command_error'
+                    AND l.created_at > now() - make_interval(secs => $1)
+                    AND starts_with(l.message, '/' || b.command || ' failed')
+                  ORDER BY l.id DESC LIMIT 1) AS example
+           FROM bursts b
+          ORDER BY b.count DESC, b.command
           LIMIT 500",
     )
     .bind(window.as_secs_f64())

@@ -159,7 +159,10 @@ async fn metrics_parse_as_prometheus_text_and_match_the_database() {
         } else if let Some(rest) = line.strip_prefix("# TYPE ") {
             let mut parts = rest.split_whitespace();
             typed.insert(parts.next().unwrap().to_owned());
-            assert!(matches!(parts.next(), Some("gauge" | "counter")), "{line}");
+            assert!(
+                matches!(parts.next(), Some("gauge" | "counter" | "histogram")),
+                "{line}"
+            );
         } else {
             let (series, value) = line
                 .rsplit_once(' ')
@@ -178,8 +181,13 @@ async fn metrics_parse_as_prometheus_text_and_match_the_database() {
                     "{line}"
                 );
             }
+            // A histogram's samples are its name with _bucket, _sum, _count.
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix).filter(|f| typed.contains(*f)))
+                .unwrap_or(name);
             assert!(
-                described.contains(name) && typed.contains(name),
+                described.contains(family) && typed.contains(family),
                 "HELP/TYPE before {name}"
             );
         }
@@ -191,6 +199,8 @@ async fn metrics_parse_as_prometheus_text_and_match_the_database() {
         "admin_panel_guild_events_written_total",
         "admin_panel_broadcast_deliveries_total",
         "admin_panel_process_resident_memory_bytes",
+        "admin_panel_command_duration_seconds",
+        "admin_panel_command_errors_total",
     ] {
         assert!(typed.contains(metric), "{metric} missing");
     }

@@ -26,10 +26,10 @@ async fn a_burst_of_fifty_errors_is_one_alert_and_later_one_resolved_message() {
     let (fake, db, bot) = start(&[]).await;
     set_channel(&fake).await;
 
-    errors(&db, "command_error", 50).await;
-    let alerts = wait_for_alerts(&fake, "errors:command_error", 1).await;
+    errors(&db, "delivery_error", 50).await;
+    let alerts = wait_for_alerts(&fake, "errors:delivery_error", 1).await;
     let first = &alerts[0];
-    assert_eq!(title(first), "🔴 Burst of `command_error` errors");
+    assert_eq!(title(first), "🔴 Burst of `delivery_error` errors");
     let description = first["embeds"][0]["description"].as_str().unwrap();
     assert!(
         description.contains("50 errors in the last 5m"),
@@ -41,17 +41,17 @@ async fn a_burst_of_fifty_errors_is_one_alert_and_later_one_resolved_message() {
     );
     a_few_ticks().await;
     assert_eq!(
-        with_key(&fake.messages_in(ALERT_CHANNEL), "errors:command_error").len(),
+        with_key(&fake.messages_in(ALERT_CHANNEL), "errors:delivery_error").len(),
         1,
         "still one message while the burst lasts"
     );
 
     an_hour_later(&db).await;
-    let alerts = wait_for_alerts(&fake, "errors:command_error", 2).await;
-    assert!(title(&alerts[1]).starts_with("✅ Resolved: Burst of `command_error`"));
+    let alerts = wait_for_alerts(&fake, "errors:delivery_error", 2).await;
+    assert!(title(&alerts[1]).starts_with("✅ Resolved: Burst of `delivery_error`"));
     a_few_ticks().await;
     assert_eq!(
-        with_key(&fake.messages_in(ALERT_CHANNEL), "errors:command_error").len(),
+        with_key(&fake.messages_in(ALERT_CHANNEL), "errors:delivery_error").len(),
         2
     );
 
@@ -71,7 +71,7 @@ async fn a_burst_of_fifty_errors_is_one_alert_and_later_one_resolved_message() {
     }
     let logged: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM system_logs WHERE event_type = 'alert_sent'
-            AND message LIKE 'alert errors:command_error:%delivered%'",
+            AND message LIKE 'alert errors:delivery_error:%delivered%'",
     )
     .fetch_one(&db.pool)
     .await

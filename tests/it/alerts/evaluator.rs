@@ -97,7 +97,7 @@ async fn two_processes_on_one_database_send_each_alert_once() {
 
     // (a) a burst of errors, (c) a broadcast with 30 % failed,
     // (d) 25 servers left within the hour.
-    errors(&db, "command_error", 50).await;
+    errors(&db, "delivery_error", 50).await;
     let broadcast: i64 = sqlx::query_scalar(
         "INSERT INTO broadcasts (category, title, status, created_by, started_at, finished_at)
          VALUES ('changelog', 'v2 is out', 'sent', 1, now(), now()) RETURNING id",
@@ -130,7 +130,7 @@ async fn two_processes_on_one_database_send_each_alert_once() {
     let messages = fake.messages_in(ALERT_CHANNEL);
     let broadcast_key = format!("broadcast:{broadcast}");
     for key in [
-        "errors:command_error",
+        "errors:delivery_error",
         broadcast_key.as_str(),
         "servers:drop",
     ] {
@@ -157,7 +157,7 @@ async fn two_processes_on_one_database_send_each_alert_once() {
     }
     let messages = fake.messages_in(ALERT_CHANNEL);
     for (key, count) in [
-        ("errors:command_error", 2),
+        ("errors:delivery_error", 2),
         (broadcast_key.as_str(), 1),
         ("servers:drop", 2),
     ] {
@@ -199,5 +199,72 @@ async fn a_background_task_restarting_turns_health_red_and_back() {
     .await;
     let resolved = &with_key(&fake.messages_in(ALERT_CHANNEL), key)[1];
     assert!(title(resolved).starts_with("✅ Resolved: Health red"));
+    fake.assert_no_spec_violations();
+}
+
+#[tokio::test]
+async fn a_command_failing_in_a_burst_is_one_alert_under_its_own_key_then_one_resolved() {
+    use admin_panel::store::command_stats::{self, CommandEvent, Outcome};
+    let fake = FakeDiscord::start().await;
+    let db = TestDb::new().await;
+    alert_channel(&db).await;
+    let (panel, _tasks) = panel(&db, config(10)).await;
+    let evaluator = evaluator(&panel, &fake);
+    let now = chrono::Utc::now();
+    // 50 internal errors of /admin stats (logged as command_error, as the
+    // error path does), and refusals of /ping, which are no errors.
+    let events: Vec<CommandEvent> = (0..100)
+        .map(|i| CommandEvent {
+            command: if i < 50 { "admin stats" } else { "ping" }.to_owned(),
+            guild_id: None,
+            user_id: 7,
+            executed_at: now,
+            outcome: if i < 50 {
+                Outcome::InternalError
+            } else {
+                Outcome::Refused
+            },
+            first_response_ms: 3,
+            duration_ms: 4,
+        })
+        .collect();
+    command_stats::insert_batch(&db.pool, &events)
+        .await
+        .unwrap();
+    errors(&db, "command_error", 50).await;
+
+    for _ in 0..3 {
+        evaluator.tick().await.unwrap();
+    }
+    let messages = fake.messages_in(ALERT_CHANNEL);
+    let alerts = with_key(&messages, "errors:command:admin.stats");
+    assert_eq!(alerts.len(), 1, "{messages:#?}");
+    assert_eq!(title(&alerts[0]), "🔴 `/admin stats` is failing");
+    let detail = alerts[0]["embeds"][0]["description"].as_str().unwrap();
+    assert!(
+        detail.contains("50 internal errors in the last 5m"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("/admin stats failed (error id 50): boom"),
+        "{detail}"
+    );
+    assert!(
+        with_key(&messages, "errors:command_error").is_empty()
+            && with_key(&messages, "errors:command:ping").is_empty(),
+        "the command's burst is alerted once, under its command; refusals are no errors"
+    );
+
+    sqlx::query("UPDATE command_stats SET executed_at = executed_at - interval '1 hour'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    evaluator.tick().await.unwrap();
+    let alerts = with_key(
+        &fake.messages_in(ALERT_CHANNEL),
+        "errors:command:admin.stats",
+    );
+    assert_eq!(alerts.len(), 2);
+    assert!(title(&alerts[1]).starts_with("✅ Resolved: `/admin stats` is failing"));
     fake.assert_no_spec_violations();
 }

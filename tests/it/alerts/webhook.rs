@@ -40,10 +40,10 @@ async fn the_webhook_gets_every_alert_and_its_url_is_never_logged() {
     assert_eq!(hooked.len(), 1);
     assert_eq!(hooked[0]["embeds"][0]["title"], "🧪 Test alert");
 
-    errors(&db, "command_error", 30).await;
-    let alert = wait_for_alerts(&fake, "errors:command_error", 1).await;
+    errors(&db, "delivery_error", 30).await;
+    let alert = wait_for_alerts(&fake, "errors:delivery_error", 1).await;
     let hooked = crate::support::bot::eventually("the webhook's alert", WAIT, || async {
-        let found = with_key(&fake.webhook_messages(WEBHOOK), "errors:command_error");
+        let found = with_key(&fake.webhook_messages(WEBHOOK), "errors:delivery_error");
         (!found.is_empty()).then_some(found)
     })
     .await;
