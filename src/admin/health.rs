@@ -15,7 +15,6 @@ use crate::panel::HasAdminPanel;
 use crate::reply::is_database_outage;
 use crate::store::health as store;
 use crate::telemetry::heartbeat::HEARTBEAT_INTERVAL;
-use crate::telemetry::supervisor::TaskState;
 use crate::ui::health::{HealthReport, ShardLine, TaskLine, render};
 
 /// How long the health-check probe may take before the bot counts as offline.
@@ -55,13 +54,7 @@ pub async fn health<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<(), Error> 
         .tasks
         .statuses()
         .into_iter()
-        .map(|task| TaskLine {
-            name: task.name.to_owned(),
-            essential: task.essential,
-            running: task.state != TaskState::Restarting,
-            restarts: task.restarts,
-            last_error: task.last_error,
-        })
+        .map(TaskLine::from)
         .collect();
     let commit = env!("ADMIN_PANEL_GIT_COMMIT");
     let report = HealthReport {

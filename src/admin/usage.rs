@@ -90,15 +90,12 @@ pub async fn gather(
     today: NaiveDate,
 ) -> Result<UsageReport, sqlx::Error> {
     let from = today - TimeDelta::days(days - 1);
-    let filter = command.as_deref();
-    let (series, top) = tokio::try_join!(
-        usage::daily(pool, from, today, filter),
-        usage::top_commands(pool, from, today, filter, TOP_COMMANDS as i64),
-    )?;
+    let mut period = usage::period(pool, from, today, command.as_deref()).await?;
+    period.commands.truncate(TOP_COMMANDS);
     Ok(UsageReport {
-        days: series,
+        days: period.days,
         command,
-        top,
+        top: period.commands,
         metric: Metric::default(),
     })
 }

@@ -39,7 +39,7 @@ fn window_text(window: Duration) -> String {
 
 fn observation(key: String, title: String, detail: String, owner: Option<i64>) -> Observation {
     Observation {
-        key: truncate(&key, 100),
+        key: key.chars().take(100).collect(),
         title: truncate(&title, 200),
         detail: truncate(&detail, 3500),
         owner,
@@ -81,7 +81,8 @@ pub fn command_key(command: &str) -> String {
             _ => '_',
         })
         .collect();
-    truncate(&format!("errors:command:{name}"), 100)
+    // Cut, not `truncate`: its ellipsis is no key character.
+    format!("errors:command:{name}").chars().take(100).collect()
 }
 
 /// One alert per command failing in a burst (internal errors only: a

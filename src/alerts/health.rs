@@ -21,7 +21,6 @@ use crate::config::REPEAT_AFTER;
 use crate::store::alerts::Observation;
 use crate::store::health::{self as facts, DatabaseFacts};
 use crate::telemetry::heartbeat::HEARTBEAT_INTERVAL;
-use crate::telemetry::supervisor::TaskState;
 use crate::ui::alerts::{AlertMessage, Phase, render_alert};
 use crate::ui::health::{HealthReport, ShardLine, TaskLine};
 
@@ -90,13 +89,7 @@ impl Memory {
             .tasks
             .statuses()
             .into_iter()
-            .map(|task| TaskLine {
-                name: task.name.to_owned(),
-                essential: task.essential,
-                running: task.state != TaskState::Restarting,
-                restarts: task.restarts,
-                last_error: task.last_error,
-            })
+            .map(TaskLine::from)
             .collect();
         let down: Vec<String> = shards
             .iter()

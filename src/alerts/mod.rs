@@ -1,6 +1,6 @@
 //! Alerts to the developers: a background task that evaluates what is wrong
-//! (bursts of errors, `/admin health` orange or red, broadcasts with many
-//! failures, servers leaving) every `ALERT_INTERVAL` and tells the alert
+//! (bursts of errors, a command failing, `/admin health` orange or red,
+//! broadcasts with many failures, servers leaving) every `ALERT_INTERVAL` and tells the alert
 //! channel and webhook once per key. The database decides which process
 //! sends each message ([`crate::store::alerts`]), so any number of bot
 //! processes evaluating the same conditions send each alert once; at most one

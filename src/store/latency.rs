@@ -54,6 +54,13 @@ impl Histogram {
         self.0[bucket_of(duration_ms)] += 1;
     }
 
+    /// Adds counts as the database stores them (possibly shorter).
+    pub fn add_counts(&mut self, counts: &[i64]) {
+        for (mine, theirs) in self.0.iter_mut().zip(counts) {
+            *mine += *theirs;
+        }
+    }
+
     pub fn add(&mut self, other: &Self) {
         for (mine, theirs) in self.0.iter_mut().zip(other.0) {
             *mine += theirs;

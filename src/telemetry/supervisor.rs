@@ -23,6 +23,7 @@ use sqlx::PgPool;
 use super::oplog;
 use crate::error::cause_chain;
 use crate::store::logs::Severity;
+use crate::ui::health::TaskLine;
 
 /// First pause before a restart; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -51,6 +52,19 @@ pub struct TaskStatus {
     pub restarts: u64,
     /// Why it last failed (cause chain), if it ever did.
     pub last_error: Option<String>,
+}
+
+/// A task as `/admin health` (and the alerts reading it) draws it.
+impl From<TaskStatus> for TaskLine {
+    fn from(task: TaskStatus) -> Self {
+        Self {
+            name: task.name.to_owned(),
+            essential: task.essential,
+            running: task.state != TaskState::Restarting,
+            restarts: task.restarts,
+            last_error: task.last_error,
+        }
+    }
 }
 
 /// The state of every supervised task of one panel.

@@ -8,8 +8,8 @@ use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
 use super::INFO_COLOR;
 use super::charts::{self, ChartError};
-use super::limits::EMBED_FIELD_VALUE_CHARS;
-use super::text::{fit_lines, thousands, truncate};
+use super::ranking::ranked;
+use super::text::{thousands, truncate};
 use crate::store::latency::{Histogram, Quantile};
 use crate::store::usage::{CommandFigures, DayFigures};
 
@@ -180,34 +180,20 @@ pub fn render(report: &UsageReport) -> CreateEmbed {
 /// One line a command: uses and share, p50 / p95 to the first response,
 /// error rate.
 fn command_lines(report: &UsageReport) -> String {
-    let total: i64 = report.top.iter().map(|c| c.uses).sum();
-    let lines: Vec<String> = report
-        .top
-        .iter()
-        .take(TOP_COMMANDS)
-        .enumerate()
-        .map(|(index, command)| {
-            let share = if total > 0 {
-                command.uses as f64 * 100.0 / total as f64
-            } else {
-                0.0
-            };
+    ranked(
+        &report.top,
+        TOP_COMMANDS,
+        "No commands in this period.",
+        |c| (c.command.as_str(), c.uses),
+        |c| {
             format!(
-                "{}. `/{}` {} ({share:.1}%) · p50 {} · p95 {} · {:.1}% errors",
-                index + 1,
-                truncate(&command.command, 40),
-                thousands(command.uses),
-                quantile_text(command.response.quantile(0.5)),
-                quantile_text(command.response.quantile(0.95)),
-                command.error_rate() * 100.0,
+                " · p50 {} · p95 {} · {:.1}% errors",
+                quantile_text(c.response.quantile(0.5)),
+                quantile_text(c.response.quantile(0.95)),
+                c.error_rate() * 100.0,
             )
-        })
-        .collect();
-    if lines.is_empty() {
-        "No commands in this period.".to_owned()
-    } else {
-        fit_lines(&lines, EMBED_FIELD_VALUE_CHARS)
-    }
+        },
+    )
 }
 
 #[cfg(test)]
@@ -302,7 +288,6 @@ mod tests {
                     user_errors: 2,
                     internal_errors: 999_999,
                     response: slow.clone(),
-                    completion: slow.clone(),
                 })
                 .collect(),
             metric: Metric::P95Latency,

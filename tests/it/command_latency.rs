@@ -78,7 +78,6 @@ async fn percentiles_from_the_rollups_agree_with_the_raw_durations_within_one_bu
         .collect();
         assert_eq!(figures.uses, raw.len() as i64);
         assert_eq!(figures.response.count(), figures.uses);
-        assert_eq!(figures.completion.count(), figures.uses);
         for quantile in [0.5, 0.95, 0.99] {
             let truth = bucket_of(exact_percentile(&mut raw, quantile));
             let from_rollup = figures.response.quantile_bucket(quantile).unwrap();
