@@ -12,12 +12,11 @@ use tokio_util::sync::CancellationToken;
 
 use chrono::{TimeDelta, Utc};
 use serenity::all::EditInteractionResponse;
-use tokio::time::Instant;
 
-use super::claims::{LEASE_SECS, PROGRESS_EVERY};
+use super::claims::{self, LEASE_SECS, claimed_in_batches};
 use super::classify::{classify, transient};
 use super::draft::Draft;
-use super::pacing::{Pace, wait_out_pause};
+use super::pacing::Pace;
 use super::worker::BroadcastWorker;
 use crate::error::cause_chain;
 use crate::store::broadcasts::followups::{self, Followup, Target, TargetOutcome};
@@ -55,44 +54,24 @@ impl BroadcastWorker {
                 }
             }
         };
-        let (per_process, limiter) = (pace.per_process, &pace.limiter);
+        let per_process = pace.per_process;
         let claim_error = std::sync::Mutex::new(None);
-        let claim_error_ref = &claim_error;
-        let claims = futures_util::stream::unfold(Instant::now(), |mut last_progress| async move {
-            if shutdown.is_cancelled() {
-                return None;
-            }
-            if last_progress.elapsed() >= PROGRESS_EVERY {
-                last_progress = Instant::now();
-                self.show_followup_progress(followup, false).await;
-            }
-            let claimed = followups::claim_targets(
-                &self.pool,
-                followup.id,
-                self.instance_id,
-                i64::from(per_process),
-                LEASE_SECS,
-            )
-            .await;
-            match claimed {
-                Ok(targets) if targets.is_empty() => None,
-                Ok(targets) => Some((futures_util::stream::iter(targets), last_progress)),
-                Err(error) => {
-                    *claim_error_ref.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
-                    None
-                }
-            }
-        })
-        .flatten();
-        claims
-            .then(|target| {
-                async move {
-                    wait_out_pause(&self.pause).await;
-                    limiter.until_ready().await;
-                    target
-                }
-            })
-            .boxed()
+        let claims = claimed_in_batches(
+            shutdown,
+            &claim_error,
+            move || {
+                let batch = i64::from(per_process);
+                followups::claim_targets(
+                    &self.pool,
+                    followup.id,
+                    self.instance_id,
+                    batch,
+                    LEASE_SECS,
+                )
+            },
+            move || self.show_followup_progress(followup, false),
+        );
+        self.at_pace(claims, pace)
             .for_each_concurrent(Some(per_process as usize * 2), |target| {
                 let embed = embed.clone();
                 async move {
@@ -106,9 +85,7 @@ impl BroadcastWorker {
                 }
             })
             .await;
-        if let Some(error) = claim_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            return Err(error);
-        }
+        claims::claim_error(claim_error)?;
         if followups::finish_if_done(&self.pool, followup.id).await? {
             self.followup_finished(followup).await;
             self.show_followup_progress(followup, true).await;

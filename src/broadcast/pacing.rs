@@ -5,6 +5,8 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt};
 use governor::{Quota, RateLimiter};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -48,6 +50,27 @@ impl BroadcastWorker {
             per_process,
             limiter,
         })
+    }
+
+    /// Lets `claimed` through one at a time at the governor's pace, after any
+    /// 429 pause: claims are paced, not sends, so the next batch is claimed
+    /// once the last one has passed the governor.
+    ///
+    /// Boxed: unboxed, rustc fails to prove the worker's task `Send` ("Send
+    /// is not general enough", a known limit of its higher-ranked lifetime
+    /// checks for borrowing futures inside stream combinators).
+    pub(super) fn at_pace<'a, T: Send + 'a>(
+        &'a self,
+        claimed: impl Stream<Item = T> + Send + 'a,
+        pace: &'a Pace,
+    ) -> BoxStream<'a, T> {
+        claimed
+            .then(move |item| async move {
+                wait_out_pause(&self.pause).await;
+                pace.limiter.until_ready().await;
+                item
+            })
+            .boxed()
     }
 
     /// Pauses every send of this process for `secs` (after a 429).

@@ -23,10 +23,10 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::claims::Claims;
+use super::claims::{self, LEASE_SECS, claimed_in_batches};
 use super::classify::{classify, transient};
 use super::draft::{Draft, nonce};
-use super::pacing::{Pace, wait_out_pause};
+use super::pacing::Pace;
 use crate::db::process_is_alive;
 use crate::error::cause_chain;
 use crate::store::broadcasts::{self, CHANNEL, Claimed, Counts, Outcome};
@@ -224,28 +224,17 @@ impl BroadcastWorker {
         // second's worth of sends is claimed ahead, so other processes find
         // work to share.
         let claim_error = std::sync::Mutex::new(None);
-        let claims = Claims {
-            worker: self,
-            broadcast: &broadcast,
-            embed: &embed,
+        let (broadcast, embed_ref) = (&broadcast, &embed);
+        let claims = claimed_in_batches(
             shutdown,
-            batch: i64::from(per_process),
-            last_progress: Instant::now(),
-            error: &claim_error,
-        };
-        // Boxed: unboxed, rustc fails to prove the worker's task `Send`
-        // ("Send is not general enough", a known limit of its higher-ranked
-        // lifetime checks for borrowing futures inside stream combinators).
-        claims
-            .into_stream()
-            .then(|delivery| {
-                async move {
-                    wait_out_pause(&self.pause).await;
-                    limiter.until_ready().await;
-                    delivery
-                }
-            })
-            .boxed()
+            &claim_error,
+            move || {
+                let batch = i64::from(per_process);
+                broadcasts::claim(&self.pool, id, self.instance_id, batch, LEASE_SECS)
+            },
+            move || self.show_progress(broadcast, embed_ref, None),
+        );
+        self.at_pace(claims, pace)
             .for_each_concurrent(Some(per_process as usize * 2), |delivery| {
                 let embed = &embed;
                 async move {
@@ -262,10 +251,7 @@ impl BroadcastWorker {
                 }
             })
             .await;
-        match claim_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            Some(error) => Err(error),
-            None => Ok(()),
-        }
+        claims::claim_error(claim_error)
     }
 
     async fn send(&self, id: i64, delivery: &Claimed, embed: CreateEmbed) -> Outcome {
