@@ -8,10 +8,10 @@
 use std::time::Instant;
 
 use serenity::all::{
-    ComponentInteraction, Context, FullEvent, GuildId, Http, Interaction, ModalInteraction, UserId,
+    ComponentInteraction, Context, FullEvent, GuildId, Http, Interaction, ModalInteraction,
 };
 
-use crate::access;
+use crate::access::{self, Press};
 use crate::admin;
 use crate::controls::{answer_expired, expired, expired_text};
 use crate::error::{Error, UserError};
@@ -60,22 +60,17 @@ async fn on_component(panel: &AdminPanel, ctx: &Context, press: &ComponentIntera
     else {
         return;
     };
-    let (result, refused) =
-        access::noting_refusals(handle_component(panel, http, press, &control)).await;
-    let outcome = outcome(&control, &result, refused);
-    if let Err(error) = result {
-        let guild = press.guild_id.map(|id| id.get());
-        reply::answer_failure(panel, error.as_ref(), "a button", guild, |text| {
-            reply::ephemeral(http, press.id, &press.token, text)
-        })
-        .await;
-    }
-    let interaction = Handled {
-        user: press.user.id,
-        guild: press.guild_id,
+    let handled = access::noting_refusals(handle_component(panel, http, press, &control)).await;
+    conclude(
+        panel,
+        http,
+        &control,
+        Press::from(press),
+        "a button",
         arrived,
-    };
-    record(panel, &control, interaction, outcome);
+        handled,
+    )
+    .await;
 }
 
 async fn handle_component(
@@ -145,28 +140,39 @@ async fn on_modal(panel: &AdminPanel, ctx: &Context, submit: &ModalInteraction) 
                 .map_err(Error::from)
         }
     };
-    let (result, refused) = access::noting_refusals(handling).await;
-    let outcome = outcome(&control, &result, refused);
-    let interaction = Handled {
-        user: submit.user.id,
-        guild: submit.guild_id,
+    let handled = access::noting_refusals(handling).await;
+    conclude(
+        panel,
+        http,
+        &control,
+        Press::from(submit),
+        "a form",
         arrived,
-    };
+        handled,
+    )
+    .await;
+}
+
+/// Answers a press or submit whose handling failed, then counts it under
+/// the command that drew its controls.
+async fn conclude(
+    panel: &AdminPanel,
+    http: &Http,
+    control: &ControlId,
+    interaction: Press<'_>,
+    what: &str,
+    arrived: Instant,
+    (result, refused): (Result<(), Error>, bool),
+) {
+    let outcome = outcome(control, &result, refused);
     if let Err(error) = result {
-        let guild = submit.guild_id.map(|id| id.get());
-        reply::answer_failure(panel, error.as_ref(), "a form", guild, |text| {
-            reply::ephemeral(http, submit.id, &submit.token, text)
+        let guild = interaction.guild.map(GuildId::get);
+        reply::answer_failure(panel, error.as_ref(), what, guild, |text| {
+            reply::ephemeral(http, interaction.id, interaction.token, text)
         })
         .await;
     }
-    record(panel, &control, interaction, outcome);
-}
-
-/// Who pressed or submitted, where, and when it arrived.
-struct Handled {
-    user: UserId,
-    guild: Option<GuildId>,
-    arrived: Instant,
+    record(panel, control, &interaction, arrived, outcome);
 }
 
 /// How a press or submit ended, for the command statistics. An expired
@@ -183,12 +189,18 @@ fn outcome(control: &ControlId, result: &Result<(), Error>, refused: bool) -> Ou
 
 /// Counts a press or submit under the command that drew its controls. Its
 /// first response is counted at completion: most handlers answer once.
-fn record(panel: &AdminPanel, control: &ControlId, handled: Handled, outcome: Outcome) {
-    let duration_ms = crate::hooks::millis_between(handled.arrived, Instant::now());
+fn record(
+    panel: &AdminPanel,
+    control: &ControlId,
+    interaction: &Press<'_>,
+    arrived: Instant,
+    outcome: Outcome,
+) {
+    let duration_ms = crate::hooks::millis_between(arrived, Instant::now());
     panel.recorder.enqueue(CommandEvent {
         command: command_of(control).to_owned(),
-        guild_id: handled.guild.map(GuildId::get),
-        user_id: handled.user.get(),
+        guild_id: interaction.guild.map(GuildId::get),
+        user_id: interaction.user.get(),
         executed_at: chrono::Utc::now() - chrono::TimeDelta::milliseconds(i64::from(duration_ms)),
         outcome,
         first_response_ms: duration_ms,
@@ -196,20 +208,16 @@ fn record(panel: &AdminPanel, control: &ControlId, handled: Handled, outcome: Ou
     });
 }
 
-/// The command whose statistics a control's presses count under.
+/// The command whose statistics a control's presses count under: the one
+/// that draws its view, or for a confirmation the one that asked.
 fn command_of(control: &ControlId) -> &'static str {
     match control.view {
-        View::ServerList => "admin servers",
-        View::Logs => "admin logs",
-        View::BroadcastHistory => "admin broadcast history",
-        View::BroadcastReport => "admin broadcast report",
-        View::Composer => "admin broadcast new",
-        View::Categories => "settings broadcast-categories",
         View::Confirm => match control.arg(0) {
             Ok(1) => "admin developers remove",
             Ok(3) => "admin broadcast recall",
             _ => "admin broadcast cancel",
         },
+        view => view.command().trim_start_matches('/'),
     }
 }
 

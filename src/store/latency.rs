@@ -44,9 +44,7 @@ impl Histogram {
     /// (rows written before a bucket existed, or empty) but never longer.
     pub fn from_counts(counts: &[i64]) -> Self {
         let mut histogram = Self::default();
-        for (slot, count) in histogram.0.iter_mut().zip(counts) {
-            *slot = *count;
-        }
+        histogram.add_counts(counts);
         histogram
     }
 

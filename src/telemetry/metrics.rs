@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::supervisor::TaskStatus;
-use crate::store::command_stats::{CommandEvent, Outcome};
+use crate::store::command_stats::{CommandEvent, Failures, Outcome};
 use crate::store::latency::{BOUNDS_MS, Histogram};
 
 /// One command's figures in this process: durations (arrival to
@@ -15,21 +15,14 @@ use crate::store::latency::{BOUNDS_MS, Histogram};
 pub struct CommandTally {
     pub durations: Histogram,
     pub duration_sum_ms: u64,
-    pub refused: u64,
-    pub user_errors: u64,
-    pub internal_errors: u64,
+    pub failures: Failures,
 }
 
 impl CommandTally {
     pub fn add(&mut self, event: &CommandEvent) {
         self.durations.record(event.duration_ms);
         self.duration_sum_ms += u64::from(event.duration_ms);
-        match event.outcome {
-            Outcome::Ok => {}
-            Outcome::Refused => self.refused += 1,
-            Outcome::UserError => self.user_errors += 1,
-            Outcome::InternalError => self.internal_errors += 1,
-        }
+        self.failures.count(event.outcome);
     }
 }
 
@@ -202,9 +195,9 @@ fn render_command_metrics(out: &mut String, commands: &[(String, CommandTally)])
     for (command, tally) in commands {
         let command = label(command);
         for (kind, value) in [
-            (Outcome::Refused, tally.refused),
-            (Outcome::UserError, tally.user_errors),
-            (Outcome::InternalError, tally.internal_errors),
+            (Outcome::Refused, tally.failures.refused),
+            (Outcome::UserError, tally.failures.user_errors),
+            (Outcome::InternalError, tally.failures.internal_errors),
         ] {
             let kind = kind.label();
             let _ = writeln!(

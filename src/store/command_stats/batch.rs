@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, DurationRound, NaiveDate, TimeDelta, Utc};
 use sqlx::{PgConnection, PgPool};
 
-use super::{CommandEvent, Outcome};
+use super::{CommandEvent, Failures};
 use crate::store::db_id;
 use crate::store::latency::{BUCKETS, Histogram};
 
@@ -13,9 +13,7 @@ use crate::store::latency::{BUCKETS, Histogram};
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct Tally {
     uses: i64,
-    refused: i64,
-    user_errors: i64,
-    internal_errors: i64,
+    failures: Failures,
     total_duration_ms: i64,
     response: Histogram,
     completion: Histogram,
@@ -24,19 +22,10 @@ struct Tally {
 impl Tally {
     fn add(&mut self, event: &CommandEvent) {
         self.uses += 1;
-        match event.outcome {
-            Outcome::Ok => {}
-            Outcome::Refused => self.refused += 1,
-            Outcome::UserError => self.user_errors += 1,
-            Outcome::InternalError => self.internal_errors += 1,
-        }
+        self.failures.count(event.outcome);
         self.total_duration_ms += i64::from(event.duration_ms);
         self.response.record(event.first_response_ms);
         self.completion.record(event.duration_ms);
-    }
-
-    fn failures(&self) -> i64 {
-        self.refused + self.user_errors + self.internal_errors
     }
 }
 
@@ -64,10 +53,10 @@ impl TallyColumns {
         };
         for tally in tallies {
             columns.uses.push(tally.uses);
-            columns.failures.push(tally.failures());
-            columns.refused.push(tally.refused);
-            columns.user_errors.push(tally.user_errors);
-            columns.internal_errors.push(tally.internal_errors);
+            columns.failures.push(tally.failures.total());
+            columns.refused.push(tally.failures.refused);
+            columns.user_errors.push(tally.failures.user_errors);
+            columns.internal_errors.push(tally.failures.internal_errors);
             columns.total_duration_ms.push(tally.total_duration_ms);
             columns.response.extend_from_slice(&tally.response.0);
             columns.completion.extend_from_slice(&tally.completion.0);

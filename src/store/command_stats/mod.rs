@@ -49,6 +49,29 @@ impl Outcome {
     }
 }
 
+/// How many runs ended in each way but success.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Failures {
+    pub refused: i64,
+    pub user_errors: i64,
+    pub internal_errors: i64,
+}
+
+impl Failures {
+    pub fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Ok => {}
+            Outcome::Refused => self.refused += 1,
+            Outcome::UserError => self.user_errors += 1,
+            Outcome::InternalError => self.internal_errors += 1,
+        }
+    }
+
+    pub fn total(&self) -> i64 {
+        self.refused + self.user_errors + self.internal_errors
+    }
+}
+
 /// One command invocation (a slash command, or a press or submit of the
 /// panel's controls, counted under the command that drew them).
 #[derive(Debug, Clone, PartialEq, Eq)]
