@@ -17,6 +17,9 @@
 //! `SHARD_COUNT` (default 1: every server and the probes on one websocket,
 //! the worst case), every shard fed at once; `BENCH_SHARDS=discord` plays a
 //! restart as Discord does instead (see [`discord_paced`]).
+//! `BENCH_INTERACTIONS=http` sends the probes to the bot's Interactions
+//! Endpoint (signed POSTs, as Discord does when the URL is set) instead of
+//! its gateway; the burst still comes over the gateway.
 
 #[path = "boot_storm/discord_paced.rs"]
 mod discord_paced;
@@ -80,6 +83,14 @@ struct Run {
     peak: f64,
 }
 
+/// The Interactions Endpoint of the running bot, when probes go over HTTP
+/// (`BENCH_INTERACTIONS=http`); each bot gets a fresh port.
+static ENDPOINT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+fn probes_over_http() -> bool {
+    std::env::var("BENCH_INTERACTIONS").is_ok_and(|door| door == "http")
+}
+
 /// Bots this bench started and has not stopped: killed if the bench panics,
 /// so a failed run leaves no bot behind to skew the next one.
 static RUNNING: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
@@ -116,8 +127,13 @@ async fn main() {
             discord_paced::SERVERS_PER_SHARD
         ),
     };
+    let door = if probes_over_http() {
+        "probes POSTed to the Interactions Endpoint"
+    } else {
+        "probes on the gateway"
+    };
     println!(
-        "boot storm: {sharding}, {} channels and 2 roles per server; the bot is the release binary",
+        "boot storm: {sharding}, {} channels and 2 roles per server, {door}; the bot is the release binary",
         shape.channels
     );
     println!("  empty process (no servers): RSS {empty:.1} MiB");
@@ -239,17 +255,18 @@ async fn start(
 fn launch(fake: &FakeDiscord, db: &TestDb, dir: &std::path::Path, log: &str, shards: u64) -> Child {
     let admin_guild = ADMIN_GUILD.to_string();
     let shard_count = shards.to_string();
-    let bot = spawn_bot(
-        dir,
-        fake,
-        db,
-        log,
-        &[
-            ("ADMIN_GUILD_IDS", &admin_guild),
-            ("SHARD_COUNT", &shard_count),
-            ("RUST_LOG", "warn"),
-        ],
-    );
+    let endpoint = support::http::free_addr();
+    let mut vars = vec![
+        ("ADMIN_GUILD_IDS", admin_guild.as_str()),
+        ("SHARD_COUNT", shard_count.as_str()),
+        ("RUST_LOG", "warn"),
+    ];
+    if probes_over_http() {
+        vars.push(("DISCORD_PUBLIC_KEY", support::fake_discord::PUBLIC_KEY));
+        vars.push(("INTERACTIONS_ADDR", endpoint.as_str()));
+        *ENDPOINT.lock().unwrap() = Some(endpoint.clone());
+    }
+    let bot = spawn_bot(dir, fake, db, log, &vars);
     RUNNING.lock().unwrap().push(bot.id() as i32);
     bot
 }
@@ -311,7 +328,19 @@ fn probe(
                     vec![],
                 );
                 let sent = Instant::now();
-                fake.dispatch_for_guild(guild, "INTERACTION_CREATE", interaction);
+                let endpoint = ENDPOINT.lock().unwrap().clone();
+                match endpoint {
+                    Some(endpoint) => {
+                        // Timed to the callback, like a gateway probe; the
+                        // POST's own 202 follows it.
+                        let fake = fake.clone();
+                        tokio::spawn(async move {
+                            let reply = fake.post_interaction(&endpoint, &interaction).await;
+                            assert_eq!(reply.status, 202, "{reply:?}");
+                        });
+                    }
+                    None => fake.dispatch_for_guild(guild, "INTERACTION_CREATE", interaction),
+                }
                 fake.wait_for_callback(&token, Duration::from_secs(30))
                     .await;
                 let took = sent.elapsed();
@@ -364,7 +393,7 @@ where
     drop(frames);
     let sent_in = started.elapsed();
     while !written().await {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let took = started.elapsed();
     finished.send_replace(true);

@@ -17,6 +17,7 @@ pub mod developer_set;
 pub mod error;
 pub mod events;
 pub mod hooks;
+pub mod interactions_endpoint;
 pub mod modules;
 pub mod panel;
 pub mod redact;

@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use serenity::all::{ClientBuilder, GatewayIntents, HttpBuilder};
 
 use crate::config::{Config, Sharding};
+use crate::interactions_endpoint::{self, SharedFramework};
 use crate::panel::{AdminPanel, PanelOptions};
 use crate::registration;
 use crate::telemetry::health_server;
@@ -115,6 +116,10 @@ async fn run_with_pool(
     options.modules = commands::MODULES.iter().map(|m| (*m).to_owned()).collect();
     options.module_messages = vec![welcome::MODULE.to_owned()];
     let health_listener = health_server::bind(config.health_addr).await?;
+    let interactions_listener = match &config.interactions_endpoint {
+        Some(endpoint) => Some(interactions_endpoint::bind(endpoint.addr).await?),
+        None => None,
+    };
     let (panel, mut background) = AdminPanel::start(pool, options).await?;
     let worker_panel = panel.clone();
     background.spawn_health_server(health_listener.into_std()?, panel.health_state());
@@ -134,6 +139,13 @@ async fn run_with_pool(
             })
         })
         .build();
+    // Interactions POSTed to the endpoint go through the same framework.
+    let framework = SharedFramework::new(framework);
+    if let (Some(listener), Some(config)) = (interactions_listener, &config.interactions_endpoint) {
+        let endpoint =
+            interactions_endpoint::Endpoint::new(config.public_key, framework.dispatcher())?;
+        background.spawn_interactions_endpoint(listener.into_std()?, endpoint);
+    }
 
     let mut client = ClientBuilder::new_with_http(http, GatewayIntents::GUILDS)
         .cache_settings(panel_cache_settings())

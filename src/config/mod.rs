@@ -3,6 +3,7 @@
 //! variable, so a misconfigured deploy fails loudly instead of half-working.
 
 mod alerts;
+mod interactions;
 mod parse;
 
 use std::fmt;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use serenity::all::{GuildId, UserId};
 
 pub use alerts::{AlertConfig, AlertWebhook, REPEAT_AFTER};
+pub use interactions::InteractionsEndpointConfig;
 pub use parse::parse_snowflake;
 use parse::{
     parse_database_url, parse_days, parse_guild_list, parse_http_url, parse_sharding, parse_token,
@@ -96,6 +98,9 @@ pub struct Config {
     pub broadcast_approvals: bool,
     /// The `ALERT_*` variables: what is alerted, and where.
     pub alerts: AlertConfig,
+    /// `DISCORD_PUBLIC_KEY` / `INTERACTIONS_ADDR`: interactions over HTTP
+    /// as well as the gateway; `None` when the key is unset.
+    pub interactions_endpoint: Option<InteractionsEndpointConfig>,
 }
 
 /// A configuration problem: which variable, and what is wrong with it.
@@ -228,9 +233,11 @@ impl Config {
         };
 
         let alerts = AlertConfig::from_lookup(get)?;
+        let interactions_endpoint = InteractionsEndpointConfig::from_lookup(get)?;
 
         Ok(Self {
             alerts,
+            interactions_endpoint,
             pager_timeout,
             retention,
             broadcast_rate,

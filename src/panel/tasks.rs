@@ -186,6 +186,27 @@ impl BackgroundTasks {
         });
     }
 
+    /// Serves Discord's Interactions Endpoint URL on `listener` (bound
+    /// already, like the health server's). Essential: while it is down,
+    /// every interaction Discord POSTs fails.
+    pub fn spawn_interactions_endpoint(
+        &mut self,
+        listener: std::net::TcpListener,
+        endpoint: crate::interactions_endpoint::Endpoint,
+    ) {
+        let stop = self.shutdown_token();
+        self.supervisor
+            .spawn("interactions_endpoint", true, move || {
+                let (listener, endpoint, stop) =
+                    (listener.try_clone(), endpoint.clone(), stop.clone());
+                async move {
+                    let listener = tokio::net::TcpListener::from_std(listener?)?;
+                    crate::interactions_endpoint::serve(listener, endpoint, stop).await;
+                    Ok(())
+                }
+            });
+    }
+
     /// Stops every task and waits for each to finish its last write.
     pub async fn shutdown(self) {
         self.supervisor.shutdown().await;

@@ -29,6 +29,9 @@ pub const QUEUE_CAPACITY: usize = 50_000;
 pub const MAX_BATCH: usize = 2_000;
 /// A lone event waits at most this long for company.
 const GATHER: Duration = Duration::from_millis(100);
+/// Events found waiting at once that show a burst under way: written
+/// without gathering.
+const BURSTING: usize = 32;
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// What a gateway event says about a server.
@@ -154,8 +157,11 @@ pub async fn run_guild_writer(
             write_until_done(&pool, std::mem::take(&mut events), &counters, &shutdown).await;
             return;
         }
-        if events.len() < MAX_BATCH {
-            // A burst comes as a stream: gather for a moment, write once.
+        if events.len() < BURSTING {
+            // A lone event (the queue was empty): gather for a moment, so
+            // a burst that is only starting is written once. Mid-burst the
+            // last write gathered the next batch already; waiting would only
+            // delay the end of the burst.
             tokio::time::sleep(GATHER).await;
             while events.len() < MAX_BATCH {
                 match receiver.try_recv() {

@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["store"],
     &["ui"],
     &["validate", "modules"],
-    &["telemetry"],
+    &["telemetry", "interactions_endpoint"],
     &["broadcast", "developer_set", "alerts"],
     &["panel"],
     &["reply", "controls"],

@@ -7,6 +7,7 @@
 //! answer like Discord does.
 
 mod gateway;
+mod interactions_endpoint;
 mod ratelimit;
 mod rest;
 mod tls;
@@ -20,6 +21,7 @@ use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 
 pub use super::fixtures::{APPLICATION_ID, BOT_USER_ID};
+pub use interactions_endpoint::{PUBLIC_KEY, Signing};
 pub use ratelimit::{RateLimitPlan, Scope};
 pub use tls::DISCORD_HOST;
 
@@ -129,6 +131,9 @@ struct Inner {
     token_lifetime: Mutex<Duration>,
     state: Mutex<State>,
     changed: Notify,
+    /// POSTs interactions to a bot's endpoint, keeping connections alive as
+    /// Discord does (one per fake: a client must not outlive its runtime).
+    endpoint_client: std::sync::OnceLock<reqwest::Client>,
 }
 
 /// Whether `shard` (`[id, count]`) receives `guild_id`'s events, by
@@ -176,6 +181,7 @@ impl FakeDiscord {
                     ..State::default()
                 }),
                 changed: Notify::new(),
+                endpoint_client: std::sync::OnceLock::new(),
             }),
         };
         tokio::spawn(rest::serve(fake.clone(), rest, false));
