@@ -85,6 +85,10 @@ mod tests {
             seen.first_time(1, later),
             "forgotten once its window passed"
         );
-        assert_eq!(seen.seen.lock().unwrap().ids.len(), 2, "1 again and 2 remain");
+        assert_eq!(
+            seen.seen.lock().unwrap().ids.len(),
+            2,
+            "1 again and 2 remain"
+        );
     }
 }

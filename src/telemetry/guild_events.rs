@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -22,9 +22,12 @@ use crate::error::cause_chain;
 use crate::store::guild_batches::{self, GuildBatch};
 use crate::store::guilds::GuildSnapshot;
 
-/// Events waiting at most: a few megabytes of snapshots, enough for a burst
-/// of 50,000 servers while the database catches up.
-pub const QUEUE_CAPACITY: usize = 50_000;
+/// Events waiting at most: a restart's whole burst for a process of 200,000
+/// servers while the database catches up, as snapshots of about 150 bytes
+/// (30 MB at worst). Past it, each gateway handler waits holding serenity's
+/// parsed guild, kilobytes each: with 50,000 a slow restart in 100,000
+/// servers peaked at 529 MiB (`cargo bench --bench boot_storm`).
+pub const QUEUE_CAPACITY: usize = 200_000;
 /// Events per statement at most.
 pub const MAX_BATCH: usize = 2_000;
 /// A lone event waits at most this long for company.
@@ -59,6 +62,8 @@ impl GuildEvent {
 #[derive(Debug, Default)]
 pub struct GuildEventCounters {
     pub written: AtomicU64,
+    /// When a full queue was last reported (Unix seconds).
+    full_warned_at: AtomicI64,
 }
 
 /// The cheap, cloneable handle the gateway handler pushes into.
@@ -82,7 +87,27 @@ impl GuildEvents {
     /// behind), so that no event is ever dropped.
     pub async fn push(&self, event: GuildEvent) {
         if let Err(mpsc::error::TrySendError::Full(event)) = self.sender.try_send(event) {
+            self.warn_full();
             let _ = self.sender.send(event).await;
+        }
+    }
+
+    /// A full queue means the database is behind the gateway: each waiting
+    /// handler holds serenity's whole parsed event. Said at most every 10 s.
+    fn warn_full(&self) {
+        let now = Utc::now().timestamp();
+        let last = self.counters.full_warned_at.load(Ordering::Relaxed);
+        if now - last >= 10
+            && self
+                .counters
+                .full_warned_at
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                capacity = QUEUE_CAPACITY,
+                "the guild event queue is full: gateway handlers wait for the database"
+            );
         }
     }
 }
