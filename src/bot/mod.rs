@@ -142,8 +142,11 @@ async fn run_with_pool(
     // Interactions POSTed to the endpoint go through the same framework.
     let framework = SharedFramework::new(framework);
     if let (Some(listener), Some(config)) = (interactions_listener, &config.interactions_endpoint) {
-        let endpoint =
-            interactions_endpoint::Endpoint::new(config.public_key, framework.dispatcher())?;
+        let endpoint = interactions_endpoint::Endpoint::new(
+            config.public_key,
+            framework.dispatcher(),
+            health.interactions.clone(),
+        )?;
         background.spawn_interactions_endpoint(listener.into_std()?, endpoint);
     }
 

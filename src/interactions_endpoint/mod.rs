@@ -19,6 +19,7 @@ pub mod replay;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -41,23 +42,94 @@ pub const PATH: &str = "/interactions";
 /// answer; Discord wants both within 3 s of the interaction.
 const ANSWER_WITHIN: Duration = Duration::from_millis(2_500);
 
-/// What the endpoint needs: the key to check signatures with, and the
-/// framework to hand interactions to.
+/// What became of a POST: `/metrics` counts each
+/// (`admin_panel_interactions_http_total{outcome}`), so forged or replayed
+/// traffic and a drifting clock show without reading logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostOutcome {
+    /// Dispatched to the framework.
+    Accepted,
+    /// Discord's PING, answered with PONG.
+    Pong,
+    BadSignature,
+    Stale,
+    Replayed,
+    Unreadable,
+    /// Before the first READY.
+    NotReady,
+}
+
+impl PostOutcome {
+    pub const ALL: [Self; 7] = [
+        Self::Accepted,
+        Self::Pong,
+        Self::BadSignature,
+        Self::Stale,
+        Self::Replayed,
+        Self::Unreadable,
+        Self::NotReady,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Pong => "pong",
+            Self::BadSignature => "bad_signature",
+            Self::Stale => "stale",
+            Self::Replayed => "replayed",
+            Self::Unreadable => "unreadable",
+            Self::NotReady => "not_ready",
+        }
+    }
+}
+
+/// POSTs this process received, by [`PostOutcome`].
+#[derive(Debug, Default)]
+pub struct EndpointCounters {
+    counts: [AtomicU64; PostOutcome::ALL.len()],
+}
+
+impl EndpointCounters {
+    fn add(&self, outcome: PostOutcome) {
+        self.counts[outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Every outcome with its count, in [`PostOutcome::ALL`]'s order.
+    pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
+        PostOutcome::ALL
+            .iter()
+            .map(|outcome| {
+                let count = self.counts[*outcome as usize].load(Ordering::Relaxed);
+                (outcome.label(), count)
+            })
+            .collect()
+    }
+}
+
+/// What the endpoint needs: the key to check signatures with, the
+/// framework to hand interactions to, and where to count what it did.
 #[derive(Clone)]
 pub struct Endpoint {
     verifier: Verifier,
     dispatcher: Dispatcher,
     seen: Arc<SeenIds>,
+    counters: Arc<EndpointCounters>,
 }
 
 impl Endpoint {
     /// `public_key` is checked by the configuration already
-    /// ([`crate::config::InteractionsEndpointConfig`]).
-    pub fn new(public_key: [u8; 32], dispatcher: Dispatcher) -> anyhow::Result<Self> {
+    /// ([`crate::config::InteractionsEndpointConfig`]); `counters` are the
+    /// ones `/metrics` reads (`AdminPanel::health`'s).
+    pub fn new(
+        public_key: [u8; 32],
+        dispatcher: Dispatcher,
+        counters: Arc<EndpointCounters>,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             verifier: Verifier::try_new(public_key)?,
             dispatcher,
             seen: Arc::default(),
+            counters,
         })
     }
 }
@@ -89,58 +161,76 @@ pub async fn serve(listener: TcpListener, endpoint: Endpoint, shutdown: Cancella
 }
 
 async fn receive(State(endpoint): State<Endpoint>, headers: HeaderMap, body: Bytes) -> Response {
+    let (outcome, response) = answer(&endpoint, &headers, &body).await;
+    endpoint.counters.add(outcome);
+    response
+}
+
+async fn answer(endpoint: &Endpoint, headers: &HeaderMap, body: &[u8]) -> (PostOutcome, Response) {
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
     let (Some(signature), Some(timestamp)) = (
         header("x-signature-ed25519"),
         header("x-signature-timestamp"),
     ) else {
-        return refuse("missing signature headers");
+        return (
+            PostOutcome::BadSignature,
+            refuse("missing signature headers"),
+        );
     };
     if endpoint
         .verifier
-        .verify(signature, timestamp, &body)
+        .verify(signature, timestamp, body)
         .is_err()
     {
-        return refuse("invalid request signature");
+        return (
+            PostOutcome::BadSignature,
+            refuse("invalid request signature"),
+        );
     }
     if !replay::fresh(timestamp, chrono::Utc::now().timestamp()) {
         tracing::warn!(
             timestamp,
             "refused a signed interaction with a stale timestamp (a replay, or this machine's clock is off)"
         );
-        return refuse("stale timestamp");
+        return (PostOutcome::Stale, refuse("stale timestamp"));
     }
-    let interaction: Interaction = match serde_json::from_slice(&body) {
+    let interaction: Interaction = match serde_json::from_slice(body) {
         Ok(interaction) => interaction,
         Err(error) => {
             tracing::warn!(error = %error, "a signed interaction could not be read");
-            return (StatusCode::BAD_REQUEST, "unreadable interaction\n").into_response();
+            let response = (StatusCode::BAD_REQUEST, "unreadable interaction\n").into_response();
+            return (PostOutcome::Unreadable, response);
         }
     };
     if let Interaction::Ping(_) = interaction {
-        return axum::Json(serde_json::json!({ "type": 1 })).into_response();
+        let pong = axum::Json(serde_json::json!({ "type": 1 })).into_response();
+        return (PostOutcome::Pong, pong);
     }
     if !endpoint
         .seen
         .first_time(interaction.id().get(), Instant::now())
     {
         tracing::warn!(interaction = %interaction.id(), "refused a replayed interaction");
-        return refuse("interaction already received");
+        return (
+            PostOutcome::Replayed,
+            refuse("interaction already received"),
+        );
     }
     match endpoint.dispatcher.dispatch(interaction) {
         Ok(task) => {
             // Answered through the callback endpoint by then (or deferred);
             // a slow command goes on after the POST is closed.
             let _ = tokio::time::timeout(ANSWER_WITHIN, task).await;
-            StatusCode::ACCEPTED.into_response()
+            (PostOutcome::Accepted, StatusCode::ACCEPTED.into_response())
         }
         Err(NotReady) => {
             tracing::warn!("an interaction arrived over HTTP before any shard was ready");
-            (
+            let response = (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not connected to Discord yet\n",
             )
-                .into_response()
+                .into_response();
+            (PostOutcome::NotReady, response)
         }
     }
 }

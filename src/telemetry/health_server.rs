@@ -26,6 +26,7 @@ use super::recorder::RecorderCounters;
 use super::supervisor::TaskBoard;
 use super::system::SystemSampler;
 use crate::error::cause_chain;
+use crate::interactions_endpoint::EndpointCounters;
 use crate::store::guilds;
 
 /// How often the database is probed (and the guild count read).
@@ -45,6 +46,8 @@ pub struct HealthShared {
     guilds: AtomicI64,
     /// Broadcast deliveries this process settled (the worker counts them).
     pub deliveries: Arc<DeliveryCounters>,
+    /// POSTs to the Interactions Endpoint, by outcome (zero while it is off).
+    pub interactions: Arc<EndpointCounters>,
 }
 
 impl Default for HealthShared {
@@ -56,6 +59,7 @@ impl Default for HealthShared {
             database_up: AtomicBool::new(true),
             guilds: AtomicI64::new(0),
             deliveries: Arc::default(),
+            interactions: Arc::default(),
         }
     }
 }
@@ -179,6 +183,7 @@ async fn metrics(State(state): State<HealthState>) -> Response {
         shards_connected: connected as u64,
         tasks: state.tasks.statuses(),
         commands: state.recorder.command_tallies(),
+        interactions: shared.interactions.snapshot(),
     };
     (
         [(

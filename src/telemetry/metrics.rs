@@ -55,6 +55,8 @@ pub struct MetricsSnapshot {
     pub shards_connected: u64,
     pub tasks: Vec<TaskStatus>,
     pub commands: Vec<(String, CommandTally)>,
+    /// POSTs to the Interactions Endpoint by outcome label.
+    pub interactions: Vec<(&'static str, u64)>,
 }
 
 /// Prometheus text exposition format, version 0.0.4.
@@ -115,6 +117,17 @@ pub fn render_metrics(m: &MetricsSnapshot) -> String {
                 m.deliveries_failed.to_string(),
             ),
         ],
+    );
+    let interactions: Vec<(String, String)> = m
+        .interactions
+        .iter()
+        .map(|(outcome, count)| (format!("{{outcome=\"{outcome}\"}}"), count.to_string()))
+        .collect();
+    metric(
+        "admin_panel_interactions_http_total",
+        "counter",
+        "Interactions POSTed to this process's Interactions Endpoint, by outcome (accepted, pong, or why refused).",
+        &interactions,
     );
     metric(
         "admin_panel_process_resident_memory_bytes",

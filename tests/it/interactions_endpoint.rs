@@ -21,7 +21,13 @@ const UNAUTHORIZED: u16 = 401;
 
 /// A bot with its endpoint on a free port; returns the endpoint's address.
 async fn start(fake: &FakeDiscord, db: &TestDb) -> (TestBot, String) {
-    let endpoint = free_addr();
+    let (bot, endpoint, _) = start_with_health(fake, db).await;
+    (bot, endpoint)
+}
+
+/// [`start`], also returning the health-check server's address.
+async fn start_with_health(fake: &FakeDiscord, db: &TestDb) -> (TestBot, String, String) {
+    let (endpoint, health) = (free_addr(), free_addr());
     let admin_guild = ADMIN_GUILD.to_string();
     let config = test_config(
         fake,
@@ -30,9 +36,10 @@ async fn start(fake: &FakeDiscord, db: &TestDb) -> (TestBot, String) {
             ("ADMIN_GUILD_IDS", &admin_guild),
             ("DISCORD_PUBLIC_KEY", PUBLIC_KEY),
             ("INTERACTIONS_ADDR", &endpoint),
+            ("HEALTH_ADDR", &health),
         ],
     );
-    (TestBot::start(fake, config).await, endpoint)
+    (TestBot::start(fake, config).await, endpoint, health)
 }
 
 fn command(id: u64, token: &str, user: u64, path: &[&str]) -> Value {
@@ -50,7 +57,7 @@ fn callbacks(fake: &FakeDiscord, token: &str) -> usize {
 async fn discords_ping_gets_a_pong_and_forged_stale_replayed_or_unreadable_posts_run_nothing() {
     let fake = FakeDiscord::start().await;
     let db = TestDb::new().await;
-    let (bot, endpoint) = start(&fake, &db).await;
+    let (bot, endpoint, health) = start_with_health(&fake, &db).await;
 
     let ping = json!({ "id": "1", "application_id": FakeDiscord::APPLICATION_ID.to_string(), "type": 1, "token": "ping", "version": 1 });
     let pong = fake.post_interaction(&endpoint, &ping).await;
@@ -97,6 +104,20 @@ async fn discords_ping_gets_a_pong_and_forged_stale_replayed_or_unreadable_posts
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(callbacks(&fake, "forged") + callbacks(&fake, "stale"), 0);
     assert_eq!(callbacks(&fake, "once"), 1, "the replay ran nothing");
+    let (_, metrics) = crate::support::http::get(&health, "/metrics").await;
+    for (outcome, count) in [
+        ("accepted", 1),
+        ("pong", 1),
+        ("bad_signature", 1),
+        ("stale", 1),
+        ("replayed", 1),
+        ("unreadable", 1),
+        ("not_ready", 0),
+    ] {
+        let line =
+            format!("admin_panel_interactions_http_total{{outcome=\"{outcome}\"}} {count}\n");
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+    }
     fake.assert_no_spec_violations();
     bot.stop().await;
 }
