@@ -175,15 +175,7 @@ impl BackgroundTasks {
     /// Serves `/health` and `/metrics` on `listener` (bound already, so a
     /// taken port stops start-up); a restart serves the same socket again.
     pub fn spawn_health_server(&mut self, listener: std::net::TcpListener, state: HealthState) {
-        let stop = self.shutdown_token();
-        self.supervisor.spawn("health_server", false, move || {
-            let (listener, state, stop) = (listener.try_clone(), state.clone(), stop.clone());
-            async move {
-                let listener = tokio::net::TcpListener::from_std(listener?)?;
-                serve(listener, state, stop).await;
-                Ok(())
-            }
-        });
+        self.spawn_http_server("health_server", false, listener, state, serve);
     }
 
     /// Serves Discord's Interactions Endpoint URL on `listener` (bound
@@ -194,17 +186,38 @@ impl BackgroundTasks {
         listener: std::net::TcpListener,
         endpoint: crate::interactions_endpoint::Endpoint,
     ) {
+        let serve_endpoint = crate::interactions_endpoint::serve;
+        self.spawn_http_server(
+            "interactions_endpoint",
+            true,
+            listener,
+            endpoint,
+            serve_endpoint,
+        );
+    }
+
+    /// Runs `serve` on a listener bound at start-up, under supervision: a
+    /// restart serves a clone of the same socket.
+    fn spawn_http_server<S, Fut>(
+        &mut self,
+        name: &'static str,
+        essential: bool,
+        listener: std::net::TcpListener,
+        state: S,
+        serve: fn(tokio::net::TcpListener, S, CancellationToken) -> Fut,
+    ) where
+        S: Clone + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
         let stop = self.shutdown_token();
-        self.supervisor
-            .spawn("interactions_endpoint", true, move || {
-                let (listener, endpoint, stop) =
-                    (listener.try_clone(), endpoint.clone(), stop.clone());
-                async move {
-                    let listener = tokio::net::TcpListener::from_std(listener?)?;
-                    crate::interactions_endpoint::serve(listener, endpoint, stop).await;
-                    Ok(())
-                }
-            });
+        self.supervisor.spawn(name, essential, move || {
+            let (listener, state, stop) = (listener.try_clone(), state.clone(), stop.clone());
+            async move {
+                let listener = tokio::net::TcpListener::from_std(listener?)?;
+                serve(listener, state, stop).await;
+                Ok(())
+            }
+        });
     }
 
     /// Stops every task and waits for each to finish its last write.
