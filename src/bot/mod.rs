@@ -164,7 +164,14 @@ async fn run_with_pool(
         match &config.sharding {
             Sharding::Recommended => client.start_autosharded().await,
             Sharding::All { count } => client.start_shards(*count).await,
-            Sharding::Range { ids, count } => client.start_shard_range(ids.clone(), *count).await,
+            // serenity 0.12's `start_shard_range` includes the range's end
+            // (its doc: `4..7` starts shards 4 through 7), so `a..b` here
+            // means shards a to b, both included.
+            Sharding::Range { ids, count } => {
+                client
+                    .start_shard_range(*ids.start()..*ids.end(), *count)
+                    .await
+            }
         }
     };
     let outcome = tokio::select! {

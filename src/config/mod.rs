@@ -8,7 +8,7 @@ mod parse;
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::ops::Range;
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use serenity::all::{GuildId, UserId};
@@ -73,8 +73,14 @@ pub enum Sharding {
     Recommended,
     /// `SHARD_COUNT` shards, all in this process.
     All { count: u32 },
-    /// Shards `ids` of `count`, so several processes can split one bot.
-    Range { ids: Range<u32>, count: u32 },
+    /// Shards `ids` (first and last included) of `count`, so several
+    /// processes can split one bot. Inclusive because `SHARD_IDS=0-3` names
+    /// both ends, and serenity's `start_shard_range` includes its end too:
+    /// a half-open range here started one shard too many.
+    Range {
+        ids: RangeInclusive<u32>,
+        count: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -337,7 +343,7 @@ mod tests {
         assert_eq!(
             config(&vars).unwrap().sharding,
             Sharding::Range {
-                ids: 4..8,
+                ids: 4..=7,
                 count: 8
             }
         );
@@ -350,6 +356,35 @@ mod tests {
         let mut vars = minimal();
         vars.push(("SHARD_IDS", "0-1"));
         assert_eq!(config(&vars).unwrap_err().variable, "SHARD_IDS");
+    }
+
+    #[test]
+    fn a_single_shard_id_is_that_shard_alone_and_the_last_id_is_count_minus_one() {
+        let with = |ids: &str| {
+            let mut vars = minimal();
+            vars.extend([("SHARD_COUNT", "3"), ("SHARD_IDS", ids)]);
+            config(&vars).map(|config| config.sharding)
+        };
+        assert_eq!(
+            with("2").unwrap(),
+            Sharding::Range {
+                ids: 2..=2,
+                count: 3
+            }
+        );
+        assert_eq!(
+            with("0-2").unwrap(),
+            Sharding::Range {
+                ids: 0..=2,
+                count: 3
+            }
+        );
+        for past_the_end in ["3", "2-3", "0-3"] {
+            let error = with(past_the_end).unwrap_err();
+            assert_eq!(error.variable, "SHARD_IDS", "{past_the_end}");
+            assert!(error.to_string().contains("0 to 2"), "{error}");
+        }
+        assert_eq!(with("2-1").unwrap_err().variable, "SHARD_IDS");
     }
 
     #[test]

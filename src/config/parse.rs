@@ -1,7 +1,7 @@
 //! Parsers for single variables. Each names its variable in the error and
 //! never echoes a value that may be secret.
 
-use std::ops::Range;
+use std::ops::RangeInclusive;
 
 use serenity::all::GuildId;
 
@@ -113,7 +113,7 @@ pub(super) fn parse_sharding(
         )),
         (Some(count), Some(raw)) => {
             let ids = parse_shard_range(raw)?;
-            if ids.end > count {
+            if *ids.end() >= count {
                 return Err(ConfigError::new(
                     "SHARD_IDS",
                     format!(
@@ -127,8 +127,8 @@ pub(super) fn parse_sharding(
     }
 }
 
-/// `"0-3"` (inclusive) or a single `"5"`, as a half-open range.
-fn parse_shard_range(raw: &str) -> Result<Range<u32>, ConfigError> {
+/// `"0-3"` (both ends included) or a single `"5"`.
+fn parse_shard_range(raw: &str) -> Result<RangeInclusive<u32>, ConfigError> {
     let invalid = || {
         ConfigError::new(
             "SHARD_IDS",
@@ -144,5 +144,5 @@ fn parse_shard_range(raw: &str) -> Result<Range<u32>, ConfigError> {
     if first > last {
         return Err(invalid());
     }
-    Ok(first..last + 1)
+    Ok(first..=last)
 }

@@ -356,26 +356,56 @@ async fn commands_are_recorded_and_flushed_on_shutdown() {
     assert_eq!(guild, Some(ADMIN_GUILD as i64));
 }
 
-#[tokio::test]
-async fn a_process_runs_only_the_shards_named_in_shard_ids() {
+/// serenity starts a process's shards one every 5 s; 2 s past the next turn
+/// after the last expected shard, a shard that should not exist has shown itself.
+const PAST_THE_NEXT_SHARDS_TURN: Duration = Duration::from_secs(7);
+
+/// Starts a bot with `SHARD_COUNT=count SHARD_IDS=ids` and checks that it
+/// identifies exactly `expected`, waiting past every shard's turn, and
+/// records them as its shards.
+async fn runs_exactly(count: &str, ids: &str, expected: &[u16]) {
     let fake = FakeDiscord::start().await;
     let db = TestDb::new().await;
-    let config = test_config(&fake, &db, &[("SHARD_COUNT", "4"), ("SHARD_IDS", "2-3")]);
+    let config = test_config(&fake, &db, &[("SHARD_COUNT", count), ("SHARD_IDS", ids)]);
     let bot = TestBot::start(&fake, config).await;
 
+    let extra_identify = fake
+        .identifies_reach(expected.len() + 1, PAST_THE_NEXT_SHARDS_TURN)
+        .await;
     let mut shards = fake.identified_shards();
     shards.sort();
-    assert_eq!(shards, vec![[2, 4], [3, 4]]);
-    let recorded: Vec<i32> = eventually("both shards in bot_instances", WAIT, || async {
+    let total: u16 = count.parse().unwrap();
+    let want: Vec<[u16; 2]> = expected.iter().map(|id| [*id, total]).collect();
+    assert_eq!(shards, want, "SHARD_COUNT={count} SHARD_IDS={ids}");
+    assert_eq!(
+        fake.invalid_shards(),
+        Vec::<[u16; 2]>::new(),
+        "no shard past the count"
+    );
+    assert!(!extra_identify, "no further IDENTIFY");
+
+    let recorded: Vec<i32> = eventually("the shards in bot_instances", WAIT, || async {
         let ids: Vec<i32> = sqlx::query_scalar("SELECT shard_ids FROM bot_instances")
             .fetch_one(&db.pool)
             .await
             .unwrap();
-        (ids.len() == 2).then_some(ids)
+        (ids.len() == expected.len()).then_some(ids)
     })
     .await;
-    assert_eq!(recorded, vec![2, 3]);
+    let expected: Vec<i32> = expected.iter().map(|id| i32::from(*id)).collect();
+    assert_eq!(recorded, expected);
     bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_process_runs_only_the_shards_named_in_shard_ids() {
+    // A range (both ends included) and a single id, each the last of 3, where
+    // one shard too many would be shard 2 of another process or a shard 3 that
+    // does not exist.
+    tokio::join!(
+        runs_exactly("3", "0-1", &[0, 1]),
+        runs_exactly("3", "2", &[2]),
+    );
 }
 
 #[tokio::test]

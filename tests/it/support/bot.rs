@@ -88,7 +88,7 @@ impl TestBot {
             false,
         );
         let shards = match &config.sharding {
-            admin_panel::config::Sharding::Range { ids, .. } => ids.len(),
+            admin_panel::config::Sharding::Range { ids, .. } => ids.clone().count(),
             admin_panel::config::Sharding::All { count } => *count as usize,
             admin_panel::config::Sharding::Recommended => 1,
         };

@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use super::{Connection, FakeDiscord, shard_owns};
 use crate::support::fixtures;
@@ -15,6 +17,9 @@ use crate::support::fixtures;
 /// (unless a test asks for Discord's, see `heartbeat_like_discord`).
 const HEARTBEAT_INTERVAL_MS: u64 = 1_000;
 const DISCORDS_HEARTBEAT_INTERVAL_MS: u64 = 41_250;
+
+/// Discord's close code for an IDENTIFY whose shard id is not below its count.
+const INVALID_SHARD: u16 = 4010;
 
 pub(super) async fn serve(fake: FakeDiscord, listener: TcpListener) {
     let mut next_connection = 0;
@@ -34,6 +39,7 @@ async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
     };
     let (mut sink, mut stream) = socket.split();
     let (sender, mut outgoing) = mpsc::unbounded_channel::<String>();
+    let (close, mut close_with) = mpsc::unbounded_channel::<u16>();
     let kill = tokio_util::sync::CancellationToken::new();
     let writer_kill = kill.clone();
     // The writer ends (closing the socket) when every strong sender is gone:
@@ -42,6 +48,11 @@ async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
         loop {
             let text = tokio::select! {
                 () = writer_kill.cancelled() => return,
+                Some(code) = close_with.recv() => {
+                    let frame = CloseFrame { code: CloseCode::from(code), reason: "Invalid shard.".into() };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    return;
+                }
                 text = outgoing.recv() => text,
             };
             let Some(text) = text else { break };
@@ -95,6 +106,14 @@ async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
                     payload["d"]["shard"][1].as_u64().unwrap_or(1) as u16,
                 ];
                 let mut state = fake.state();
+                if shard[0] >= shard[1] {
+                    // As Discord does: the session is refused, not started.
+                    state.invalid_shards.push(shard);
+                    drop(state);
+                    fake.inner.changed.notify_waiters();
+                    let _ = close.send(INVALID_SHARD);
+                    continue;
+                }
                 let guilds: Vec<u64> = state
                     .member_of
                     .iter()

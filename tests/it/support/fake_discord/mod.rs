@@ -109,6 +109,8 @@ struct State {
     members: HashMap<(u64, u64), Value>,
     connections: Vec<Connection>,
     identified: Vec<[u16; 2]>,
+    /// IDENTIFYs refused with 4010: a shard id not below the shard count.
+    invalid_shards: Vec<[u16; 2]>,
     next_id: u64,
     gateway_closed: bool,
     /// Discord's own heartbeat interval instead of the fake's quick one.
@@ -253,6 +255,31 @@ impl FakeDiscord {
     /// The `shard` arrays of every IDENTIFY so far.
     pub fn identified_shards(&self) -> Vec<[u16; 2]> {
         self.state().identified.clone()
+    }
+
+    /// The `shard` arrays of every IDENTIFY refused with 4010 (Invalid shard).
+    pub fn invalid_shards(&self) -> Vec<[u16; 2]> {
+        self.state().invalid_shards.clone()
+    }
+
+    /// Waits up to `timeout` for the `n`th IDENTIFY, valid or not; whether it came.
+    /// For checking that no further shard identifies: serenity starts a
+    /// process's shards one every 5 s, so a `timeout` past that turn is
+    /// enough for one that should not exist to show itself.
+    pub async fn identifies_reach(&self, n: usize, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.inner.changed.notified();
+            {
+                let state = self.state();
+                if state.identified.len() + state.invalid_shards.len() >= n {
+                    return true;
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return false;
+            }
+        }
     }
 
     /// Sends a dispatch (op 0) to every connected shard.
