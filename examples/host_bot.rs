@@ -51,7 +51,8 @@ async fn main() -> anyhow::Result<()> {
         .options(options)
         .setup(move |ctx, _ready, _framework| {
             Box::pin(async move {
-                registration::spawn_apply(ctx.http.clone(), plan);
+                let guard = data.panel.discord_guard.clone();
+                registration::spawn_apply(ctx.http.clone(), plan, guard);
                 Ok(data)
             })
         })
@@ -66,6 +67,9 @@ async fn main() -> anyhow::Result<()> {
     tokio::select! {
         result = client.start() => result?,
         _ = tokio::signal::ctrl_c() => shards.shutdown_all().await,
+        // Discord refused the bot token (reset or revoked): the panel's
+        // senders have stopped; stop the bot rather than keep being refused.
+        () = panel.discord_guard.revoked().cancelled() => shards.shutdown_all().await,
     }
     // Writes what the panel buffered (command stats, log entries).
     background.shutdown().await;

@@ -14,6 +14,7 @@ pub mod config;
 pub mod controls;
 pub mod db;
 pub mod developer_set;
+pub mod discord_guard;
 pub mod error;
 pub mod events;
 pub mod hooks;

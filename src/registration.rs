@@ -62,11 +62,17 @@ pub async fn apply(http: &Http, registration: Registration) -> Result<(), Error>
 }
 
 /// Registration runs in the background so a slow Discord never delays start-up;
-/// a failure is logged (the bot keeps working with the previous registration).
-pub fn spawn_apply(http: std::sync::Arc<Http>, registration: Registration) {
+/// a failure is logged (the bot keeps working with the previous registration),
+/// except a refused bot token, which `guard` logs and acts on.
+pub fn spawn_apply(
+    http: std::sync::Arc<Http>,
+    registration: Registration,
+    guard: std::sync::Arc<crate::discord_guard::DiscordGuard>,
+) {
     tokio::spawn(async move {
         match apply(&http, registration).await {
             Ok(()) => tracing::info!("slash commands registered"),
+            Err(error) if guard.observe_any(error.as_ref()) => {}
             Err(error) => {
                 tracing::error!(error = %cause_chain(error.as_ref()), "slash command registration failed");
             }

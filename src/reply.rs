@@ -104,6 +104,9 @@ pub async fn answer_failure<F, Fut>(
     F: FnOnce(String) -> Fut,
     Fut: Future<Output = Result<(), serenity::Error>>,
 {
+    // A command's request refused for the bot token stops the bot like a
+    // broadcast's would.
+    panel.discord_guard.observe_any(error);
     let failure = Failure::of(error);
     let text = match &failure {
         Failure::Outage { .. } if panel.health.database_up.load(Ordering::Relaxed) => {

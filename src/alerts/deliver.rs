@@ -9,6 +9,7 @@ use serenity::all::{
 };
 
 use super::AlertState;
+use crate::discord_guard::TOKEN_REFUSED;
 use crate::error::cause_chain;
 use crate::redact::redact;
 use crate::store::alerts as store;
@@ -83,6 +84,7 @@ pub async fn deliver(state: &AlertState, key: &str, embed: CreateEmbed) -> Deliv
         },
     };
     let channel = match configured {
+        Ok(Some(_)) if state.guard.is_revoked() => Some((0, Err(TOKEN_REFUSED.to_owned()))),
         Ok(Some(channel)) => {
             let mut message = CreateMessage::new()
                 .embed(embed.clone())
@@ -93,6 +95,7 @@ pub async fn deliver(state: &AlertState, key: &str, embed: CreateEmbed) -> Deliv
             let sent = ChannelId::new(channel)
                 .send_message(&state.http, message)
                 .await;
+            state.guard.observe(&sent);
             Some((channel, sent.map(|_| ()).map_err(|e| failure(&e))))
         }
         Ok(None) => None,

@@ -47,6 +47,9 @@ pub struct AlertState {
     pub system: SystemSampler,
     /// The alert channel as last read, for when the database does not answer.
     pub last_channel: Arc<std::sync::Mutex<Option<u64>>>,
+    /// Told of Discord's answers; once the bot token is refused, no alert
+    /// is sent with it.
+    pub guard: Arc<crate::discord_guard::DiscordGuard>,
 }
 
 /// What one evaluation did (tests read it; the loop ignores it).
@@ -81,7 +84,9 @@ impl AlertEvaluator {
         &self.state
     }
 
-    /// Evaluates every `ALERT_INTERVAL` until `stop`.
+    /// Evaluates every `ALERT_INTERVAL` until `stop`, or until the bot token
+    /// is refused (then it waits for `stop`: stopped on purpose, not a task
+    /// to restart).
     pub async fn run(&self, stop: CancellationToken) {
         let mut ticker = tokio::time::interval(self.state.config.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -90,6 +95,10 @@ impl AlertEvaluator {
         loop {
             tokio::select! {
                 () = stop.cancelled() => return,
+                () = self.state.guard.revoked().cancelled() => {
+                    stop.cancelled().await;
+                    return;
+                }
                 _ = ticker.tick() => {}
             }
             if let Err(error) = self.tick().await {

@@ -122,6 +122,7 @@ async fn run_with_pool(
     };
     let (panel, mut background) = AdminPanel::start(pool, options).await?;
     let worker_panel = panel.clone();
+    let guard = panel.discord_guard.clone();
     background.spawn_health_server(health_listener.into_std()?, panel.health_state());
     let health = panel.health.clone();
 
@@ -134,7 +135,8 @@ async fn run_with_pool(
         .setup(move |ctx, ready, _framework| {
             Box::pin(async move {
                 tracing::info!(bot = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
-                registration::spawn_apply(ctx.http.clone(), registration);
+                let guard = panel.discord_guard.clone();
+                registration::spawn_apply(ctx.http.clone(), registration, guard);
                 Ok(panel)
             })
         })
@@ -176,6 +178,16 @@ async fn run_with_pool(
     };
     let outcome = tokio::select! {
         result = gateway => result.context("The Discord gateway connection failed"),
+        // Every request with the token would be refused too, each one
+        // counting towards Discord's ban of the IP: stop (the guard has
+        // logged why; broadcasts resume with a new token).
+        () = guard.revoked().cancelled() => {
+            shard_manager.shutdown_all().await;
+            Err(anyhow::anyhow!(
+                "{}: put a new DISCORD_TOKEN in place and restart",
+                crate::discord_guard::TOKEN_REFUSED
+            ))
+        }
         () = shutdown => {
             tracing::info!("shutting down");
             shard_manager.shutdown_all().await;

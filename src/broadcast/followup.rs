@@ -59,7 +59,10 @@ impl BroadcastWorker {
         let claims = claimed_in_batches(
             shutdown,
             &claim_error,
-            move || {
+            move || async move {
+                if self.guard.is_revoked() {
+                    return Ok(Vec::new());
+                }
                 let batch = i64::from(per_process);
                 followups::claim_targets(
                     &self.pool,
@@ -68,6 +71,7 @@ impl BroadcastWorker {
                     batch,
                     LEASE_SECS,
                 )
+                .await
             },
             move || self.show_followup_progress(followup, false),
         );
@@ -75,7 +79,10 @@ impl BroadcastWorker {
             .for_each_concurrent(Some(per_process as usize * 2), |target| {
                 let embed = embed.clone();
                 async move {
-                    let outcome = self.apply(followup, &target, embed).await;
+                    let Some(outcome) = self.apply(followup, &target, embed).await else {
+                        // Not applied, not recorded: released when the worker stops.
+                        return;
+                    };
                     if let TargetOutcome::Retry { after_secs, rate_limited: true, .. } = &outcome {
                         self.pause_for(*after_secs).await;
                     }
@@ -118,27 +125,39 @@ impl BroadcastWorker {
                 finished,
             )])
             .components(vec![]);
-        if let Err(error) = self
+        if self.guard.is_revoked() {
+            return;
+        }
+        let edited = self
             .http
             .edit_original_interaction_response(token, &edit, vec![])
-            .await
-        {
+            .await;
+        if let Err(error) = edited {
+            self.guard.observe_error(&error);
             tracing::debug!(error = %cause_chain(&error), followup = followup.id, "could not edit the follow-up's progress message");
         }
     }
 
-    /// Edits the message to `embed`, or deletes it when there is none.
+    /// Edits the message to `embed`, or deletes it when there is none;
+    /// `None` when the bot token is refused (the target stays claimed,
+    /// unrecorded, until the worker stops and puts it back in the queue).
     async fn apply(
         &self,
         followup: &Followup,
         target: &Target,
         embed: Option<CreateEmbed>,
-    ) -> TargetOutcome {
+    ) -> Option<TargetOutcome> {
+        if self.guard.is_revoked() {
+            return None;
+        }
         let channel = ChannelId::new(target.channel_id);
         let message = MessageId::new(target.message_id);
         let deleting = embed.is_none();
         if !deleting && target.attempts > 1 && self.edited_since(target, followup).await {
-            return TargetOutcome::Done;
+            return Some(TargetOutcome::Done);
+        }
+        if self.guard.is_revoked() {
+            return None;
         }
         let request = async {
             match embed {
@@ -155,11 +174,12 @@ impl BroadcastWorker {
             }
         };
         let outcome = match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
-            Ok(Ok(())) => return TargetOutcome::Done,
+            Ok(Ok(())) => return Some(TargetOutcome::Done),
+            Ok(Err(error)) if self.guard.observe_error(&error) => return None,
             Ok(Err(error)) => classify(&error, target.attempts),
             Err(_) => transient(target.attempts, None, "timed out".to_owned()),
         };
-        target_outcome(outcome, deleting, target.attempts)
+        Some(target_outcome(outcome, deleting, target.attempts))
     }
 
     /// Whether an earlier attempt at this edit landed though its outcome was
@@ -175,7 +195,11 @@ impl BroadcastWorker {
             Ok(Ok(message)) => message
                 .edited_timestamp
                 .is_some_and(|at| at.unix_timestamp() >= followup.requested_at.timestamp()),
-            _ => false,
+            Ok(Err(error)) => {
+                self.guard.observe_error(&error);
+                false
+            }
+            Err(_) => false,
         }
     }
 

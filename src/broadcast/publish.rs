@@ -34,8 +34,12 @@ impl BroadcastWorker {
         let request = self
             .http
             .crosspost_message(ChannelId::new(delivery.channel_id), MessageId::new(message));
+        if self.guard.is_revoked() {
+            return;
+        }
         let refused = match tokio::time::timeout(PUBLISH_TIMEOUT, request).await {
             Ok(Ok(_)) => None,
+            Ok(Err(error)) if self.guard.observe_error(&error) => return,
             Ok(Err(error)) => refusal(&error),
             Err(_) => Some("timed out".to_owned()),
         };

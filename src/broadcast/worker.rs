@@ -27,7 +27,7 @@ use super::claims::{self, LEASE_SECS, claimed_in_batches};
 use super::classify::{classify, transient};
 use super::draft::{Draft, nonce};
 use super::pacing::Pace;
-use crate::db::process_is_alive;
+use crate::discord_guard::DiscordGuard;
 use crate::error::cause_chain;
 use crate::store::broadcasts::{self, CHANNEL, Claimed, Counts, Outcome};
 use crate::store::logs::Severity;
@@ -56,6 +56,9 @@ pub struct BroadcastWorker {
     pub(super) pause: Arc<Mutex<Option<Instant>>>,
     /// What `/metrics` reports of this process's deliveries.
     counters: Arc<DeliveryCounters>,
+    /// What Discord's answers say of the whole bot: once the bot token is
+    /// refused, nothing more is sent.
+    pub(super) guard: Arc<DiscordGuard>,
 }
 
 impl BroadcastWorker {
@@ -68,7 +71,15 @@ impl BroadcastWorker {
             rate,
             pause: Arc::default(),
             counters: Arc::default(),
+            guard: Arc::default(),
         }
+    }
+
+    /// Reports Discord's answers to `guard` and stops sending when it says
+    /// the bot token was refused.
+    pub fn guarded_by(mut self, guard: Arc<DiscordGuard>) -> Self {
+        self.guard = guard;
+        self
     }
 
     /// Counts this worker's deliveries into `counters` (those `/metrics` shows).
@@ -85,7 +96,9 @@ impl BroadcastWorker {
         self.cycle(&CancellationToken::new()).await
     }
 
-    /// Runs until `shutdown`. Errors are logged and retried on the next poll.
+    /// Runs until `shutdown`, or until the bot token is refused. Errors are
+    /// logged and retried on the next poll. Whatever it still holds when it
+    /// stops goes back to the queue.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut listener = match PgListener::connect_with(&self.pool).await {
             Ok(mut listener) => match listener.listen(CHANNEL).await {
@@ -100,7 +113,7 @@ impl BroadcastWorker {
                 None
             }
         };
-        self.release_crashed_claims().await;
+        claims::release_crashed(&self.pool, &self.host, self.instance_id).await;
         loop {
             if let Err(error) = self.cycle(&shutdown).await {
                 tracing::warn!(error = %cause_chain(&error), "broadcast delivery cycle failed; retrying");
@@ -118,37 +131,17 @@ impl BroadcastWorker {
             tokio::select! {
                 () = woken => {}
                 () = tokio::time::sleep(POLL_INTERVAL) => {}
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => break,
+                () = self.guard.revoked().cancelled() => break,
             }
         }
-    }
-
-    /// Deliveries leased by processes on this host that no longer run are
-    /// released at once (a restart after a crash resumes without waiting).
-    async fn release_crashed_claims(&self) {
-        let pids = match broadcasts::claiming_pids(&self.pool, &self.host, self.instance_id).await {
-            Ok(pids) => pids,
-            Err(error) => {
-                tracing::warn!(error = %cause_chain(&error), "could not look for crashed claims");
-                return;
-            }
-        };
-        let dead: Vec<i32> = pids
-            .into_iter()
-            .filter(|pid| !process_is_alive(*pid))
-            .collect();
-        if dead.is_empty() {
-            return;
-        }
-        match broadcasts::release_dead_claims(&self.pool, &self.host, &dead).await {
-            Ok(released) => tracing::info!(
-                released,
-                ?dead,
-                "released deliveries claimed by crashed processes"
-            ),
-            Err(error) => {
-                tracing::warn!(error = %cause_chain(&error), "could not release crashed claims")
-            }
+        claims::release_own(&self.pool, self.instance_id).await;
+        if self.guard.is_revoked() {
+            tracing::warn!(
+                "the broadcast worker stopped: the bot token was refused; every broadcast resumes from the queue with a valid token"
+            );
+            // Stopped on purpose: not a task to restart.
+            shutdown.cancelled().await;
         }
     }
 
@@ -228,9 +221,12 @@ impl BroadcastWorker {
         let claims = claimed_in_batches(
             shutdown,
             &claim_error,
-            move || {
+            move || async move {
+                if self.guard.is_revoked() {
+                    return Ok(Vec::new());
+                }
                 let batch = i64::from(per_process);
-                broadcasts::claim(&self.pool, id, self.instance_id, batch, LEASE_SECS)
+                broadcasts::claim(&self.pool, id, self.instance_id, batch, LEASE_SECS).await
             },
             move || self.show_progress(broadcast, embed_ref, None),
         );
@@ -238,7 +234,10 @@ impl BroadcastWorker {
             .for_each_concurrent(Some(per_process as usize * 2), |delivery| {
                 let embed = &embed;
                 async move {
-                    let outcome = self.send(id, &delivery, embed.clone()).await;
+                    let Some(outcome) = self.send(id, &delivery, embed.clone()).await else {
+                        // Not sent, not recorded: released when the worker stops.
+                        return;
+                    };
                     if let (Outcome::Sent { message_id }, true) = (&outcome, delivery.publish) {
                         self.publish(id, &delivery, *message_id, limiter).await;
                     }
@@ -254,20 +253,31 @@ impl BroadcastWorker {
         claims::claim_error(claim_error)
     }
 
-    async fn send(&self, id: i64, delivery: &Claimed, embed: CreateEmbed) -> Outcome {
+    /// Sends one delivery; `None` when the bot token is refused (before or
+    /// by this request): the delivery stays claimed, unrecorded, until the
+    /// worker stops and puts it back in the queue.
+    async fn send(&self, id: i64, delivery: &Claimed, embed: CreateEmbed) -> Option<Outcome> {
+        if self.guard.is_revoked() {
+            return None;
+        }
         let message = CreateMessage::new()
             .embed(embed)
             .allowed_mentions(CreateAllowedMentions::new())
             .nonce(Nonce::String(nonce(id, delivery.guild_id)))
             .enforce_nonce(true);
         let channel = ChannelId::new(delivery.channel_id);
-        match tokio::time::timeout(SEND_TIMEOUT, channel.send_message(&self.http, message)).await {
-            Ok(Ok(message)) => Outcome::Sent {
-                message_id: message.id.get(),
-            },
-            Ok(Err(error)) => classify(&error, delivery.attempts),
-            Err(_) => transient(delivery.attempts, None, "timed out".to_owned()),
-        }
+        let outcome =
+            match tokio::time::timeout(SEND_TIMEOUT, channel.send_message(&self.http, message))
+                .await
+            {
+                Ok(Ok(message)) => Outcome::Sent {
+                    message_id: message.id.get(),
+                },
+                Ok(Err(error)) if self.guard.observe_error(&error) => return None,
+                Ok(Err(error)) => classify(&error, delivery.attempts),
+                Err(_) => transient(delivery.attempts, None, "timed out".to_owned()),
+            };
+        Some(outcome)
     }
 
     /// Stores the outcome; an Unknown Channel also clears the server's setting.
@@ -372,11 +382,15 @@ impl BroadcastWorker {
                 view::progress(broadcast.id, &counts, finished.is_some()),
             ])
             .components(vec![]);
-        if let Err(error) = self
+        if self.guard.is_revoked() {
+            return;
+        }
+        let edited = self
             .http
             .edit_original_interaction_response(token, &edit, vec![])
-            .await
-        {
+            .await;
+        if let Err(error) = edited {
+            self.guard.observe_error(&error);
             tracing::debug!(error = %cause_chain(&error), broadcast = broadcast.id, "could not edit the broadcast progress message");
         }
     }

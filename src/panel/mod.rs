@@ -15,6 +15,7 @@ use crate::alerts::{AlertEvaluator, AlertState};
 use crate::broadcast::worker::BroadcastWorker;
 use crate::config::{AlertConfig, DEFAULT_BROADCAST_RATE, DEFAULT_PAGER_TIMEOUT, Retention};
 use crate::developer_set::DeveloperSet;
+use crate::discord_guard::DiscordGuard;
 use crate::store::{self, instances};
 use crate::telemetry::guild_events::GuildEvents;
 use crate::telemetry::health_server::{HealthShared, HealthState};
@@ -122,6 +123,11 @@ pub struct AdminPanel {
     pub tasks: Arc<TaskBoard>,
     /// Signs the custom ids of every control, shared by every process.
     pub control_key: ControlKey,
+    /// What Discord's answers say of the whole bot. Its
+    /// [`revoked`](DiscordGuard::revoked) token is cancelled when Discord
+    /// refuses the bot token: the panel's senders have stopped, and a host
+    /// bot should stop too (the reference bot exits).
+    pub discord_guard: Arc<DiscordGuard>,
 }
 
 impl AdminPanel {
@@ -194,6 +200,7 @@ impl AdminPanel {
             health: Arc::default(),
             tasks: background.board().clone(),
             control_key,
+            discord_guard: Arc::default(),
         };
         background.start_panel_tasks(&panel, receiver, guild_receiver);
         Ok((panel, background))
@@ -209,6 +216,7 @@ impl AdminPanel {
             self.options.broadcast_rate,
         )
         .counting_into(self.health.deliveries.clone())
+        .guarded_by(self.discord_guard.clone())
     }
 
     /// This process's alert evaluator, sending with `http`. It reads the
@@ -224,6 +232,7 @@ impl AdminPanel {
             tasks: self.tasks.clone(),
             system: self.system.clone(),
             last_channel: Arc::default(),
+            guard: self.discord_guard.clone(),
         })
     }
 

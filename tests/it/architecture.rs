@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// Top-level modules from the floor up. A module may import only modules in
 /// a lower layer (or its own); modules sharing a layer do not import each other.
 const LAYERS: &[&[&str]] = &[
-    &["redact"],
+    &["redact", "discord_guard"],
     &["config", "error", "db"],
     &["store"],
     &["ui"],

@@ -25,6 +25,7 @@ mod managers;
 mod outage;
 mod production_transport;
 mod reference_binary;
+mod revoked_token;
 mod servers;
 mod settings;
 mod usage;

@@ -208,6 +208,29 @@ pub async fn release_dead_claims(
     Ok(released)
 }
 
+/// Puts every pending delivery and follow-up target `instance` still holds
+/// back in the queue at once, the attempt it was claimed for not counted:
+/// called when this process stops sending (shutdown, a refused token) after
+/// its requests in flight have ended, so what it claimed but never sent
+/// waits for no lease, and no delivery gives up early for attempts never
+/// made.
+pub async fn release_claims_of(pool: &PgPool, instance: i64) -> Result<u64, sqlx::Error> {
+    let mut released = 0;
+    for table in ["broadcast_deliveries", "broadcast_followup_targets"] {
+        let sql = format!(
+            "UPDATE {table} SET next_attempt_at = now(), claimed_by = NULL,
+                    attempts = greatest(attempts - 1, 0), updated_at = now()
+              WHERE status = 'pending' AND claimed_by = $1"
+        );
+        released += sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(instance)
+            .execute(pool)
+            .await?
+            .rows_affected();
+    }
+    Ok(released)
+}
+
 /// Pids of other processes recorded on `host` that may still hold claims.
 pub async fn claiming_pids(
     pool: &PgPool,

@@ -20,6 +20,8 @@ const DISCORDS_HEARTBEAT_INTERVAL_MS: u64 = 41_250;
 
 /// Discord's close code for an IDENTIFY whose shard id is not below its count.
 const INVALID_SHARD: u16 = 4010;
+/// Discord's close code for an IDENTIFY with a token it does not accept.
+const AUTHENTICATION_FAILED: u16 = 4004;
 
 pub(super) async fn serve(fake: FakeDiscord, listener: TcpListener) {
     let mut next_connection = 0;
@@ -49,7 +51,7 @@ async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
             let text = tokio::select! {
                 () = writer_kill.cancelled() => return,
                 Some(code) = close_with.recv() => {
-                    let frame = CloseFrame { code: CloseCode::from(code), reason: "Invalid shard.".into() };
+                    let frame = CloseFrame { code: CloseCode::from(code), reason: "Refused.".into() };
                     let _ = sink.send(Message::Close(Some(frame))).await;
                     return;
                 }
@@ -106,6 +108,12 @@ async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
                     payload["d"]["shard"][1].as_u64().unwrap_or(1) as u16,
                 ];
                 let mut state = fake.state();
+                let token = payload["d"]["token"].as_str().unwrap_or_default();
+                if state.revoked_tokens.contains(super::bare_token(token)) {
+                    drop(state);
+                    let _ = close.send(AUTHENTICATION_FAILED);
+                    continue;
+                }
                 if shard[0] >= shard[1] {
                     // As Discord does: the session is refused, not started.
                     state.invalid_shards.push(shard);

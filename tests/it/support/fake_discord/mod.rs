@@ -111,6 +111,10 @@ struct State {
     identified: Vec<[u16; 2]>,
     /// IDENTIFYs refused with 4010: a shard id not below the shard count.
     invalid_shards: Vec<[u16; 2]>,
+    /// Bot tokens reset or revoked: every request with one gets a 401.
+    revoked_tokens: std::collections::HashSet<String>,
+    /// Requests answered 401 because their token was revoked.
+    unauthorized_served: usize,
     next_id: u64,
     gateway_closed: bool,
     /// Discord's own heartbeat interval instead of the fake's quick one.
@@ -136,6 +140,12 @@ struct Inner {
     /// POSTs interactions to a bot's endpoint, keeping connections alive as
     /// Discord does (one per fake: a client must not outlive its runtime).
     endpoint_client: std::sync::OnceLock<reqwest::Client>,
+}
+
+/// A token as the bot sends it (`Bot <token>` in REST, either in IDENTIFY)
+/// without its prefix.
+pub(super) fn bare_token(token: &str) -> &str {
+    token.trim().trim_start_matches("Bot ").trim()
 }
 
 /// Whether `shard` (`[id, count]`) receives `guild_id`'s events, by
@@ -255,6 +265,23 @@ impl FakeDiscord {
     /// The `shard` arrays of every IDENTIFY so far.
     pub fn identified_shards(&self) -> Vec<[u16; 2]> {
         self.state().identified.clone()
+    }
+
+    /// Resets `token`, as a developer resetting it in the Developer Portal
+    /// (or Discord after a leak) does: from now on every REST request
+    /// authorised with it is answered 401 Unauthorized, and an IDENTIFY with
+    /// it is closed with 4004. Discord also ends the sessions already open;
+    /// the fake leaves them be, so a test sees what the bot does about the
+    /// REST answers alone.
+    pub fn revoke_token(&self, token: &str) {
+        self.state()
+            .revoked_tokens
+            .insert(bare_token(token).to_owned());
+    }
+
+    /// How many requests were answered 401 for a revoked token.
+    pub fn unauthorized_served(&self) -> usize {
+        self.state().unauthorized_served
     }
 
     /// The `shard` arrays of every IDENTIFY refused with 4010 (Invalid shard).

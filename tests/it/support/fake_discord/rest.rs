@@ -88,6 +88,17 @@ async fn handle(
     });
     fake.inner.changed.notify_waiters();
 
+    let token = headers
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .map(super::bare_token);
+    if let Some(token) = token {
+        let mut state = fake.state();
+        if state.revoked_tokens.contains(token) {
+            state.unauthorized_served += 1;
+            return error(401, 0, "401: Unauthorized");
+        }
+    }
     if let Some(retry_after_secs) = over_global_limit(&fake, &path) {
         return ratelimit::too_many_requests(retry_after_secs, Scope::Global);
     }

@@ -1,0 +1,138 @@
+//! What Discord's answers say about the whole bot, not one request, held by
+//! one guard per process and shared by every path that talks to Discord.
+//!
+//! **A refused token.** A 401 on a request authorised with the bot token
+//! means the token was reset (by a developer, or by Discord after a leak or
+//! 1,000 identifies in a day) or revoked. Every further request with it is
+//! refused too, and each refusal counts towards the ban Discord gives an IP
+//! after 10,000 invalid responses in 10 minutes. So the first such 401
+//! cancels [`DiscordGuard::revoked`]: background senders stop at once
+//! (the deliveries they held go back to the queue, unattempted), and the
+//! reference bot exits with an error. A 401 on an interaction's own token
+//! (`/webhooks/{application}/{token}`, `/interactions/{id}/{token}/callback`)
+//! only means that token's 15 minutes are over, and changes nothing here.
+//!
+//! The guard sees what the panel's own calls return: serenity has no hook
+//! for every response.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serenity::all::HttpError;
+use tokio_util::sync::CancellationToken;
+
+/// What the log and the exit message say when the bot token is refused.
+pub const TOKEN_REFUSED: &str = "the bot token was rejected: reset or revoked";
+
+/// Who authorised a request: the bot token, or an interaction's own token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    Bot,
+    InteractionToken,
+}
+
+impl Auth {
+    /// From a request URL (`https://discord.com/api/v10/...` or a proxy's):
+    /// the webhook and interaction-callback routes carry their own token.
+    pub fn of_url(url: &str) -> Self {
+        let path = url.split_once("/api/").map_or(url, |(_, rest)| rest);
+        let mut segments = path
+            .split('/')
+            .filter(|segment| !segment.is_empty())
+            .skip_while(|segment| is_api_version(segment));
+        match segments.next() {
+            Some("webhooks" | "interactions") => Self::InteractionToken,
+            _ => Self::Bot,
+        }
+    }
+}
+
+/// `v10`, `v9`, ...: the API version segment that may lead a route.
+fn is_api_version(segment: &str) -> bool {
+    segment
+        .strip_prefix('v')
+        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// One per process (see the module's documentation).
+#[derive(Debug, Default)]
+pub struct DiscordGuard {
+    revoked: CancellationToken,
+    /// Requests that got a 401 on the bot token (the first stops the bot).
+    bot_token_refusals: AtomicU32,
+}
+
+impl DiscordGuard {
+    /// Cancelled at the first 401 on the bot token: every background sender
+    /// stops, and a host bot should stop too (the reference bot exits).
+    pub fn revoked(&self) -> &CancellationToken {
+        &self.revoked
+    }
+
+    /// Whether the bot token was refused: no request should be made with it.
+    pub fn is_revoked(&self) -> bool {
+        self.revoked.is_cancelled()
+    }
+
+    /// Notes what a request returned; `true` when it was the bot token
+    /// being refused (the caller's request is then not the request's fault:
+    /// it goes back to the queue rather than failing).
+    pub fn observe<T>(&self, result: &Result<T, serenity::Error>) -> bool {
+        match result {
+            Ok(_) => false,
+            Err(error) => self.observe_error(error),
+        }
+    }
+
+    /// Like [`Self::observe`], for an error alone.
+    pub fn observe_error(&self, error: &serenity::Error) -> bool {
+        match error {
+            serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) => {
+                self.observe_status(response.status_code.as_u16(), &response.url)
+            }
+            _ => false,
+        }
+    }
+
+    /// Like [`Self::observe`], for any error whose cause chain may hold a
+    /// serenity error (a command's boxed error).
+    pub fn observe_any(&self, error: &(dyn std::error::Error + 'static)) -> bool {
+        let mut cause = Some(error);
+        while let Some(error) = cause {
+            if let Some(serenity) = error.downcast_ref::<serenity::Error>() {
+                return self.observe_error(serenity);
+            }
+            cause = error.source();
+        }
+        false
+    }
+
+    /// A response with `status` to a request for `url`.
+    pub fn observe_status(&self, status: u16, url: &str) -> bool {
+        if status != 401 || Auth::of_url(url) != Auth::Bot {
+            return false;
+        }
+        let refusals = self.bot_token_refusals.fetch_add(1, Ordering::Relaxed) + 1;
+        if refusals == 1 {
+            // A route authorised with the bot token carries no secret in its
+            // path (the token travels in the Authorization header).
+            let route = url.split('?').next().unwrap_or_default();
+            tracing::error!(
+                event_type = "token_revoked",
+                route,
+                "{TOKEN_REFUSED} (Discord answered 401 Unauthorized). Every background sender \
+                 stops and the bot exits; put a new DISCORD_TOKEN from the Developer Portal in \
+                 place and every broadcast resumes where it stopped"
+            );
+        }
+        self.revoked.cancel();
+        true
+    }
+
+    /// How many requests got a 401 on the bot token.
+    pub fn bot_token_refusals(&self) -> u32 {
+        self.bot_token_refusals.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests;
