@@ -17,6 +17,7 @@ pub mod developer_set;
 pub mod discord_guard;
 pub mod error;
 pub mod events;
+pub mod gateway;
 pub mod hooks;
 pub mod interactions_endpoint;
 pub mod modules;

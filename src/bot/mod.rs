@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use serenity::all::{ClientBuilder, GatewayIntents, HttpBuilder};
 
 use crate::config::{Config, Sharding};
+use crate::gateway;
 use crate::interactions_endpoint::{self, SharedFramework};
 use crate::panel::{AdminPanel, PanelOptions};
 use crate::registration;
@@ -162,10 +163,28 @@ async fn run_with_pool(
     background.spawn_alert_evaluator(&worker_panel, client.http.clone());
     let shard_manager = client.shard_manager.clone();
     let _ = health.shard_manager.set(shard_manager.clone());
+    let gateway_http = client.http.clone();
     let gateway = async {
+        // Nothing connects while Discord's daily identifies left are below
+        // this process's shards plus IDENTIFY_RESERVE.
+        let wanted = match &config.sharding {
+            Sharding::Recommended => None,
+            Sharding::All { count } => Some(*count),
+            Sharding::Range { ids, .. } => Some(ids.clone().count() as u32),
+        };
+        let shards = gateway::wait_for_identify_budget(
+            &gateway_http,
+            wanted,
+            config.identify_reserve,
+            &health,
+        )
+        .await
+        .inspect_err(|error| {
+            guard.observe_error(error);
+        })?;
         match &config.sharding {
-            Sharding::Recommended => client.start_autosharded().await,
-            Sharding::All { count } => client.start_shards(*count).await,
+            // The count Discord recommended a moment ago, read once.
+            Sharding::Recommended | Sharding::All { .. } => client.start_shards(shards).await,
             // serenity 0.12's `start_shard_range` includes the range's end
             // (its doc: `4..7` starts shards 4 through 7), so `a..b` here
             // means shards a to b, both included.

@@ -28,6 +28,11 @@ pub const DEFAULT_PAGER_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// room for the bot's other calls.
 pub const DEFAULT_BROADCAST_RATE: u32 = 40;
 
+/// `IDENTIFY_RESERVE` when unset: identifies kept back from Discord's daily
+/// 1,000 (`session_start_limit`) for reconnects and a restart by hand, since
+/// Discord resets the token of a bot that runs out.
+pub const DEFAULT_IDENTIFY_RESERVE: u32 = 50;
+
 /// `LOG_RETENTION_DAYS` and `STATS_RETENTION_DAYS`. Rollups are kept forever:
 /// they are small (one row per command per day).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +97,9 @@ pub struct Config {
     pub discord_proxy_url: Option<String>,
     pub health_addr: SocketAddr,
     pub sharding: Sharding,
+    /// `IDENTIFY_RESERVE`: the process does not connect while Discord's
+    /// identifies left today are below its shards plus this.
+    pub identify_reserve: u32,
     pub rust_log: String,
     /// How long pager buttons stay live (`PAGER_TIMEOUT_SECS`).
     pub pager_timeout: Duration,
@@ -227,6 +235,21 @@ impl Config {
             },
         };
 
+        let identify_reserve = match get("IDENTIFY_RESERVE") {
+            None => DEFAULT_IDENTIFY_RESERVE,
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(reserve) if reserve <= 1_000 => reserve,
+                _ => {
+                    return Err(ConfigError::new(
+                        "IDENTIFY_RESERVE",
+                        format!(
+                            "{raw:?} is not a number of identifies from 0 to 1000 (Discord allows 1000 a day)"
+                        ),
+                    ));
+                }
+            },
+        };
+
         let broadcast_approvals = match get("BROADCAST_APPROVALS").as_deref() {
             None | Some("0" | "false" | "off") => false,
             Some("1" | "true" | "on") => true,
@@ -255,145 +278,11 @@ impl Config {
             discord_proxy_url,
             health_addr,
             sharding,
+            identify_reserve,
             rust_log,
         })
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    const TOKEN: &str = "MTIzNDU2Nzg5MDEyMzQ1Njc4.fake.token-for-tests";
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Config::from_lookup(|name| map.get(name).cloned())
-    }
-
-    fn minimal() -> Vec<(&'static str, &'static str)> {
-        vec![("DISCORD_TOKEN", TOKEN), ("DEVELOPER_USER_ID", "42")]
-    }
-
-    #[test]
-    fn minimal_config_uses_documented_defaults() {
-        let config = config(&minimal()).expect("valid");
-        assert_eq!(config.developer_user_id, UserId::new(42));
-        assert_eq!(config.health_addr.to_string(), DEFAULT_HEALTH_ADDR);
-        assert_eq!(config.sharding, Sharding::Recommended);
-        assert!(config.admin_guild_ids.is_empty());
-        assert!(config.database_url.is_none());
-    }
-
-    #[test]
-    fn retention_defaults_and_refuses_nonsense() {
-        let defaults = config(&minimal()).expect("valid").retention;
-        assert_eq!((defaults.log_days, defaults.stats_days), (30, 90));
-        let mut vars = minimal();
-        vars.push(("LOG_RETENTION_DAYS", "7"));
-        vars.push(("STATS_RETENTION_DAYS", "365"));
-        let set = config(&vars).expect("valid").retention;
-        assert_eq!((set.log_days, set.stats_days), (7, 365));
-        for bad in ["0", "-1", "30d", "99999"] {
-            let mut vars = minimal();
-            vars.push(("STATS_RETENTION_DAYS", bad));
-            assert_eq!(config(&vars).unwrap_err().variable, "STATS_RETENTION_DAYS");
-        }
-    }
-
-    #[test]
-    fn the_token_never_shows_in_debug_output() {
-        let config = config(&minimal()).expect("valid");
-        assert!(!format!("{config:?}").contains(TOKEN));
-    }
-
-    #[test]
-    fn missing_required_variables_are_named() {
-        let error = config(&[("DEVELOPER_USER_ID", "42")]).unwrap_err();
-        assert_eq!(error.variable, "DISCORD_TOKEN");
-        let error = config(&[("DISCORD_TOKEN", TOKEN)]).unwrap_err();
-        assert_eq!(error.variable, "DEVELOPER_USER_ID");
-    }
-
-    #[test]
-    fn malformed_values_are_named() {
-        for (name, value) in [
-            ("DEVELOPER_USER_ID", "abc"),
-            ("ADMIN_GUILD_IDS", "1,x"),
-            ("DISCORD_PROXY_URL", "ftp://x"),
-            ("HEALTH_ADDR", "8080"),
-            ("SHARD_COUNT", "0"),
-            ("DATABASE_URL", "mysql://x"),
-            ("RUST_LOG", "info,[[["),
-        ] {
-            let mut vars = minimal();
-            vars.push((name, value));
-            assert_eq!(config(&vars).unwrap_err().variable, name, "{name}={value}");
-        }
-    }
-
-    #[test]
-    fn shard_ranges_are_parsed_and_bounded() {
-        let mut vars = minimal();
-        vars.extend([("SHARD_COUNT", "8"), ("SHARD_IDS", "4-7")]);
-        assert_eq!(
-            config(&vars).unwrap().sharding,
-            Sharding::Range {
-                ids: 4..=7,
-                count: 8
-            }
-        );
-        vars.push(("SHARD_IDS", "6-8"));
-        let vars: Vec<_> = vars
-            .into_iter()
-            .filter(|(k, v)| *k != "SHARD_IDS" || *v == "6-8")
-            .collect();
-        assert_eq!(config(&vars).unwrap_err().variable, "SHARD_IDS");
-        let mut vars = minimal();
-        vars.push(("SHARD_IDS", "0-1"));
-        assert_eq!(config(&vars).unwrap_err().variable, "SHARD_IDS");
-    }
-
-    #[test]
-    fn a_single_shard_id_is_that_shard_alone_and_the_last_id_is_count_minus_one() {
-        let with = |ids: &str| {
-            let mut vars = minimal();
-            vars.extend([("SHARD_COUNT", "3"), ("SHARD_IDS", ids)]);
-            config(&vars).map(|config| config.sharding)
-        };
-        assert_eq!(
-            with("2").unwrap(),
-            Sharding::Range {
-                ids: 2..=2,
-                count: 3
-            }
-        );
-        assert_eq!(
-            with("0-2").unwrap(),
-            Sharding::Range {
-                ids: 0..=2,
-                count: 3
-            }
-        );
-        for past_the_end in ["3", "2-3", "0-3"] {
-            let error = with(past_the_end).unwrap_err();
-            assert_eq!(error.variable, "SHARD_IDS", "{past_the_end}");
-            assert!(error.to_string().contains("0 to 2"), "{error}");
-        }
-        assert_eq!(with("2-1").unwrap_err().variable, "SHARD_IDS");
-    }
-
-    #[test]
-    fn admin_guild_ids_accept_spaces_and_trailing_commas() {
-        let mut vars = minimal();
-        vars.push(("ADMIN_GUILD_IDS", " 1, 2 ,"));
-        assert_eq!(
-            config(&vars).unwrap().admin_guild_ids,
-            vec![GuildId::new(1), GuildId::new(2)]
-        );
-    }
-}
+mod tests;

@@ -48,6 +48,9 @@ pub struct HealthShared {
     pub deliveries: Arc<DeliveryCounters>,
     /// POSTs to the Interactions Endpoint, by outcome (zero while it is off).
     pub interactions: Arc<EndpointCounters>,
+    /// Why this process does not connect to the gateway yet (the identify
+    /// budget), for `/health`.
+    gateway_hold: std::sync::Mutex<Option<String>>,
 }
 
 impl Default for HealthShared {
@@ -60,7 +63,23 @@ impl Default for HealthShared {
             guilds: AtomicI64::new(0),
             deliveries: Arc::default(),
             interactions: Arc::default(),
+            gateway_hold: std::sync::Mutex::new(None),
         }
+    }
+}
+
+impl HealthShared {
+    /// Notes why the process does not connect to the gateway (`None` once it may).
+    pub fn set_gateway_hold(&self, reason: Option<String>) {
+        *self.gateway_hold.lock().unwrap_or_else(|e| e.into_inner()) = reason;
+    }
+
+    /// Why the process does not connect to the gateway, if it does not.
+    pub fn gateway_hold(&self) -> Option<String> {
+        self.gateway_hold
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -151,7 +170,7 @@ async fn health(State(state): State<HealthState>) -> Response {
     let tasks_down = state.tasks.essential_down();
     let up = total > 0 && connected == total && tasks_down.is_empty();
     let database_up = state.shared.database_up.load(Ordering::Relaxed);
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "status": if up { "ok" } else { "unavailable" },
         "shards_connected": connected,
         "shards_total": total,
@@ -159,6 +178,9 @@ async fn health(State(state): State<HealthState>) -> Response {
         "tasks_down": tasks_down,
         "uptime_seconds": (Utc::now() - state.started_at).num_seconds(),
     });
+    if let Some(reason) = state.shared.gateway_hold() {
+        body["gateway"] = serde_json::Value::String(reason);
+    }
     let status = if up {
         StatusCode::OK
     } else {

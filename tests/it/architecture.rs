@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["ui"],
     &["validate", "modules", "interactions_endpoint"],
     &["telemetry"],
-    &["broadcast", "developer_set", "alerts"],
+    &["broadcast", "developer_set", "alerts", "gateway"],
     &["panel"],
     &["reply", "controls"],
     &["access"],

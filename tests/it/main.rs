@@ -19,6 +19,7 @@ mod embedded_postgres;
 mod fake_discord;
 mod followups_killed;
 mod health;
+mod identify_budget;
 mod interactions_endpoint;
 mod logs;
 mod managers;

@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc};
 
 pub use super::fixtures::{APPLICATION_ID, BOT_USER_ID};
@@ -111,6 +111,9 @@ struct State {
     identified: Vec<[u16; 2]>,
     /// IDENTIFYs refused with 4010: a shard id not below the shard count.
     invalid_shards: Vec<[u16; 2]>,
+    /// IDENTIFYs left until the instant, as set by a test; Discord's full
+    /// day (999 of 1,000) otherwise, and once that instant has passed.
+    session_start_limit: Option<(u64, Instant)>,
     /// Bot tokens reset or revoked: every request with one gets a 401.
     revoked_tokens: std::collections::HashSet<String>,
     /// Requests answered 401 because their token was revoked.
@@ -277,6 +280,24 @@ impl FakeDiscord {
         self.state()
             .revoked_tokens
             .insert(bare_token(token).to_owned());
+    }
+
+    /// Makes `GET /gateway/bot` report `remaining` identifies left until
+    /// `reset_after` from now, and the whole day's again after that.
+    pub fn set_session_start_limit(&self, remaining: u64, reset_after: Duration) {
+        self.state().session_start_limit = Some((remaining, Instant::now() + reset_after));
+    }
+
+    /// `session_start_limit` as `GET /gateway/bot` reports it now.
+    fn session_start_limit(&self) -> Value {
+        let (remaining, reset_after) = match self.state().session_start_limit {
+            Some((remaining, reset_at)) if reset_at > Instant::now() => (
+                remaining,
+                reset_at.duration_since(Instant::now()).as_millis() as u64,
+            ),
+            _ => (999, 0),
+        };
+        json!({ "total": 1000, "remaining": remaining, "reset_after": reset_after, "max_concurrency": 1 })
     }
 
     /// How many requests were answered 401 for a revoked token.

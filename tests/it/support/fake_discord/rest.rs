@@ -272,7 +272,7 @@ fn answer(fake: &FakeDiscord, method: &str, segments: &[&str], body: Value) -> R
         ("GET", ["gateway"]) => ok(json!({ "url": fake.gateway_url() })),
         ("GET", ["gateway", "bot"]) => ok(json!({
             "url": fake.gateway_url(), "shards": fake.inner.recommended_shards,
-            "session_start_limit": { "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1 },
+            "session_start_limit": fake.session_start_limit(),
         })),
         ("GET", ["users", "@me"]) => ok(fixtures::bot_user()),
         ("GET", ["oauth2", "applications", "@me"]) => ok(application()),
