@@ -12,7 +12,7 @@ use super::db_id;
 pub async fn control_key(pool: &PgPool) -> Result<Vec<u8>, sqlx::Error> {
     let fresh: [u8; 32] = rand::random();
     // language=PostgreSQL
-    sqlx::query_scalar(
+    let created: Option<Vec<u8>> = sqlx::query_scalar(
         "WITH created AS (
              INSERT INTO panel_secrets (name, value) VALUES ('control_key', $1)
              ON CONFLICT (name) DO NOTHING RETURNING value)
@@ -21,8 +21,20 @@ pub async fn control_key(pool: &PgPool) -> Result<Vec<u8>, sqlx::Error> {
          LIMIT 1",
     )
     .bind(&fresh[..])
-    .fetch_one(pool)
-    .await
+    .fetch_optional(pool)
+    .await?;
+    match created {
+        Some(key) => Ok(key),
+        // Another process inserted it while this statement ran: the insert
+        // waited for that one and did nothing, and the statement's snapshot
+        // predates it. A new statement sees it.
+        // language=PostgreSQL
+        None => {
+            sqlx::query_scalar("SELECT value FROM panel_secrets WHERE name = 'control_key'")
+                .fetch_one(pool)
+                .await
+        }
+    }
 }
 
 /// Saves a view's arguments; the returned id goes into its controls.

@@ -57,3 +57,27 @@ pub fn footer(message: &serde_json::Value) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+#[tokio::test]
+async fn processes_starting_together_agree_on_one_control_key() {
+    // The first processes of a new deployment start at once: each asks for
+    // the key while another creates it. Every one must get that one key.
+    let db = TestDb::new().await;
+    let pools: Vec<sqlx::PgPool> = (0..8)
+        .map(|_| {
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect_lazy(&db.url)
+                .unwrap()
+        })
+        .collect();
+    let keys =
+        futures_util::future::join_all(pools.iter().map(admin_panel::store::views::control_key))
+            .await;
+    let keys: Vec<Vec<u8>> = keys
+        .into_iter()
+        .map(|key| key.expect("every process reads the key"))
+        .collect();
+    assert_eq!(keys[0].len(), 32);
+    assert!(keys.iter().all(|key| *key == keys[0]), "one key for all");
+}
