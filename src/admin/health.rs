@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::panel::HasAdminPanel;
 use crate::reply::is_database_outage;
 use crate::store::health as store;
+use crate::telemetry::health_server::shard_states;
 use crate::telemetry::heartbeat::HEARTBEAT_INTERVAL;
 use crate::ui::health::{HealthReport, ShardLine, TaskLine, render};
 
@@ -32,17 +33,21 @@ pub async fn health<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<(), Error> 
         }
     };
     let shards = async {
-        let runners = ctx.framework().shard_manager.runners.lock().await;
-        let mut shards: Vec<ShardLine> = runners
-            .iter()
-            .map(|(id, runner)| ShardLine {
-                id: id.0,
-                connected: runner.stage == ConnectionStage::Connected,
-                latency: runner.latency,
+        // The panel's own list when the process started its shards through
+        // `crate::gateway`; the framework's client otherwise (a host bot
+        // that calls `Client::start` itself).
+        let running = match panel.health.shard_managers.get() {
+            Some(managers) => shard_states(managers).await,
+            None => shard_states(&[ctx.framework().shard_manager.clone()]).await,
+        };
+        running
+            .into_iter()
+            .map(|shard| ShardLine {
+                id: shard.id,
+                connected: shard.stage == ConnectionStage::Connected,
+                latency: shard.latency,
             })
-            .collect();
-        shards.sort_by_key(|shard| shard.id);
-        shards
+            .collect::<Vec<_>>()
     };
     let ((bot_online, status_detail), shards, database, instances) = tokio::join!(
         probe,

@@ -42,30 +42,27 @@ pub(super) struct Memory {
 impl Memory {
     /// Shards of this process, `connected: false` only past [`SHARD_GRACE`].
     async fn shards(&self, state: &AlertState) -> Vec<ShardLine> {
-        let Some(manager) = state.health.shard_manager.get() else {
-            return Vec::new();
-        };
-        let runners = manager.runners.lock().await;
+        let running = state.health.shards().await;
         let mut since = self
             .disconnected_since
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let mut shards: Vec<ShardLine> = runners
+        let mut shards: Vec<ShardLine> = running
             .iter()
-            .map(|(id, runner)| {
-                let connected = runner.stage == ConnectionStage::Connected;
+            .map(|shard| {
+                let connected = shard.stage == ConnectionStage::Connected;
                 if connected {
-                    since.remove(&id.0);
+                    since.remove(&shard.id);
                 }
-                let first = *since.entry(id.0).or_insert_with(Instant::now);
+                let first = *since.entry(shard.id).or_insert_with(Instant::now);
                 ShardLine {
-                    id: id.0,
+                    id: shard.id,
                     connected: connected || first.elapsed() < SHARD_GRACE,
-                    latency: runner.latency,
+                    latency: shard.latency,
                 }
             })
             .collect();
-        since.retain(|id, _| runners.keys().any(|shard| shard.0 == *id));
+        since.retain(|id, _| running.iter().any(|shard| shard.id == *id));
         shards.sort_by_key(|shard| shard.id);
         shards
     }

@@ -15,7 +15,18 @@ type Context<'a> = poise::Context<'a, AdminPanel, Error>;
 /// Checks that the bot is alive and shows the gateway latency.
 #[poise::command(slash_command)]
 pub async fn ping(ctx: Context<'_>) -> Result<(), Error> {
-    let latency = ctx.ping().await;
+    // The shard's own runner: this bot starts each shard with a manager of
+    // its own (`crate::gateway`), which poise's `ctx.ping()` does not know.
+    let shard = ctx.serenity_context().shard_id.0;
+    let latency = ctx
+        .data()
+        .health
+        .shards()
+        .await
+        .into_iter()
+        .find(|state| state.id == shard)
+        .and_then(|state| state.latency)
+        .unwrap_or_default();
     let text = if latency.is_zero() {
         "Pong! (gateway latency not measured yet)".to_owned()
     } else {

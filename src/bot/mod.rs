@@ -144,6 +144,7 @@ async fn run_with_pool(
         .build();
     // Interactions POSTed to the endpoint go through the same framework.
     let framework = SharedFramework::new(framework);
+    let shard_framework = framework.for_more_shards();
     if let (Some(listener), Some(config)) = (interactions_listener, &config.interactions_endpoint) {
         let endpoint = interactions_endpoint::Endpoint::new(
             config.public_key,
@@ -153,7 +154,7 @@ async fn run_with_pool(
         background.spawn_interactions_endpoint(listener.into_std()?, endpoint);
     }
 
-    let mut client = ClientBuilder::new_with_http(http, GatewayIntents::GUILDS)
+    let client = ClientBuilder::new_with_http(http, GatewayIntents::GUILDS)
         .cache_settings(panel_cache_settings())
         .framework(framework)
         .await
@@ -161,9 +162,7 @@ async fn run_with_pool(
 
     background.spawn_broadcast_worker(&worker_panel, client.http.clone());
     background.spawn_alert_evaluator(&worker_panel, client.http.clone());
-    let shard_manager = client.shard_manager.clone();
-    let _ = health.shard_manager.set(shard_manager.clone());
-    let gateway_http = client.http.clone();
+    let turns_pool = worker_panel.background_pool.clone();
     let gateway = async {
         // Nothing connects while Discord's daily identifies left are below
         // this process's shards plus IDENTIFY_RESERVE.
@@ -172,8 +171,8 @@ async fn run_with_pool(
             Sharding::All { count } => Some(*count),
             Sharding::Range { ids, .. } => Some(ids.clone().count() as u32),
         };
-        let shards = gateway::wait_for_identify_budget(
-            &gateway_http,
+        let (count, budget) = gateway::wait_for_identify_budget(
+            &client.http,
             wanted,
             config.identify_reserve,
             &health,
@@ -182,18 +181,22 @@ async fn run_with_pool(
         .inspect_err(|error| {
             guard.observe_error(error);
         })?;
-        match &config.sharding {
-            // The count Discord recommended a moment ago, read once.
-            Sharding::Recommended | Sharding::All { .. } => client.start_shards(shards).await,
-            // serenity 0.12's `start_shard_range` includes the range's end
-            // (its doc: `4..7` starts shards 4 through 7), so `a..b` here
-            // means shards a to b, both included.
-            Sharding::Range { ids, count } => {
-                client
-                    .start_shard_range(*ids.start()..*ids.end(), *count)
-                    .await
-            }
-        }
+        let plan = match &config.sharding {
+            // With the recommended sharding, the count read a moment ago.
+            Sharding::Recommended | Sharding::All { .. } => gateway::ShardPlan {
+                ids: (0..count).collect(),
+                total: count,
+                max_concurrency: budget.max_concurrency as u32,
+            },
+            Sharding::Range { ids, count } => gateway::ShardPlan {
+                ids: ids.clone().collect(),
+                total: *count,
+                max_concurrency: budget.max_concurrency as u32,
+            },
+        };
+        let shards = gateway::Shards::new(&client, shard_framework, plan);
+        let _ = health.shard_managers.set(shards.managers());
+        shards.run(turns_pool).await
     };
     let outcome = tokio::select! {
         result = gateway => result.context("The Discord gateway connection failed"),
@@ -201,7 +204,7 @@ async fn run_with_pool(
         // counting towards Discord's ban of the IP: stop (the guard has
         // logged why; broadcasts resume with a new token).
         () = guard.revoked().cancelled() => {
-            shard_manager.shutdown_all().await;
+            stop_shards(&health).await;
             Err(anyhow::anyhow!(
                 "{}: put a new DISCORD_TOKEN in place and restart",
                 crate::discord_guard::TOKEN_REFUSED
@@ -209,12 +212,20 @@ async fn run_with_pool(
         }
         () = shutdown => {
             tracing::info!("shutting down");
-            shard_manager.shutdown_all().await;
+            stop_shards(&health).await;
             Ok(())
         }
     };
     background.shutdown().await;
     outcome
+}
+
+/// Shuts down the shards this process started (none if it was still
+/// waiting for the identify budget).
+async fn stop_shards(health: &crate::telemetry::health_server::HealthShared) {
+    if let Some(managers) = health.shard_managers.get() {
+        gateway::shutdown_all(managers).await;
+    }
 }
 
 /// A URL as it may be logged: `http://user:secret@host/` becomes

@@ -65,21 +65,22 @@ impl IdentifyBudget {
 
 /// Reads the identify budget and waits, not connected, until it covers
 /// `shards` (Discord's recommendation when `None`) plus `reserve`; returns
-/// the number of shards to start. While it waits, `/health` answers 503
-/// naming the identify budget, and one error says why and until when.
+/// the number of shards to start and the budget read last. While it waits,
+/// `/health` answers 503 naming the identify budget, and one error says why
+/// and until when.
 pub async fn wait_for_identify_budget(
     http: &Http,
     shards: Option<u32>,
     reserve: u32,
     health: &HealthShared,
-) -> serenity::Result<u32> {
+) -> serenity::Result<(u32, IdentifyBudget)> {
     loop {
         let gateway = http.get_bot_gateway().await?;
         let budget = IdentifyBudget::of(&gateway);
         let shards = shards.unwrap_or(gateway.shards).max(1);
         let Some(needed) = budget.shortfall(shards, reserve) else {
             health.set_gateway_hold(None);
-            return Ok(shards);
+            return Ok((shards, budget));
         };
         let reset_at = Utc::now()
             + chrono::TimeDelta::from_std(budget.reset_after).unwrap_or(chrono::TimeDelta::MAX);

@@ -8,10 +8,12 @@
 //! budget first and does not connect while what is left is below its
 //! shards plus `IDENTIFY_RESERVE` ([`wait_for_identify_budget`]).
 //!
-//! Spacing: serenity 0.12 starts a process's shards one at a time, 5 s
-//! apart, whatever `max_concurrency` says, so shards of one bucket
-//! (`shard_id % max_concurrency`) never identify closer than Discord allows.
+//! Then it starts its shards at Discord's pace, the buckets of
+//! `max_concurrency` side by side and the turns shared with every other
+//! process through PostgreSQL ([`Shards`]).
 
 mod identify_budget;
+mod shards;
 
 pub use identify_budget::{IdentifyBudget, wait_for_identify_budget};
+pub use shards::{IDENTIFY_SPACING, ShardPlan, Shards, shutdown_all};

@@ -33,6 +33,24 @@ impl<F: Framework + 'static> SharedFramework<F> {
     pub fn dispatcher(&self) -> Dispatcher {
         self.dispatcher.clone()
     }
+
+    /// The same framework for shard managers other than the client's own
+    /// (serenity keeps the one it was given to itself): gateway events of
+    /// their shards are dispatched exactly like those of the client's.
+    pub fn for_more_shards(&self) -> Arc<dyn Framework> {
+        Arc::new(Forwarder(self.dispatcher.clone()))
+    }
+}
+
+/// A framework that forwards every event to a [`SharedFramework`]'s (see
+/// [`SharedFramework::for_more_shards`]); initialised through the original.
+struct Forwarder(Dispatcher);
+
+#[serenity::async_trait]
+impl Framework for Forwarder {
+    async fn dispatch(&self, ctx: Context, event: FullEvent) {
+        self.0.dispatch_event(ctx, event).await;
+    }
 }
 
 #[serenity::async_trait]
@@ -45,14 +63,7 @@ impl<F: Framework + 'static> Framework for SharedFramework<F> {
     }
 
     async fn dispatch(&self, ctx: Context, event: FullEvent) {
-        // Every READY refreshes the context: a shard that reconnected has a
-        // new runner, and the old messenger would talk to nobody.
-        if matches!(event, FullEvent::Ready { .. }) {
-            self.dispatcher.set_context(ctx.clone());
-        }
-        if let Some(framework) = self.dispatcher.inner.framework.get() {
-            framework.dispatch(ctx, event).await;
-        }
+        self.dispatcher.dispatch_event(ctx, event).await;
     }
 }
 
@@ -75,6 +86,18 @@ struct Inner {
 pub struct NotReady;
 
 impl Dispatcher {
+    /// A gateway event, to the framework once it is initialised.
+    async fn dispatch_event(&self, ctx: Context, event: FullEvent) {
+        // Every READY refreshes the context: a shard that reconnected has a
+        // new runner, and the old messenger would talk to nobody.
+        if matches!(event, FullEvent::Ready { .. }) {
+            self.set_context(ctx.clone());
+        }
+        if let Some(framework) = self.inner.framework.get() {
+            framework.dispatch(ctx, event).await;
+        }
+    }
+
     fn set_context(&self, ctx: Context) {
         *self
             .inner

@@ -12,6 +12,7 @@ pub mod developers;
 pub mod guild_batches;
 pub mod guilds;
 pub mod health;
+pub mod identify_slots;
 pub mod instances;
 pub mod latency;
 pub mod logs;

@@ -39,8 +39,9 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct HealthShared {
     /// The address the server actually bound (port 0 resolves here).
     pub bound_addr: OnceLock<SocketAddr>,
-    /// Set once the Discord client exists.
-    pub shard_manager: OnceLock<Arc<ShardManager>>,
+    /// The serenity shard managers of this process's shards, once they
+    /// exist (one per shard: see `crate::gateway`).
+    pub shard_managers: OnceLock<Vec<Arc<ShardManager>>>,
     /// Whether the last probe got an answer from PostgreSQL.
     pub database_up: AtomicBool,
     guilds: AtomicI64,
@@ -57,7 +58,7 @@ impl Default for HealthShared {
     fn default() -> Self {
         Self {
             bound_addr: OnceLock::new(),
-            shard_manager: OnceLock::new(),
+            shard_managers: OnceLock::new(),
             // Start-up only gets here after the database answered.
             database_up: AtomicBool::new(true),
             guilds: AtomicI64::new(0),
@@ -83,17 +84,47 @@ impl HealthShared {
     }
 }
 
+/// One running shard of this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardState {
+    pub id: u32,
+    pub stage: ConnectionStage,
+    pub latency: Option<Duration>,
+}
+
+/// Every shard runner of `managers`, by shard id.
+pub async fn shard_states(managers: &[Arc<ShardManager>]) -> Vec<ShardState> {
+    let mut shards = Vec::new();
+    for manager in managers {
+        let runners = manager.runners.lock().await;
+        shards.extend(runners.iter().map(|(id, runner)| ShardState {
+            id: id.0,
+            stage: runner.stage,
+            latency: runner.latency,
+        }));
+    }
+    shards.sort_by_key(|shard| shard.id);
+    shards
+}
+
+impl HealthShared {
+    /// This process's running shards (none before they start).
+    pub async fn shards(&self) -> Vec<ShardState> {
+        match self.shard_managers.get() {
+            Some(managers) => shard_states(managers).await,
+            None => Vec::new(),
+        }
+    }
+}
+
 /// Connected shards and all shards this process runs.
 pub async fn shard_status(shared: &HealthShared) -> (usize, usize) {
-    let Some(manager) = shared.shard_manager.get() else {
-        return (0, 0);
-    };
-    let runners = manager.runners.lock().await;
-    let connected = runners
-        .values()
-        .filter(|runner| runner.stage == ConnectionStage::Connected)
+    let shards = shared.shards().await;
+    let connected = shards
+        .iter()
+        .filter(|shard| shard.stage == ConnectionStage::Connected)
         .count();
-    (connected, runners.len())
+    (connected, shards.len())
 }
 
 /// Binds `HEALTH_ADDR`; a taken port is a start-up error naming the variable.

@@ -64,3 +64,62 @@ async fn a_process_short_of_identifies_waits_for_the_reset_saying_why_then_conne
     assert!(body.get("gateway").is_none(), "{body}");
     bot.stop().await;
 }
+
+/// The gaps between consecutive IDENTIFYs, in order.
+fn gaps(fake: &FakeDiscord) -> Vec<Duration> {
+    let times: Vec<Instant> = fake.identifies().iter().map(|(_, at)| *at).collect();
+    times.windows(2).map(|pair| pair[1] - pair[0]).collect()
+}
+
+#[tokio::test]
+async fn processes_started_together_take_turns_to_identify_shards_of_one_bucket() {
+    // Two processes of one bot, one shard each, both in bucket 0 of
+    // max_concurrency 1: started at once, they must not identify at once.
+    let fake = FakeDiscord::start().await;
+    let db = TestDb::new().await;
+    let first = test_config(&fake, &db, &[("SHARD_COUNT", "2"), ("SHARD_IDS", "0")]);
+    let second = test_config(&fake, &db, &[("SHARD_COUNT", "2"), ("SHARD_IDS", "1")]);
+    let (a, b) = tokio::join!(TestBot::start(&fake, first), TestBot::start(&fake, second));
+
+    let mut shards = fake.identified_shards();
+    shards.sort();
+    assert_eq!(shards, vec![[0, 2], [1, 2]]);
+    let gaps = gaps(&fake);
+    assert!(
+        gaps.iter().all(|gap| *gap >= Duration::from_secs(5)),
+        "identifies of one bucket at least 5 s apart across processes: {gaps:?}"
+    );
+    tokio::join!(a.stop(), b.stop());
+}
+
+#[tokio::test]
+async fn shards_of_different_buckets_identify_side_by_side() {
+    // max_concurrency 2: shards 0 and 1 are buckets 0 and 1 and may
+    // identify in the same 5 s; shard 2 shares bucket 0 with shard 0.
+    let fake = FakeDiscord::start().await;
+    fake.set_max_concurrency(2);
+    let db = TestDb::new().await;
+    let bot = TestBot::start(&fake, test_config(&fake, &db, &[("SHARD_COUNT", "3")])).await;
+
+    let identifies = fake.identifies();
+    let at = |shard: u16| {
+        identifies
+            .iter()
+            .find(|(identified, _)| identified[0] == shard)
+            .map(|(_, at)| *at)
+            .unwrap_or_else(|| panic!("shard {shard} identified: {identifies:?}"))
+    };
+    let (zero, one, two) = (at(0), at(1), at(2));
+    let apart = |a: Instant, b: Instant| if a > b { a - b } else { b - a };
+    assert!(
+        apart(zero, one) < Duration::from_secs(2),
+        "buckets 0 and 1 side by side: {:?} apart",
+        apart(zero, one)
+    );
+    assert!(
+        two - zero >= Duration::from_secs(5),
+        "shard 2 waits for bucket 0's next turn: {:?} after shard 0",
+        two - zero
+    );
+    bot.stop().await;
+}

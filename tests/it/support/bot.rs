@@ -87,10 +87,16 @@ impl TestBot {
             "info,admin_panel=debug,serenity=warn,poise=warn,sqlx=warn",
             false,
         );
-        let shards = match &config.sharding {
-            admin_panel::config::Sharding::Range { ids, .. } => ids.clone().count(),
-            admin_panel::config::Sharding::All { count } => *count as usize,
-            admin_panel::config::Sharding::Recommended => 1,
+        // This process's own shards: another process on the same fake may
+        // have connected first, and its shards are not this one's.
+        let shards: Vec<[u16; 2]> = match &config.sharding {
+            admin_panel::config::Sharding::Range { ids, count } => {
+                ids.clone().map(|id| [id as u16, *count as u16]).collect()
+            }
+            admin_panel::config::Sharding::All { count } => {
+                (0..*count).map(|id| [id as u16, *count as u16]).collect()
+            }
+            admin_panel::config::Sharding::Recommended => vec![[0, 1]],
         };
         let database_url = config.database_url.clone();
         let (shutdown, signal) = oneshot::channel::<()>();
@@ -101,12 +107,15 @@ impl TestBot {
                 let _ = signal.await;
             },
         ));
-        fake.wait_for_shards(shards, Duration::from_secs(20)).await;
+        // Shards of one bucket start 5.5 s apart, after the migrations: on
+        // a loaded machine that can take a while.
+        fake.wait_for_these_shards(&shards, Duration::from_secs(60))
+            .await;
         // READY is handled (servers that left while offline marked) before a
         // shard is listed for its process: a test that seeds servers after
         // start must not race that.
         if let Some(url) = &database_url {
-            wait_for_ready_handled(url, shards).await;
+            wait_for_ready_handled(url, &shards).await;
         }
         TestBot {
             shutdown: Some(shutdown),
@@ -169,8 +178,9 @@ impl TestBot {
 }
 
 /// Waits until the running bot processes on the database at `url` list
-/// `shards` shards between them (each is listed once its READY is handled).
-async fn wait_for_ready_handled(url: &str, shards: usize) {
+/// every one of `shards` (each is listed once its READY is handled).
+async fn wait_for_ready_handled(url: &str, shards: &[[u16; 2]]) {
+    let ids: Vec<i32> = shards.iter().map(|[id, _]| i32::from(*id)).collect();
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
         .connect(url)
@@ -178,12 +188,14 @@ async fn wait_for_ready_handled(url: &str, shards: usize) {
         .expect("the test database");
     eventually("READY to be handled", Duration::from_secs(20), || async {
         let listed: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM bot_instances, unnest(shard_ids) WHERE stopped_at IS NULL",
+            "SELECT count(DISTINCT s) FROM bot_instances, unnest(shard_ids) AS s
+              WHERE stopped_at IS NULL AND s = ANY ($1)",
         )
+        .bind(&ids)
         .fetch_one(&pool)
         .await
         .unwrap();
-        (listed as usize >= shards).then_some(())
+        (listed as usize >= ids.len()).then_some(())
     })
     .await;
     pool.close().await;

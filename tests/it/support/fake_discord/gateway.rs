@@ -132,6 +132,7 @@ async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
                 let event = json!({ "op": 0, "s": 1, "t": "READY", "d": ready });
                 let _ = reply.send(event.to_string());
                 state.identified.push(shard);
+                state.identified_at.push(std::time::Instant::now());
                 if let Some(strong) = sender.take() {
                     state.connections.push(Connection {
                         id,

@@ -109,6 +109,10 @@ struct State {
     members: HashMap<(u64, u64), Value>,
     connections: Vec<Connection>,
     identified: Vec<[u16; 2]>,
+    /// When each of `identified` came.
+    identified_at: Vec<Instant>,
+    /// `max_concurrency` as `GET /gateway/bot` reports it (1 unless set).
+    max_concurrency: Option<u64>,
     /// IDENTIFYs refused with 4010: a shard id not below the shard count.
     invalid_shards: Vec<[u16; 2]>,
     /// IDENTIFYs left until the instant, as set by a test; Discord's full
@@ -265,6 +269,27 @@ impl FakeDiscord {
         }
     }
 
+    /// Waits until each of `shards` (`[id, count]`) has identified and
+    /// received READY.
+    pub async fn wait_for_these_shards(&self, shards: &[[u16; 2]], timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.inner.changed.notified();
+            {
+                let state = self.state();
+                if shards
+                    .iter()
+                    .all(|shard| state.connections.iter().any(|c| c.shard == *shard))
+                {
+                    return;
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("shards {shards:?} did not connect within {timeout:?}");
+            }
+        }
+    }
+
     /// The `shard` arrays of every IDENTIFY so far.
     pub fn identified_shards(&self) -> Vec<[u16; 2]> {
         self.state().identified.clone()
@@ -288,8 +313,25 @@ impl FakeDiscord {
         self.state().session_start_limit = Some((remaining, Instant::now() + reset_after));
     }
 
+    /// Makes `GET /gateway/bot` report `max_concurrency` (big-bot sharding).
+    pub fn set_max_concurrency(&self, max_concurrency: u64) {
+        self.state().max_concurrency = Some(max_concurrency);
+    }
+
+    /// Every IDENTIFY so far with when it came, in order.
+    pub fn identifies(&self) -> Vec<([u16; 2], Instant)> {
+        let state = self.state();
+        state
+            .identified
+            .iter()
+            .copied()
+            .zip(state.identified_at.iter().copied())
+            .collect()
+    }
+
     /// `session_start_limit` as `GET /gateway/bot` reports it now.
     fn session_start_limit(&self) -> Value {
+        let max_concurrency = self.state().max_concurrency.unwrap_or(1);
         let (remaining, reset_after) = match self.state().session_start_limit {
             Some((remaining, reset_at)) if reset_at > Instant::now() => (
                 remaining,
@@ -297,7 +339,7 @@ impl FakeDiscord {
             ),
             _ => (999, 0),
         };
-        json!({ "total": 1000, "remaining": remaining, "reset_after": reset_after, "max_concurrency": 1 })
+        json!({ "total": 1000, "remaining": remaining, "reset_after": reset_after, "max_concurrency": max_concurrency })
     }
 
     /// How many requests were answered 401 for a revoked token.
