@@ -1,9 +1,75 @@
 //! admin-panel: a developer-only `/admin` interface for poise/serenity bots.
 //!
-//! A host bot keeps an [`AdminPanel`] in its poise user data (implementing
-//! [`HasAdminPanel`]), registers [`commands()`], and installs the hooks from
-//! [`framework_options()`] (or calls them from its own). [`bot`] is a complete
-//! reference bot built exactly that way.
+//! This page is the guide for a host bot: what to add to your own poise bot
+//! to get the panel. [`bot`] is a complete reference bot built exactly this
+//! way, and the README and `docs/` cover running it.
+//!
+//! # Commands
+//!
+//! [`commands()`] returns `/admin` (the bot's developers only) and
+//! `/settings` (a server's managers). Append your own commands to the same
+//! list; the panel records every command's use, yours included, for
+//! `/admin stats` and `/admin usage`. [`registration::plan`] and
+//! [`registration::spawn_apply`] register `/admin` in your own servers only
+//! (`ADMIN_GUILD_IDS`) and everything else globally.
+//!
+//! # State
+//!
+//! Keep an [`AdminPanel`] in your poise user data and implement
+//! [`HasAdminPanel`] to hand it out. [`AdminPanel::start`] applies the
+//! panel's migrations to your pool, registers the process in
+//! `bot_instances`, and returns the panel with its [`BackgroundTasks`]
+//! (command recorder, log writer, retention, heartbeat, ...). Once the
+//! serenity client exists, start the broadcast worker and the alert
+//! evaluator on it ([`BackgroundTasks::spawn_broadcast_worker`],
+//! [`BackgroundTasks::spawn_alert_evaluator`]); call
+//! [`BackgroundTasks::shutdown`] on the way out to write what is buffered.
+//! [`PanelOptions`] holds the developer, retention, broadcast rate, your
+//! modules and alerts.
+//!
+//! # Hooks
+//!
+//! [`framework_options()`] is a `poise::FrameworkOptions` with the panel's
+//! commands and hooks installed: the command check, pre- and post-command
+//! hooks and the reply callback (timing and recording), the error handler
+//! (a [`UserError`] shown as written, anything else as an error id) and the
+//! event handler ([`handle_event`]: guild tracking and the panel's buttons,
+//! menus and forms). If you have hooks of your own, call the functions in
+//! [`hooks`] and [`handle_event`] from them.
+//!
+//! # Discord's limits
+//!
+//! [`AdminPanel::discord_guard`] stops every sender when Discord refuses the
+//! bot token; select on its [`revoked`](discord_guard::DiscordGuard::revoked)
+//! token to stop your bot too. [`gateway::wait_for_identify_budget`] and
+//! [`gateway::Shards`] start shards within Discord's daily identify budget
+//! and at its pace across processes, in place of `Client::start`.
+//!
+//! # Module settings
+//!
+//! Your modules keep typed per-server settings through [`modules`];
+//! `/settings module` turns them on and off and `/admin modules` counts
+//! their adoption.
+//!
+//! # Tables
+//!
+//! The migrations (`migrations/`, applied by [`AdminPanel::start`]) create
+//! `guilds`, `guild_settings`, `cog_settings`, `dashboard_users`,
+//! `command_stats` with its rollups (`command_stats_hourly`,
+//! `command_stats_daily`, `command_stats_guild_daily`, `command_users`,
+//! `stat_counters`), `system_logs`, `broadcasts`, `broadcast_deliveries`,
+//! `broadcast_followups`, `broadcast_followup_targets`, `developers`,
+//! `bot_instances`, `module_adoption`, `panel_secrets`, `panel_views`, the
+//! alert tables (`alert_settings`, `alerts`, `alert_mutes`, `alert_budget`)
+//! and `gateway_identify_slots`. Keep your own tables apart from these names.
+//!
+//! # A complete host bot
+//!
+//! `examples/host_bot.rs` (`cargo run --example host_bot`):
+//!
+//! ````rust,no_run
+#![doc = include_str!("../examples/host_bot.rs")]
+//! ````
 
 pub mod access;
 pub mod admin;

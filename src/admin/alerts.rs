@@ -95,7 +95,7 @@ fn parse_key(raw: &str) -> Result<String, UserError> {
     }
 }
 
-/// `30m`, `2h`, `1d`, `1h 30m`, within [`MUTE_RANGE`].
+/// `30m`, `2h`, `1d`, `1h 30m`, within `MUTE_RANGE`.
 pub fn parse_mute_duration(raw: &str) -> Result<Duration, UserError> {
     match humantime::parse_duration(raw.trim()) {
         Ok(duration) if duration >= MUTE_RANGE.0 && duration <= MUTE_RANGE.1 => Ok(duration),

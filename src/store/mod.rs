@@ -1,7 +1,7 @@
 //! Plain async functions over `&PgPool`, one file per table family. No serenity
 //! types here, and no domain logic: functions take and return plain rows.
 //! Discord ids cross this boundary as `u64`; they are converted to and from
-//! PostgreSQL's BIGINT here, in one place ([`db_id`] going in, [`DbId`] and
+//! PostgreSQL's BIGINT here, in one place (`db_id` going in, [`DbId`] and
 //! [`NullableDbId`] coming out).
 
 pub mod alert_sources;

@@ -156,9 +156,9 @@ impl Lane {
 /// Drains `receiver` into the database until `shutdown`, then writes whatever
 /// is still buffered or queued before returning.
 ///
-/// Up to [`WRITERS`] batches are written at once (one per [`Lane`]), so the
+/// Up to [`WRITERS`] batches are written at once (one per `Lane`), so the
 /// database's cores share the work and receiving the next batch overlaps with
-/// writing the last. While writes fail, at most [`MAX_PENDING`] events wait
+/// writing the last. While writes fail, at most `MAX_PENDING` events wait
 /// for the retry; past that the channel fills and new events are dropped and
 /// counted at the push.
 pub async fn run_flusher(

@@ -79,7 +79,7 @@ pub fn progress(broadcast: i64, report: &FollowupReport, finished: bool) -> Crea
         )))
 }
 
-/// " · edited <time>" / " · recalled <time>" after a broadcast's status.
+/// `" · edited <time>"` / `" · recalled <time>"` after a broadcast's status.
 pub fn marks(edited_at: Option<DateTime<Utc>>, recalled_at: Option<DateTime<Utc>>) -> String {
     let mut marks = String::new();
     if let Some(at) = edited_at {

@@ -1,6 +1,6 @@
 //! Who a broadcast is for, as stored: each filter is optional and every
 //! filter given must hold (none: every active server). One SQL condition,
-//! [`IN_AUDIENCE`], decides membership for the dry run and for the start of
+//! `IN_AUDIENCE`, decides membership for the dry run and for the start of
 //! delivery alike, so the preview's reach is what the report targets.
 
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
 //! Broadcasts and their delivery rows, split by concern: [`drafts`] (compose,
-//! dry run, queue, cancel), [`deliveries`] (the due-queue and the crash-safe
+//! dry run, queue, cancel), [`deliveries`](mod@deliveries) (the due-queue and the crash-safe
 //! claim of deliveries: `FOR UPDATE SKIP LOCKED` plus a lease) and [`reports`]
 //! (counts, failures, history, CSV rows). The rows here are plain: the domain
 //! types (`Draft`, `Category`) convert themselves from them.
