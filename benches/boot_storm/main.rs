@@ -21,14 +21,13 @@
 //! Endpoint (signed POSTs, as Discord does when the URL is set) instead of
 //! its gateway; the burst still comes over the gateway.
 
-#[path = "boot_storm/discord_paced.rs"]
 mod discord_paced;
 
 // The test harness's own unit tests do not run under a bench harness, so
 // their imports look unused here.
-#[path = "support/settings.rs"]
+#[path = "../support/settings.rs"]
 mod settings;
-#[path = "../tests/it/support/mod.rs"]
+#[path = "../../tests/it/support/mod.rs"]
 #[allow(unused_imports)]
 mod support;
 
