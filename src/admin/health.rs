@@ -16,7 +16,8 @@ use crate::reply::is_database_outage;
 use crate::store::health as store;
 use crate::telemetry::health_server::shard_states;
 use crate::telemetry::heartbeat::HEARTBEAT_INTERVAL;
-use crate::ui::health::{HealthReport, ShardLine, TaskLine, render};
+use crate::telemetry::supervisor::TaskStatus;
+use crate::ui::health::{HealthReport, ShardLine, render};
 
 /// How long the health-check probe may take before the bot counts as offline.
 pub const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
@@ -59,7 +60,7 @@ pub async fn health<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<(), Error> 
         .tasks
         .statuses()
         .into_iter()
-        .map(TaskLine::from)
+        .map(TaskStatus::line)
         .collect();
     let commit = env!("ADMIN_PANEL_GIT_COMMIT");
     let report = HealthReport {

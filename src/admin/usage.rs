@@ -29,12 +29,14 @@ pub enum UsageMetric {
     P95Latency,
 }
 
-impl From<UsageMetric> for Metric {
-    fn from(metric: UsageMetric) -> Self {
-        match metric {
-            UsageMetric::Commands => Self::Commands,
-            UsageMetric::Errors => Self::Errors,
-            UsageMetric::P95Latency => Self::P95Latency,
+impl UsageMetric {
+    /// The chart's metric for this choice (a method of the option, not a
+    /// `From` for the UI's type: the UI layer stays free of the command's).
+    fn metric(self) -> Metric {
+        match self {
+            Self::Commands => Metric::Commands,
+            Self::Errors => Metric::Errors,
+            Self::P95Latency => Metric::P95Latency,
         }
     }
 }
@@ -59,7 +61,7 @@ pub async fn usage<U: HasAdminPanel>(
         .filter(|c| !c.is_empty());
     let pool = &ctx.data().admin_panel().pool;
     let mut report = gather(pool, days, command, Utc::now().date_naive()).await?;
-    report.metric = metric.map(Metric::from).unwrap_or_default();
+    report.metric = metric.map(UsageMetric::metric).unwrap_or_default();
     let chart = render_chart(report.clone()).await?;
     ctx.send(
         CreateReply::default()

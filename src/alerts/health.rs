@@ -21,6 +21,7 @@ use crate::config::REPEAT_AFTER;
 use crate::store::alerts::Observation;
 use crate::store::health::{self as facts, DatabaseFacts};
 use crate::telemetry::heartbeat::HEARTBEAT_INTERVAL;
+use crate::telemetry::supervisor::TaskStatus;
 use crate::ui::alerts::{AlertMessage, Phase, render_alert};
 use crate::ui::health::{HealthReport, ShardLine, TaskLine};
 
@@ -86,7 +87,7 @@ impl Memory {
             .tasks
             .statuses()
             .into_iter()
-            .map(TaskLine::from)
+            .map(TaskStatus::line)
             .collect();
         let down: Vec<String> = shards
             .iter()

@@ -54,15 +54,15 @@ pub struct TaskStatus {
     pub last_error: Option<String>,
 }
 
-/// A task as `/admin health` (and the alerts reading it) draws it.
-impl From<TaskStatus> for TaskLine {
-    fn from(task: TaskStatus) -> Self {
-        Self {
-            name: task.name.to_owned(),
-            essential: task.essential,
-            running: task.state != TaskState::Restarting,
-            restarts: task.restarts,
-            last_error: task.last_error,
+impl TaskStatus {
+    /// The task as `/admin health` (and the alerts reading it) draws it.
+    pub fn line(self) -> TaskLine {
+        TaskLine {
+            name: self.name.to_owned(),
+            essential: self.essential,
+            running: self.state != TaskState::Restarting,
+            restarts: self.restarts,
+            last_error: self.last_error,
         }
     }
 }
