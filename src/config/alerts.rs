@@ -5,7 +5,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::{ConfigError, Secret, parse_snowflake};
+use super::parse::parse_snowflake;
+use super::values::{ConfigError, Secret};
 
 /// How long a key stays quiet after it was announced, while it lasts or when
 /// it comes back: at most one message per key per 10 minutes.

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use super::ConfigError;
+use super::values::ConfigError;
 
 const DEFAULT_INTERACTIONS_ADDR: &str = "0.0.0.0:8090";
 

@@ -5,10 +5,9 @@
 mod alerts;
 mod interactions;
 mod parse;
+mod values;
 
-use std::fmt;
 use std::net::SocketAddr;
-use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use serenity::all::{GuildId, UserId};
@@ -19,6 +18,7 @@ pub use parse::parse_snowflake;
 use parse::{
     parse_database_url, parse_days, parse_guild_list, parse_http_url, parse_sharding, parse_token,
 };
+pub use values::{ConfigError, Secret, Sharding};
 
 /// How long list buttons stay live when `PAGER_TIMEOUT_SECS` is unset (Discord's
 /// interaction tokens last 15 minutes).
@@ -50,44 +50,6 @@ impl Default for Retention {
     }
 }
 
-/// The bot token. Kept out of `Debug`/`Display` so it can never reach a log line.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The real value, for the one place that needs it (serenity's HTTP client).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-/// Which shards this process runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sharding {
-    /// As many shards as Discord recommends (`GET /gateway/bot`), all in this process.
-    Recommended,
-    /// `SHARD_COUNT` shards, all in this process.
-    All { count: u32 },
-    /// Shards `ids` (first and last included) of `count`, so several
-    /// processes can split one bot. Inclusive because `SHARD_IDS=0-3` names
-    /// both ends, and serenity's `start_shard_range` includes its end too:
-    /// a half-open range here started one shard too many.
-    Range {
-        ids: RangeInclusive<u32>,
-        count: u32,
-    },
-}
-
 #[derive(Debug, Clone)]
 pub struct Config {
     pub discord_token: Secret,
@@ -115,23 +77,6 @@ pub struct Config {
     /// `DISCORD_PUBLIC_KEY` / `INTERACTIONS_ADDR`: interactions over HTTP
     /// as well as the gateway; `None` when the key is unset.
     pub interactions_endpoint: Option<InteractionsEndpointConfig>,
-}
-
-/// A configuration problem: which variable, and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{variable}: {problem}")]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub problem: String,
-}
-
-impl ConfigError {
-    fn new(variable: &'static str, problem: impl Into<String>) -> Self {
-        Self {
-            variable,
-            problem: problem.into(),
-        }
-    }
 }
 
 const DEFAULT_HEALTH_ADDR: &str = "0.0.0.0:8080";

@@ -5,7 +5,7 @@ use std::ops::RangeInclusive;
 
 use serenity::all::GuildId;
 
-use super::{ConfigError, Secret, Sharding};
+use super::values::{ConfigError, Secret, Sharding};
 
 /// A whole number of days from 1 to 3650, or `default` when unset.
 pub(super) fn parse_days(

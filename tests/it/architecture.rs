@@ -519,8 +519,6 @@ const KNOWN_CYCLES: &[&[&str]] = &[
         "broadcast/publish.rs",
         "broadcast/worker.rs",
     ],
-    // mod.rs defines what parse.rs returns and calls parse.rs.
-    &["config/mod.rs", "config/parse.rs"],
     // mod.rs holds constants and helpers its children use, and calls them.
     &[
         "db/embedded/account.rs",
