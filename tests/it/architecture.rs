@@ -501,14 +501,10 @@ fn file_cycles() -> Vec<Vec<String>> {
 /// other circle, on any file joining one of these, and once one is gone
 /// (then delete it here). The list only shrinks.
 const KNOWN_CYCLES: &[&[&str]] = &[
-    // The confirm dialog dispatches back into the views that call it; the
-    // composer's files share action codes and the session timeout.
+    // The confirm dialog dispatches back into the views that call it.
     &[
-        "admin/broadcast/approval.rs",
         "admin/broadcast/cancel.rs",
-        "admin/broadcast/compose.rs",
         "admin/broadcast/followup.rs",
-        "admin/broadcast/preview.rs",
         "admin/confirm.rs",
         "admin/developers.rs",
     ],
@@ -548,17 +544,20 @@ fn no_new_circle_between_files() {
         "files that depend on each other in a circle (break it: a leaf both import, \
          a type the other owns, an answer handed back to the caller): {new:#?}"
     );
-    let gone: Vec<&&[&str]> = KNOWN_CYCLES
+    // A known circle that shrank or split is listed as it is now.
+    let changed: Vec<&&[&str]> = KNOWN_CYCLES
         .iter()
         .filter(|known| {
-            !cycles
-                .iter()
-                .any(|cycle| cycle.iter().all(|file| known.contains(&file.as_str())))
+            !cycles.iter().any(|cycle| {
+                cycle.len() == known.len()
+                    && cycle.iter().all(|file| known.contains(&file.as_str()))
+            })
         })
         .collect();
     assert!(
-        gone.is_empty(),
-        "these circles are broken: delete them from KNOWN_CYCLES: {gone:#?}"
+        changed.is_empty(),
+        "these circles are broken or smaller: list them in KNOWN_CYCLES as they are now \
+         ({cycles:#?}): {changed:#?}"
     );
 }
 

@@ -15,7 +15,7 @@ use serenity::all::{
 };
 
 use super::super::Context;
-use super::compose::{APPROVE, REJECT, REJECT_FORM, REVIEW_PICK, SESSION_TIMEOUT};
+use super::actions::{APPROVE, REJECT, REJECT_FORM, REVIEW_PICK, SESSION_TIMEOUT};
 use super::form::input_of_field;
 use crate::broadcast::draft::Draft;
 use crate::controls::Controls;

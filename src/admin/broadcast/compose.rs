@@ -8,8 +8,6 @@
 //! button and submit is refused to anyone but the composer, and to the
 //! composer too once no longer a developer.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serenity::all::{
@@ -18,6 +16,10 @@ use serenity::all::{
 };
 
 use super::super::Context;
+use super::actions::{
+    APPLY_EDIT, APPROVE, DISCARD, EDIT, EDIT_FORM, EDIT_REFUSED, EDIT_SENT_FORM, NEW_FORM, REJECT,
+    REJECT_FORM, REVIEW_PICK, SEND, SEND_NOW, SESSION_TIMEOUT, TEST_SEND,
+};
 use super::form::{input_of, modal};
 use super::{approval, audience, followup, preview};
 use crate::access::{Needs, Press, guard_press};
@@ -32,34 +34,6 @@ use crate::store::broadcasts::Audience;
 use crate::store::views;
 use crate::ui::custom_id::{ControlId, View};
 use crate::validate::Language;
-
-/// How long the modal and the preview's buttons stay valid (Discord's
-/// interaction tokens last 15 minutes).
-pub(super) const SESSION_TIMEOUT: Duration = Duration::from_secs(14 * 60);
-
-/// The first modal (args: category, schedule as unix seconds or 0).
-const NEW_FORM: char = 'm';
-/// The Edit modal of a saved draft (args: draft id).
-pub(super) const EDIT_FORM: char = 'E';
-/// "Edit" under a refused first submit (args: stored view with the input).
-const EDIT_REFUSED: char = 'r';
-/// The preview's buttons (args: draft id).
-pub(super) const SEND: char = 's';
-pub(super) const SEND_NOW: char = 'S';
-pub(super) const EDIT: char = 'e';
-pub(super) const DISCARD: char = 'd';
-/// Review buttons and the rejection form (args: broadcast id).
-pub(super) const APPROVE: char = 'P';
-pub(super) const REJECT: char = 'J';
-pub(super) const REJECT_FORM: char = 'j';
-/// The pending list's menu: opens the picked broadcast's review.
-pub(super) const REVIEW_PICK: char = 'v';
-/// The preview's channel menu for a test send (args: draft id).
-pub(super) const TEST_SEND: char = 't';
-/// The form editing a sent broadcast (args: broadcast id).
-pub(super) const EDIT_SENT_FORM: char = 'x';
-/// Apply under the preview of such an edit (args: stored view of the input).
-pub(super) const APPLY_EDIT: char = 'A';
 
 /// Compose a broadcast to every server, or to an audience (opens a form).
 #[allow(clippy::too_many_arguments)]

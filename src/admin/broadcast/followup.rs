@@ -20,7 +20,7 @@ use serenity::all::{
 
 use super::super::Context;
 use super::super::confirm::{self, Question, Subject};
-use super::compose::{APPLY_EDIT, EDIT_SENT_FORM, SESSION_TIMEOUT};
+use super::actions::{APPLY_EDIT, EDIT_SENT_FORM, SESSION_TIMEOUT};
 use super::form::{input_of, titled_modal};
 use crate::broadcast::draft::{Draft, DraftInput};
 use crate::controls::Controls;

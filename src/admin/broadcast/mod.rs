@@ -1,6 +1,7 @@
 //! `/admin broadcast ...`: compose, history, report, cancel, and edit or
 //! recall what was delivered.
 
+mod actions;
 pub mod approval;
 mod audience;
 pub mod cancel;

@@ -10,7 +10,7 @@ use serenity::all::{
     ModalInteraction,
 };
 
-use super::compose::{DISCARD, EDIT, EDIT_FORM, SEND, SEND_NOW, SESSION_TIMEOUT, TEST_SEND};
+use super::actions::{DISCARD, EDIT, EDIT_FORM, SEND, SEND_NOW, SESSION_TIMEOUT, TEST_SEND};
 use super::form::{input_of, modal};
 use crate::broadcast::draft::Draft;
 use crate::controls::Controls;
