@@ -104,7 +104,7 @@ async fn handle_component(
                 )
                 .await
             }
-            View::Confirm => admin::confirm::on_press(panel, http, press, control).await,
+            View::Confirm => on_confirm(panel, http, press, control).await,
             View::Composer => {
                 admin::broadcast::compose::on_press(panel, http, press, control).await
             }
@@ -255,6 +255,33 @@ fn drawn_by_an_earlier_version(custom_id: &str) -> bool {
                 .strip_prefix(prefix)
                 .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
         })
+}
+
+/// A Yes or No under a confirmation: the dialog reads the answer, this
+/// does what was confirmed, and the dialog shows the outcome.
+async fn on_confirm(
+    panel: &AdminPanel,
+    http: &Http,
+    press: &ComponentInteraction,
+    control: &ControlId,
+) -> Result<(), Error> {
+    use admin::confirm::{Answer, Subject};
+    let Some(answer) = admin::confirm::read_answer(panel, http, press, control).await? else {
+        return Ok(());
+    };
+    let outcome = match answer {
+        Answer::Confirmed(Subject::RemoveDeveloper(user)) => {
+            admin::developers::remove_confirmed(panel, &press.user, user).await?
+        }
+        Answer::Confirmed(Subject::CancelBroadcast(id)) => {
+            admin::broadcast::cancel::cancel_confirmed(panel, &press.user, id).await?
+        }
+        Answer::Confirmed(Subject::RecallBroadcast(id)) => {
+            admin::broadcast::followup::recall_confirmed(panel, press, id).await?
+        }
+        Answer::Declined(subject) => subject.declined_text().to_owned(),
+    };
+    admin::confirm::conclude(http, press, outcome).await
 }
 
 #[cfg(test)]

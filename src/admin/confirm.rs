@@ -4,6 +4,11 @@
 //! press, also after a restart. Only the asker may answer, and only while
 //! still a developer; anyone else gets an ephemeral refusal and the question
 //! stays open. Unanswered, it expires after [`CONFIRM_TIMEOUT`].
+//!
+//! The dialog only asks and reads the answer ([`read_answer`]); the caller
+//! that routes presses does what was confirmed and replaces the question
+//! with the outcome ([`conclude`]), so the dialog imports none of the views
+//! that use it.
 
 use std::time::Duration;
 
@@ -14,8 +19,6 @@ use serenity::all::{
 };
 
 use super::Context;
-use super::broadcast::{cancel, followup};
-use super::developers;
 use crate::access::{Needs, guard_press};
 use crate::controls::{Controls, send_expiring};
 use crate::error::{Error, UserError};
@@ -92,38 +95,49 @@ pub async fn ask<U: HasAdminPanel>(
     .await
 }
 
-/// Answers Yes or No: does (or does not) what the question asked, and
-/// replaces the question with the outcome.
-pub async fn on_press(
+/// How the asker answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Confirmed(Subject),
+    Declined(Subject),
+}
+
+impl Subject {
+    /// The outcome shown when the question is declined.
+    pub fn declined_text(self) -> &'static str {
+        match self {
+            Self::RemoveDeveloper(_) => "Cancelled: nothing changed.",
+            Self::CancelBroadcast(_) | Self::RecallBroadcast(_) => "Kept: nothing changed.",
+        }
+    }
+}
+
+/// Reads a press of Yes or No; `None` when the presser may not answer
+/// (they were told so, and the question stays open).
+pub async fn read_answer(
     panel: &AdminPanel,
     http: &Http,
     press: &ComponentInteraction,
     control: &ControlId,
-) -> Result<(), Error> {
+) -> Result<Option<Answer>, Error> {
     let owner = UserId::new(control.owner.max(1));
     if guard_press(panel, http, Needs::Developer, owner, press.into()).await? {
-        return Ok(());
+        return Ok(None);
     }
     let subject = Subject::decode(control)?;
-    let outcome = match (control.action, subject) {
-        (YES, Subject::RemoveDeveloper(user)) => {
-            developers::remove_confirmed(panel, &press.user, user).await?
-        }
-        (YES, Subject::CancelBroadcast(id)) => {
-            cancel::cancel_confirmed(panel, &press.user, id).await?
-        }
-        (YES, Subject::RecallBroadcast(id)) => followup::recall_confirmed(panel, press, id).await?,
-        (NO, Subject::RemoveDeveloper(_)) => "Cancelled: nothing changed.".to_owned(),
-        (NO, Subject::CancelBroadcast(_) | Subject::RecallBroadcast(_)) => {
-            "Kept: nothing changed.".to_owned()
-        }
-        _ => return Err(UserError::new("That button is not part of this question.").into()),
-    };
-    answer(http, press, outcome).await
+    match control.action {
+        YES => Ok(Some(Answer::Confirmed(subject))),
+        NO => Ok(Some(Answer::Declined(subject))),
+        _ => Err(UserError::new("That button is not part of this question.").into()),
+    }
 }
 
 /// Replaces the question with `outcome`, its buttons gone.
-async fn answer(http: &Http, press: &ComponentInteraction, outcome: String) -> Result<(), Error> {
+pub async fn conclude(
+    http: &Http,
+    press: &ComponentInteraction,
+    outcome: String,
+) -> Result<(), Error> {
     let update = CreateInteractionResponseMessage::new()
         .content(outcome)
         .components(crate::ui::pager::disabled_copy(&press.message.components));
