@@ -75,7 +75,7 @@ impl BroadcastWorker {
             },
             move || self.show_followup_progress(followup, false),
         );
-        self.at_pace(claims, pace)
+        self.pacer.at_pace(claims, pace)
             .for_each_concurrent(Some(per_process as usize * 2), |target| {
                 let embed = embed.clone();
                 async move {
@@ -84,7 +84,7 @@ impl BroadcastWorker {
                         return;
                     };
                     if let TargetOutcome::Retry { after_secs, rate_limited: true, .. } = &outcome {
-                        self.pause_for(*after_secs).await;
+                        self.pacer.pause_for(*after_secs).await;
                     }
                     if let Err(error) = followups::record_target(&self.pool, followup.id, target.guild_id, &outcome).await {
                         tracing::warn!(error = %cause_chain(&error), followup = followup.id, guild = target.guild_id, "could not record an edit or delete; its lease will expire and it will be retried");

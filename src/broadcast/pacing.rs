@@ -3,6 +3,7 @@
 //! every request of the process takes after a 429.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::BoxStream;
@@ -11,7 +12,7 @@ use governor::{Quota, RateLimiter};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::worker::BroadcastWorker;
+use crate::store::instances;
 
 /// The governor of one delivery run: a direct (not keyed) rate limiter.
 pub(super) type DirectLimiter = RateLimiter<
@@ -30,13 +31,29 @@ pub(super) struct Pace {
     pub(super) limiter: DirectLimiter,
 }
 
-impl BroadcastWorker {
+/// This process's pace: `BROADCAST_RATE` split between the running
+/// processes, and the pause every request of the process takes after a 429.
+/// The worker owns one; clones share the pause.
+#[derive(Debug, Clone)]
+pub(super) struct Pacer {
+    /// `BROADCAST_RATE`: sends per second across all processes.
+    rate: u32,
+    /// Until when every send of this process waits, after a 429.
+    pause: Arc<Mutex<Option<Instant>>>,
+}
+
+impl Pacer {
+    pub(super) fn new(rate: u32) -> Self {
+        Self {
+            rate,
+            pause: Arc::default(),
+        }
+    }
+
     /// This process's share of `BROADCAST_RATE` (split evenly between the
     /// running processes) and a governor holding it.
-    pub(super) async fn governor(&self) -> Result<Pace, sqlx::Error> {
-        let processes = crate::store::instances::running_count(&self.pool)
-            .await?
-            .max(1);
+    pub(super) async fn governor(&self, pool: &sqlx::PgPool) -> Result<Pace, sqlx::Error> {
+        let processes = instances::running_count(pool).await?.max(1);
         let per_process = (self.rate as i64 / processes).max(1) as u32;
         // A burst of two: a send that reaches the governor a few milliseconds
         // late (task scheduling) takes its turn then instead of losing it, so
@@ -66,7 +83,7 @@ impl BroadcastWorker {
     ) -> BoxStream<'a, T> {
         claimed
             .then(move |item| async move {
-                wait_out_pause(&self.pause).await;
+                self.wait_out_pause().await;
                 pace.limiter.until_ready().await;
                 item
             })
@@ -77,10 +94,15 @@ impl BroadcastWorker {
     pub(super) async fn pause_for(&self, secs: f64) {
         *self.pause.lock().await = Some(Instant::now() + Duration::from_secs_f64(secs));
     }
+
+    /// Waits until the pause after a 429 (if any) is over.
+    pub(super) async fn wait_out_pause(&self) {
+        wait_out_pause(&self.pause).await;
+    }
 }
 
 /// Waits until the pause after a 429 (if any) is over.
-pub(super) async fn wait_out_pause(pause: &Mutex<Option<Instant>>) {
+async fn wait_out_pause(pause: &Mutex<Option<Instant>>) {
     let until = *pause.lock().await;
     if let Some(until) = until
         && until > Instant::now()

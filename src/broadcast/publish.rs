@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serenity::all::{ChannelId, HttpError, MessageId};
 
-use super::pacing::{DirectLimiter, wait_out_pause};
+use super::pacing::DirectLimiter;
 use super::worker::BroadcastWorker;
 use crate::error::cause_chain;
 use crate::store::broadcasts::{self, Claimed};
@@ -29,7 +29,7 @@ impl BroadcastWorker {
         message: u64,
         limiter: &DirectLimiter,
     ) {
-        wait_out_pause(&self.pause).await;
+        self.pacer.wait_out_pause().await;
         limiter.until_ready().await;
         let request = self
             .http

@@ -19,14 +19,12 @@ use serenity::all::{
 };
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::claims::{self, LEASE_SECS, claimed_in_batches};
 use super::classify::{classify, transient};
 use super::draft::{Draft, nonce};
-use super::pacing::Pace;
+use super::pacing::{Pace, Pacer};
 use crate::discord_guard::DiscordGuard;
 use crate::error::cause_chain;
 use crate::store::broadcasts::{self, CHANNEL, Claimed, Counts, Outcome};
@@ -50,10 +48,8 @@ pub struct BroadcastWorker {
     /// This process's `bot_instances` id (who holds a claim).
     pub(super) instance_id: i64,
     host: String,
-    /// `BROADCAST_RATE`: sends per second across all processes.
-    pub(super) rate: u32,
-    /// Until when every send of this process waits, after a 429.
-    pub(super) pause: Arc<Mutex<Option<Instant>>>,
+    /// `BROADCAST_RATE` across processes and the pause after a 429.
+    pub(super) pacer: Pacer,
     /// What `/metrics` reports of this process's deliveries.
     counters: Arc<DeliveryCounters>,
     /// What Discord's answers say of the whole bot: once the bot token is
@@ -68,8 +64,7 @@ impl BroadcastWorker {
             http,
             instance_id,
             host,
-            rate,
-            pause: Arc::default(),
+            pacer: Pacer::new(rate),
             counters: Arc::default(),
             guard: Arc::default(),
         }
@@ -163,7 +158,7 @@ impl BroadcastWorker {
             // The idle poll every 2 s asks nothing more of the database.
             return Ok(());
         }
-        let pace = self.governor().await?;
+        let pace = self.pacer.governor(&self.pool).await?;
         let deliveries = async {
             for id in sending {
                 if shutdown.is_cancelled() {
@@ -230,7 +225,7 @@ impl BroadcastWorker {
             },
             move || self.show_progress(broadcast, embed_ref, None),
         );
-        self.at_pace(claims, pace)
+        self.pacer.at_pace(claims, pace)
             .for_each_concurrent(Some(per_process as usize * 2), |delivery| {
                 let embed = &embed;
                 async move {
@@ -242,7 +237,7 @@ impl BroadcastWorker {
                         self.publish(id, &delivery, *message_id, limiter).await;
                     }
                     if let Outcome::Retry { after_secs, rate_limited: true, .. } = &outcome {
-                        self.pause_for(*after_secs).await;
+                        self.pacer.pause_for(*after_secs).await;
                     }
                     if let Err(error) = self.settle(id, &delivery, &outcome).await {
                         tracing::warn!(error = %cause_chain(&error), broadcast = id, guild = delivery.guild_id, "could not record a delivery; its lease will expire and it will be retried");
