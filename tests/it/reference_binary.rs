@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::binary::{command, spawn_bot, work_dir};
+use crate::support::binary_broadcast::BinaryBroadcast;
 use crate::support::bot::{DEVELOPER, TOKEN};
 use crate::support::db::TestDb;
 use crate::support::fake_discord::FakeDiscord;
@@ -192,17 +193,11 @@ fn tail(text: &str) -> String {
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
-/// Guilds in the crash test, and the channel of guild `g`.
-const CRASH_GUILDS: i64 = 500;
-fn crash_channel(guild: i64) -> u64 {
-    910_000_000_000 + guild as u64
-}
-
-fn messages_posted(fake: &FakeDiscord) -> usize {
-    (1..=CRASH_GUILDS)
-        .map(|guild| fake.messages_in(crash_channel(guild)).len())
-        .sum()
-}
+/// The crash test's 500 servers.
+const CRASH: BinaryBroadcast = BinaryBroadcast {
+    guilds: 500,
+    channels: 910_000_000_000,
+};
 
 /// SIGKILL in the middle of a 500-guild broadcast, then a restart: the new
 /// process releases the dead one's claims and finishes the job, and the
@@ -213,83 +208,23 @@ async fn a_broadcast_killed_midway_resumes_after_restart_without_sending_twice()
     let fake = FakeDiscord::start().await;
     let db = TestDb::new().await;
     let dir = work_dir();
-    fake.join_guilds(1..=CRASH_GUILDS as u64);
-    for guild in 1..=CRASH_GUILDS {
-        sqlx::query("INSERT INTO guilds (id, name, member_count, joined_at) VALUES ($1, 'Guild ' || $1, 10, now())")
-            .bind(guild)
-            .execute(&db.pool)
-            .await
-            .unwrap();
-        sqlx::query("INSERT INTO guild_settings (guild_id, broadcast_channel_id) VALUES ($1, $2)")
-            .bind(guild)
-            .bind(crash_channel(guild) as i64)
-            .execute(&db.pool)
-            .await
-            .unwrap();
-    }
     // Slow answers keep sends in flight, so the kill lands in the middle of some.
-    fake.fail_route(
-        "POST",
-        "/api/v10/channels/*/messages",
-        crate::support::fake_discord::Failure::Delay(Duration::from_millis(50)),
-        None,
-    );
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO broadcasts (category, title, content, created_by, status, scheduled_for)
-         VALUES ('maintenance', 'Planned maintenance', 'Back in ten minutes.', $1, 'scheduled', now())
-         RETURNING id",
-    )
-    .bind(DEVELOPER as i64)
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
+    let id = CRASH.seed(&fake, &db, "maintenance").await;
 
     let mut first = spawn_bot(&dir, &fake, &db, "first.log", &[]);
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while messages_posted(&fake) < 150 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the first process never got to 150 sends"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    CRASH.wait_for_messages(&fake, 150).await;
     first.kill().unwrap();
     // Reaped, so the pid is gone and the next process sees it dead.
     first.wait().unwrap();
-    let at_kill = messages_posted(&fake);
+    let at_kill = CRASH.messages_posted(&fake);
     assert!(
-        at_kill < CRASH_GUILDS as usize,
+        at_kill < CRASH.guilds as usize,
         "killed before the end ({at_kill} sent)"
     );
 
-    let mut second = spawn_bot(&dir, &fake, &db, "second.log", &[]);
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        let status: String = sqlx::query_scalar("SELECT status FROM broadcasts WHERE id = $1")
-            .bind(id)
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-        if status == "sent" {
-            break;
-        }
-        if std::time::Instant::now() > deadline {
-            let log = std::fs::read_to_string(dir.join("second.log")).unwrap_or_default();
-            panic!(
-                "still {status} after the restart; log tail:\n{}",
-                tail(&log)
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    // SAFETY: kill(2) with a pid we spawned and a valid signal number.
-    unsafe { libc::kill(second.id() as i32, libc::SIGTERM) };
-    second.wait().unwrap();
-
-    for guild in 1..=CRASH_GUILDS {
-        let posted = fake.messages_in(crash_channel(guild)).len();
-        assert_eq!(posted, 1, "guild {guild} has exactly one message");
-    }
+    let second = spawn_bot(&dir, &fake, &db, "second.log", &[]);
+    CRASH.finish(&db, id, second, &dir, "second.log").await;
+    CRASH.assert_one_message_each(&fake);
     let (targeted, sent, other): (i64, i64, i64) = sqlx::query_as(
         "SELECT count(*), count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status <> 'sent')
            FROM broadcast_deliveries WHERE broadcast_id = $1",
@@ -298,7 +233,7 @@ async fn a_broadcast_killed_midway_resumes_after_restart_without_sending_twice()
     .fetch_one(&db.pool)
     .await
     .unwrap();
-    assert_eq!((targeted, sent, other), (CRASH_GUILDS, CRASH_GUILDS, 0));
+    assert_eq!((targeted, sent, other), (CRASH.guilds, CRASH.guilds, 0));
     let with_message_id: i64 = sqlx::query_scalar(
         "SELECT count(DISTINCT message_id) FROM broadcast_deliveries WHERE broadcast_id = $1",
     )
@@ -307,7 +242,7 @@ async fn a_broadcast_killed_midway_resumes_after_restart_without_sending_twice()
     .await
     .unwrap();
     assert_eq!(
-        with_message_id, CRASH_GUILDS,
+        with_message_id, CRASH.guilds,
         "every delivery records its own message"
     );
     let posts = fake
@@ -316,7 +251,8 @@ async fn a_broadcast_killed_midway_resumes_after_restart_without_sending_twice()
         .filter(|r| r.method == "POST" && r.path.ends_with("/messages"))
         .count();
     eprintln!(
-        "crash test: {at_kill} messages before the kill, {posts} sends in all for {CRASH_GUILDS} guilds"
+        "crash test: {at_kill} messages before the kill, {posts} sends in all for {} guilds",
+        CRASH.guilds
     );
     fake.assert_no_spec_violations();
     let _ = std::fs::remove_dir_all(&dir);

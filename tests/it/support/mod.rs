@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod binary_broadcast;
 pub mod bot;
 pub mod broadcast;
 pub mod db;
