@@ -117,14 +117,16 @@ impl HealthShared {
     }
 }
 
-/// Connected shards and all shards this process runs.
+/// Connected shards and all shards this process runs, those still waiting
+/// for their identify turn included (a shard has a runner only once started).
 pub async fn shard_status(shared: &HealthShared) -> (usize, usize) {
     let shards = shared.shards().await;
     let connected = shards
         .iter()
         .filter(|shard| shard.stage == ConnectionStage::Connected)
         .count();
-    (connected, shards.len())
+    let planned = shared.shard_managers.get().map_or(0, Vec::len);
+    (connected, shards.len().max(planned))
 }
 
 /// Binds `HEALTH_ADDR`; a taken port is a start-up error naming the variable.

@@ -123,3 +123,53 @@ async fn shards_of_different_buckets_identify_side_by_side() {
     );
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn health_counts_a_shard_still_waiting_for_its_turn() {
+    // Two shards of one bucket: the second starts 5.5 s after the first,
+    // and until then the process is not healthy.
+    let fake = FakeDiscord::start().await;
+    let db = TestDb::new().await;
+    let health = free_addr();
+    let config = test_config(
+        &fake,
+        &db,
+        &[("SHARD_COUNT", "2"), ("HEALTH_ADDR", &health)],
+    );
+    let starting = tokio::spawn({
+        let fake = fake.clone();
+        async move { TestBot::start(&fake, config).await }
+    });
+    let body: Value = eventually(
+        "/health with one shard connected",
+        Duration::from_secs(20),
+        || async {
+            if tokio::net::TcpStream::connect(&health).await.is_err() {
+                return None;
+            }
+            let (status, body) = get(&health, "/health").await;
+            let body: Value = serde_json::from_str(&body).ok()?;
+            (body["shards_connected"] == 1).then_some((status, body))
+        },
+    )
+    .await
+    .1;
+    assert_eq!(body["shards_total"], 2, "{body}");
+    assert_eq!(body["status"], "unavailable", "{body}");
+
+    let bot = tokio::time::timeout(Duration::from_secs(30), starting)
+        .await
+        .expect("both shards connect")
+        .unwrap();
+    let body: Value = eventually(
+        "/health 200 with both shards",
+        Duration::from_secs(10),
+        || async {
+            let (status, body) = get(&health, "/health").await;
+            (status == 200).then(|| serde_json::from_str(&body).unwrap())
+        },
+    )
+    .await;
+    assert_eq!(body["shards_connected"], 2);
+    bot.stop().await;
+}
