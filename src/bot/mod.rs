@@ -181,18 +181,15 @@ async fn run_with_pool(
         .inspect_err(|error| {
             guard.observe_error(error);
         })?;
-        let plan = match &config.sharding {
-            // With the recommended sharding, the count read a moment ago.
-            Sharding::Recommended | Sharding::All { .. } => gateway::ShardPlan {
-                ids: (0..count).collect(),
-                total: count,
-                max_concurrency: budget.max_concurrency as u32,
-            },
-            Sharding::Range { ids, count } => gateway::ShardPlan {
-                ids: ids.clone().collect(),
-                total: *count,
-                max_concurrency: budget.max_concurrency as u32,
-            },
+        // With the recommended sharding, the count read a moment ago.
+        let (ids, total) = match &config.sharding {
+            Sharding::Recommended | Sharding::All { .. } => ((0..count).collect(), count),
+            Sharding::Range { ids, count } => (ids.clone().collect(), *count),
+        };
+        let plan = gateway::ShardPlan {
+            ids,
+            total,
+            max_concurrency: budget.max_concurrency as u32,
         };
         let shards = gateway::Shards::new(&client, shard_framework, plan);
         let _ = health.shard_managers.set(shards.managers());

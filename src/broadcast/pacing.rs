@@ -97,16 +97,11 @@ impl Pacer {
 
     /// Waits until the pause after a 429 (if any) is over.
     pub(super) async fn wait_out_pause(&self) {
-        wait_out_pause(&self.pause).await;
-    }
-}
-
-/// Waits until the pause after a 429 (if any) is over.
-async fn wait_out_pause(pause: &Mutex<Option<Instant>>) {
-    let until = *pause.lock().await;
-    if let Some(until) = until
-        && until > Instant::now()
-    {
-        tokio::time::sleep_until(until).await;
+        let until = *self.pause.lock().await;
+        if let Some(until) = until
+            && until > Instant::now()
+        {
+            tokio::time::sleep_until(until).await;
+        }
     }
 }

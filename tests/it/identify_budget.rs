@@ -4,12 +4,28 @@
 
 use std::time::{Duration, Instant};
 
+use admin_panel::config::Config;
 use serde_json::Value;
+use tokio::task::JoinHandle;
 
 use crate::support::bot::{TestBot, eventually, test_config};
 use crate::support::db::TestDb;
 use crate::support::fake_discord::FakeDiscord;
 use crate::support::http::{free_addr, get};
+
+/// Starts the bot on its own task: `TestBot::start` returns only once its
+/// shards are connected, and these tests look at it before that.
+fn start_in_background(fake: &FakeDiscord, config: Config) -> JoinHandle<TestBot> {
+    let fake = fake.clone();
+    tokio::spawn(async move { TestBot::start(&fake, config).await })
+}
+
+/// `/health`'s status and body, once the health server listens.
+async fn health_now(addr: &str) -> Option<(u16, Value)> {
+    tokio::net::TcpStream::connect(addr).await.ok()?;
+    let (status, body) = get(addr, "/health").await;
+    Some((status, serde_json::from_str(&body).ok()?))
+}
 
 #[tokio::test]
 async fn a_process_short_of_identifies_waits_for_the_reset_saying_why_then_connects() {
@@ -21,20 +37,13 @@ async fn a_process_short_of_identifies_waits_for_the_reset_saying_why_then_conne
     let health = free_addr();
     // One shard and the default reserve of 50: 51 needed, 3 left.
     let config = test_config(&fake, &db, &[("HEALTH_ADDR", &health)]);
-    let starting = tokio::spawn({
-        let fake = fake.clone();
-        async move { TestBot::start(&fake, config).await }
-    });
+    let starting = start_in_background(&fake, config);
 
     let body: Value = eventually(
         "/health naming the identify budget",
         Duration::from_secs(10),
         || async {
-            let (status, body) = match tokio::net::TcpStream::connect(&health).await {
-                Ok(_) => get(&health, "/health").await,
-                Err(_) => return None,
-            };
-            let body: Value = serde_json::from_str(&body).ok()?;
+            let (status, body) = health_now(&health).await?;
             (status == 503 && body["gateway"].as_str().is_some()).then_some(body)
         },
     )
@@ -136,24 +145,17 @@ async fn health_counts_a_shard_still_waiting_for_its_turn() {
         &db,
         &[("SHARD_COUNT", "2"), ("HEALTH_ADDR", &health)],
     );
-    let starting = tokio::spawn({
-        let fake = fake.clone();
-        async move { TestBot::start(&fake, config).await }
-    });
-    let body: Value = eventually(
+    let starting = start_in_background(&fake, config);
+    let (status, body) = eventually(
         "/health with one shard connected",
         Duration::from_secs(20),
         || async {
-            if tokio::net::TcpStream::connect(&health).await.is_err() {
-                return None;
-            }
-            let (status, body) = get(&health, "/health").await;
-            let body: Value = serde_json::from_str(&body).ok()?;
+            let (status, body) = health_now(&health).await?;
             (body["shards_connected"] == 1).then_some((status, body))
         },
     )
-    .await
-    .1;
+    .await;
+    assert_eq!(status, 503, "{body}");
     assert_eq!(body["shards_total"], 2, "{body}");
     assert_eq!(body["status"], "unavailable", "{body}");
 
