@@ -15,9 +15,9 @@ use serenity::all::EditInteractionResponse;
 
 use super::claims::{self, LEASE_SECS, claimed_in_batches};
 use super::classify::{classify, transient};
+use super::context::WorkerContext;
 use super::draft::Draft;
 use super::pacing::Pace;
-use super::worker::BroadcastWorker;
 use crate::error::cause_chain;
 use crate::store::broadcasts::followups::{self, Followup, Target, TargetOutcome};
 use crate::store::broadcasts::{self, FollowupKind, Outcome};
@@ -29,209 +29,193 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 const UNKNOWN_MESSAGE: i32 = 10008;
 const UNKNOWN_CHANNEL: i32 = 10003;
 
-impl BroadcastWorker {
-    /// Edits or deletes every target of `followup` this process can claim
-    /// now, then finishes it if nothing is pending.
-    pub(super) async fn follow_up(
-        &self,
-        followup: &Followup,
-        shutdown: &CancellationToken,
-        pace: &Pace,
-    ) -> Result<(), sqlx::Error> {
-        let embed = match followup.kind {
-            FollowupKind::Recall => None,
-            FollowupKind::Edit => {
-                let Some(broadcast) = broadcasts::get(&self.pool, followup.broadcast_id).await?
-                else {
+/// Edits or deletes every target of `followup` this process can claim
+/// now, then finishes it if nothing is pending.
+pub(super) async fn follow_up(
+    ctx: &WorkerContext,
+    followup: &Followup,
+    shutdown: &CancellationToken,
+    pace: &Pace,
+) -> Result<(), sqlx::Error> {
+    let embed = match followup.kind {
+        FollowupKind::Recall => None,
+        FollowupKind::Edit => {
+            let Some(broadcast) = broadcasts::get(&ctx.pool, followup.broadcast_id).await? else {
+                return Ok(());
+            };
+            match Draft::try_from(&broadcast.message) {
+                Ok(draft) => Some(draft.embed()),
+                Err(error) => {
+                    tracing::error!(broadcast = followup.broadcast_id, error = %error, "cannot edit to a message this version cannot read");
                     return Ok(());
-                };
-                match Draft::try_from(&broadcast.message) {
-                    Ok(draft) => Some(draft.embed()),
-                    Err(error) => {
-                        tracing::error!(broadcast = followup.broadcast_id, error = %error, "cannot edit to a message this version cannot read");
-                        return Ok(());
-                    }
                 }
             }
-        };
-        let per_process = pace.per_process;
-        let claim_error = std::sync::Mutex::new(None);
-        let claims = claimed_in_batches(
-            shutdown,
-            &claim_error,
-            move || async move {
-                if self.guard.is_revoked() {
-                    return Ok(Vec::new());
-                }
-                let batch = i64::from(per_process);
-                followups::claim_targets(
-                    &self.pool,
-                    followup.id,
-                    self.instance_id,
-                    batch,
-                    LEASE_SECS,
-                )
+        }
+    };
+    let per_process = pace.per_process;
+    let claim_error = std::sync::Mutex::new(None);
+    let claims = claimed_in_batches(
+        shutdown,
+        &claim_error,
+        move || async move {
+            if ctx.guard.is_revoked() {
+                return Ok(Vec::new());
+            }
+            let batch = i64::from(per_process);
+            followups::claim_targets(&ctx.pool, followup.id, ctx.instance_id, batch, LEASE_SECS)
                 .await
-            },
-            move || self.show_followup_progress(followup, false),
-        );
-        self.pacer.at_pace(claims, pace)
+        },
+        move || show_followup_progress(ctx, followup, false),
+    );
+    ctx.pacer.at_pace(claims, pace)
             .for_each_concurrent(Some(per_process as usize * 2), |target| {
                 let embed = embed.clone();
                 async move {
-                    let Some(outcome) = self.apply(followup, &target, embed).await else {
+                    let Some(outcome) = apply(ctx, followup, &target, embed).await else {
                         // Not applied, not recorded: released when the worker stops.
                         return;
                     };
                     if let TargetOutcome::Retry { after_secs, rate_limited: true, .. } = &outcome {
-                        self.pacer.pause_for(*after_secs).await;
+                        ctx.pacer.pause_for(*after_secs).await;
                     }
-                    if let Err(error) = followups::record_target(&self.pool, followup.id, target.guild_id, &outcome).await {
+                    if let Err(error) = followups::record_target(&ctx.pool, followup.id, target.guild_id, &outcome).await {
                         tracing::warn!(error = %cause_chain(&error), followup = followup.id, guild = target.guild_id, "could not record an edit or delete; its lease will expire and it will be retried");
                     }
                 }
             })
             .await;
-        claims::claim_error(claim_error)?;
-        if followups::finish_if_done(&self.pool, followup.id).await? {
-            self.followup_finished(followup).await;
-            self.show_followup_progress(followup, true).await;
-        }
-        Ok(())
+    claims::claim_error(claim_error)?;
+    if followups::finish_if_done(&ctx.pool, followup.id).await? {
+        followup_finished(ctx, followup).await;
+        show_followup_progress(ctx, followup, true).await;
     }
+    Ok(())
+}
 
-    /// Edits the message that started the follow-up (while its token is
-    /// valid) with its progress, or with its final figures once `finished`.
-    async fn show_followup_progress(&self, followup: &Followup, finished: bool) {
-        let (Some(token), Some(expires)) =
-            (&followup.progress_token, followup.progress_token_expires_at)
-        else {
-            return;
-        };
-        if expires <= Utc::now() + TimeDelta::seconds(5) {
-            return;
-        }
-        let Ok(reports) = broadcasts::followup_reports(&self.pool, followup.broadcast_id).await
-        else {
-            return;
-        };
-        let Some(report) = reports.iter().find(|r| r.id == followup.id) else {
-            return;
-        };
-        let edit = EditInteractionResponse::new()
-            .embeds(vec![crate::ui::followups::progress(
-                followup.broadcast_id,
-                report,
-                finished,
-            )])
-            .components(vec![]);
-        if self.guard.is_revoked() {
-            return;
-        }
-        let edited = self
-            .http
-            .edit_original_interaction_response(token, &edit, vec![])
-            .await;
-        if let Err(error) = edited {
-            self.guard.observe_error(&error);
-            tracing::debug!(error = %cause_chain(&error), followup = followup.id, "could not edit the follow-up's progress message");
-        }
+/// Edits the message that started the follow-up (while its token is
+/// valid) with its progress, or with its final figures once `finished`.
+async fn show_followup_progress(ctx: &WorkerContext, followup: &Followup, finished: bool) {
+    let (Some(token), Some(expires)) =
+        (&followup.progress_token, followup.progress_token_expires_at)
+    else {
+        return;
+    };
+    if expires <= Utc::now() + TimeDelta::seconds(5) {
+        return;
     }
-
-    /// Edits the message to `embed`, or deletes it when there is none;
-    /// `None` when the bot token is refused (the target stays claimed,
-    /// unrecorded, until the worker stops and puts it back in the queue).
-    async fn apply(
-        &self,
-        followup: &Followup,
-        target: &Target,
-        embed: Option<CreateEmbed>,
-    ) -> Option<TargetOutcome> {
-        if self.guard.is_revoked() {
-            return None;
-        }
-        let channel = ChannelId::new(target.channel_id);
-        let message = MessageId::new(target.message_id);
-        let deleting = embed.is_none();
-        if !deleting && target.attempts > 1 && self.edited_since(target, followup).await {
-            return Some(TargetOutcome::Done);
-        }
-        if self.guard.is_revoked() {
-            return None;
-        }
-        let request = async {
-            match embed {
-                Some(embed) => {
-                    let edit = EditMessage::new()
-                        .embed(embed)
-                        .allowed_mentions(CreateAllowedMentions::new());
-                    channel
-                        .edit_message(&self.http, message, edit)
-                        .await
-                        .map(|_| ())
-                }
-                None => channel.delete_message(&self.http, message).await,
-            }
-        };
-        let outcome = match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
-            Ok(Ok(())) => return Some(TargetOutcome::Done),
-            Ok(Err(error)) if self.guard.observe_error(&error) => return None,
-            Ok(Err(error)) => classify(&error, target.attempts),
-            Err(_) => transient(target.attempts, None, "timed out".to_owned()),
-        };
-        Some(target_outcome(outcome, deleting, target.attempts))
-    }
-
-    /// Whether an earlier attempt at this edit landed though its outcome was
-    /// never recorded (the process was killed, or the answer timed out): only
-    /// the bot can edit its own message, and one edit of a broadcast runs at a
-    /// time, so an edit since the request is this one. Keeps an edit to once
-    /// per message; when the message cannot be read, the edit is simply
-    /// applied again (same content).
-    async fn edited_since(&self, target: &Target, followup: &Followup) -> bool {
-        let read = ChannelId::new(target.channel_id)
-            .message(&self.http, MessageId::new(target.message_id));
-        match tokio::time::timeout(REQUEST_TIMEOUT, read).await {
-            Ok(Ok(message)) => message
-                .edited_timestamp
-                .is_some_and(|at| at.unix_timestamp() >= followup.requested_at.timestamp()),
-            Ok(Err(error)) => {
-                self.guard.observe_error(&error);
-                false
-            }
-            Err(_) => false,
-        }
-    }
-
-    /// The closing log entry, written by the one process that finished it.
-    async fn followup_finished(&self, followup: &Followup) {
-        let Ok(reports) = broadcasts::followup_reports(&self.pool, followup.broadcast_id).await
-        else {
-            return;
-        };
-        let Some(report) = reports.iter().find(|r| r.id == followup.id) else {
-            return;
-        };
-        let (event, verb) = match followup.kind {
-            FollowupKind::Edit => ("broadcast_edited", "edited"),
-            FollowupKind::Recall => ("broadcast_recalled", "deleted"),
-        };
-        let message = format!(
-            "Broadcast #{} {}: {} messages {verb}, {} already gone, {} failed (requested by {})",
+    let Ok(reports) = broadcasts::followup_reports(&ctx.pool, followup.broadcast_id).await else {
+        return;
+    };
+    let Some(report) = reports.iter().find(|r| r.id == followup.id) else {
+        return;
+    };
+    let edit = EditInteractionResponse::new()
+        .embeds(vec![crate::ui::followups::progress(
             followup.broadcast_id,
-            verb,
-            report.done,
-            report.gone,
-            report.failed,
-            report.requested_by
-        );
-        let severity = if report.failed > 0 {
-            Severity::Warning
-        } else {
-            Severity::Info
-        };
-        oplog::write_entry_or_warn(&self.pool, severity, event, None, &message).await;
+            report,
+            finished,
+        )])
+        .components(vec![]);
+    if ctx.guard.is_revoked() {
+        return;
     }
+    let edited = ctx
+        .http
+        .edit_original_interaction_response(token, &edit, vec![])
+        .await;
+    if let Err(error) = edited {
+        ctx.guard.observe_error(&error);
+        tracing::debug!(error = %cause_chain(&error), followup = followup.id, "could not edit the follow-up's progress message");
+    }
+}
+
+/// Edits the message to `embed`, or deletes it when there is none;
+/// `None` when the bot token is refused (the target stays claimed,
+/// unrecorded, until the worker stops and puts it back in the queue).
+async fn apply(
+    ctx: &WorkerContext,
+    followup: &Followup,
+    target: &Target,
+    embed: Option<CreateEmbed>,
+) -> Option<TargetOutcome> {
+    if ctx.guard.is_revoked() {
+        return None;
+    }
+    let channel = ChannelId::new(target.channel_id);
+    let message = MessageId::new(target.message_id);
+    let deleting = embed.is_none();
+    if !deleting && target.attempts > 1 && edited_since(ctx, target, followup).await {
+        return Some(TargetOutcome::Done);
+    }
+    if ctx.guard.is_revoked() {
+        return None;
+    }
+    let request = async {
+        match embed {
+            Some(embed) => {
+                let edit = EditMessage::new()
+                    .embed(embed)
+                    .allowed_mentions(CreateAllowedMentions::new());
+                channel
+                    .edit_message(&ctx.http, message, edit)
+                    .await
+                    .map(|_| ())
+            }
+            None => channel.delete_message(&ctx.http, message).await,
+        }
+    };
+    let outcome = match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
+        Ok(Ok(())) => return Some(TargetOutcome::Done),
+        Ok(Err(error)) if ctx.guard.observe_error(&error) => return None,
+        Ok(Err(error)) => classify(&error, target.attempts),
+        Err(_) => transient(target.attempts, None, "timed out".to_owned()),
+    };
+    Some(target_outcome(outcome, deleting, target.attempts))
+}
+
+/// Whether an earlier attempt at this edit landed though its outcome was
+/// never recorded (the process was killed, or the answer timed out): only
+/// the bot can edit its own message, and one edit of a broadcast runs at a
+/// time, so an edit since the request is this one. Keeps an edit to once
+/// per message; when the message cannot be read, the edit is simply
+/// applied again (same content).
+async fn edited_since(ctx: &WorkerContext, target: &Target, followup: &Followup) -> bool {
+    let read =
+        ChannelId::new(target.channel_id).message(&ctx.http, MessageId::new(target.message_id));
+    match tokio::time::timeout(REQUEST_TIMEOUT, read).await {
+        Ok(Ok(message)) => message
+            .edited_timestamp
+            .is_some_and(|at| at.unix_timestamp() >= followup.requested_at.timestamp()),
+        Ok(Err(error)) => {
+            ctx.guard.observe_error(&error);
+            false
+        }
+        Err(_) => false,
+    }
+}
+
+/// The closing log entry, written by the one process that finished it.
+async fn followup_finished(ctx: &WorkerContext, followup: &Followup) {
+    let Ok(reports) = broadcasts::followup_reports(&ctx.pool, followup.broadcast_id).await else {
+        return;
+    };
+    let Some(report) = reports.iter().find(|r| r.id == followup.id) else {
+        return;
+    };
+    let (event, verb) = match followup.kind {
+        FollowupKind::Edit => ("broadcast_edited", "edited"),
+        FollowupKind::Recall => ("broadcast_recalled", "deleted"),
+    };
+    let message = format!(
+        "Broadcast #{} {}: {} messages {verb}, {} already gone, {} failed (requested by {})",
+        followup.broadcast_id, verb, report.done, report.gone, report.failed, report.requested_by
+    );
+    let severity = if report.failed > 0 {
+        Severity::Warning
+    } else {
+        Severity::Info
+    };
+    oplog::write_entry_or_warn(&ctx.pool, severity, event, None, &message).await;
 }
 
 /// Sorts an edit or delete that did not succeed: a message or channel that no

@@ -8,6 +8,7 @@ pub mod category;
 pub mod channel;
 mod claims;
 mod classify;
+mod context;
 pub mod draft;
 mod followup;
 mod pacing;

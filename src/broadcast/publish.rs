@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serenity::all::{ChannelId, HttpError, MessageId};
 
+use super::context::WorkerContext;
 use super::pacing::DirectLimiter;
-use super::worker::BroadcastWorker;
 use crate::error::cause_chain;
 use crate::store::broadcasts::{self, Claimed};
 
@@ -19,35 +19,33 @@ const PUBLISH_TIMEOUT: Duration = Duration::from_secs(15);
 /// retried after a crash).
 const ALREADY_PUBLISHED: isize = 40033;
 
-impl BroadcastWorker {
-    /// Publishes `message` of `delivery` (one more request under the same
-    /// governor as the sends) and records the outcome.
-    pub(super) async fn publish(
-        &self,
-        id: i64,
-        delivery: &Claimed,
-        message: u64,
-        limiter: &DirectLimiter,
-    ) {
-        self.pacer.wait_out_pause().await;
-        limiter.until_ready().await;
-        let request = self
-            .http
-            .crosspost_message(ChannelId::new(delivery.channel_id), MessageId::new(message));
-        if self.guard.is_revoked() {
-            return;
-        }
-        let refused = match tokio::time::timeout(PUBLISH_TIMEOUT, request).await {
-            Ok(Ok(_)) => None,
-            Ok(Err(error)) if self.guard.observe_error(&error) => return,
-            Ok(Err(error)) => refusal(&error),
-            Err(_) => Some("timed out".to_owned()),
-        };
-        if let Err(error) =
-            broadcasts::record_publish(&self.pool, id, delivery.guild_id, refused.as_deref()).await
-        {
-            tracing::warn!(error = %cause_chain(&error), broadcast = id, guild = delivery.guild_id, "could not record a publish");
-        }
+/// Publishes `message` of `delivery` (one more request under the same
+/// governor as the sends) and records the outcome.
+pub(super) async fn publish(
+    ctx: &WorkerContext,
+    id: i64,
+    delivery: &Claimed,
+    message: u64,
+    limiter: &DirectLimiter,
+) {
+    ctx.pacer.wait_out_pause().await;
+    limiter.until_ready().await;
+    let request = ctx
+        .http
+        .crosspost_message(ChannelId::new(delivery.channel_id), MessageId::new(message));
+    if ctx.guard.is_revoked() {
+        return;
+    }
+    let refused = match tokio::time::timeout(PUBLISH_TIMEOUT, request).await {
+        Ok(Ok(_)) => None,
+        Ok(Err(error)) if ctx.guard.observe_error(&error) => return,
+        Ok(Err(error)) => refusal(&error),
+        Err(_) => Some("timed out".to_owned()),
+    };
+    if let Err(error) =
+        broadcasts::record_publish(&ctx.pool, id, delivery.guild_id, refused.as_deref()).await
+    {
+        tracing::warn!(error = %cause_chain(&error), broadcast = id, guild = delivery.guild_id, "could not record a publish");
     }
 }
 

@@ -23,8 +23,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::claims::{self, LEASE_SECS, claimed_in_batches};
 use super::classify::{classify, transient};
+use super::context::WorkerContext;
 use super::draft::{Draft, nonce};
 use super::pacing::{Pace, Pacer};
+use super::{followup, publish};
 use crate::discord_guard::DiscordGuard;
 use crate::error::cause_chain;
 use crate::store::broadcasts::{self, CHANNEL, Claimed, Counts, Outcome};
@@ -43,37 +45,31 @@ const UNKNOWN_CHANNEL: i32 = 10003;
 /// What the worker needs; cheap to clone (clones share the 429 pause).
 #[derive(Clone)]
 pub struct BroadcastWorker {
-    pub(super) pool: PgPool,
-    pub(super) http: Arc<Http>,
-    /// This process's `bot_instances` id (who holds a claim).
-    pub(super) instance_id: i64,
+    ctx: WorkerContext,
     host: String,
-    /// `BROADCAST_RATE` across processes and the pause after a 429.
-    pub(super) pacer: Pacer,
     /// What `/metrics` reports of this process's deliveries.
     counters: Arc<DeliveryCounters>,
-    /// What Discord's answers say of the whole bot: once the bot token is
-    /// refused, nothing more is sent.
-    pub(super) guard: Arc<DiscordGuard>,
 }
 
 impl BroadcastWorker {
     pub fn new(pool: PgPool, http: Arc<Http>, instance_id: i64, host: String, rate: u32) -> Self {
         Self {
-            pool,
-            http,
-            instance_id,
+            ctx: WorkerContext {
+                pool,
+                http,
+                instance_id,
+                pacer: Pacer::new(rate),
+                guard: Arc::default(),
+            },
             host,
-            pacer: Pacer::new(rate),
             counters: Arc::default(),
-            guard: Arc::default(),
         }
     }
 
     /// Reports Discord's answers to `guard` and stops sending when it says
     /// the bot token was refused.
     pub fn guarded_by(mut self, guard: Arc<DiscordGuard>) -> Self {
-        self.guard = guard;
+        self.ctx.guard = guard;
         self
     }
 
@@ -95,7 +91,7 @@ impl BroadcastWorker {
     /// logged and retried on the next poll. Whatever it still holds when it
     /// stops goes back to the queue.
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut listener = match PgListener::connect_with(&self.pool).await {
+        let mut listener = match PgListener::connect_with(&self.ctx.pool).await {
             Ok(mut listener) => match listener.listen(CHANNEL).await {
                 Ok(()) => Some(listener),
                 Err(error) => {
@@ -108,7 +104,7 @@ impl BroadcastWorker {
                 None
             }
         };
-        claims::release_crashed(&self.pool, &self.host, self.instance_id).await;
+        claims::release_crashed(&self.ctx.pool, &self.host, self.ctx.instance_id).await;
         loop {
             if let Err(error) = self.cycle(&shutdown).await {
                 tracing::warn!(error = %cause_chain(&error), "broadcast delivery cycle failed; retrying");
@@ -127,11 +123,11 @@ impl BroadcastWorker {
                 () = woken => {}
                 () = tokio::time::sleep(POLL_INTERVAL) => {}
                 () = shutdown.cancelled() => break,
-                () = self.guard.revoked().cancelled() => break,
+                () = self.ctx.guard.revoked().cancelled() => break,
             }
         }
-        claims::release_own(&self.pool, self.instance_id).await;
-        if self.guard.is_revoked() {
+        claims::release_own(&self.ctx.pool, self.ctx.instance_id).await;
+        if self.ctx.guard.is_revoked() {
             tracing::warn!(
                 "the broadcast worker stopped: the bot token was refused; every broadcast resumes from the queue with a valid token"
             );
@@ -142,8 +138,8 @@ impl BroadcastWorker {
 
     /// Starts what is due and works on everything being sent.
     async fn cycle(&self, shutdown: &CancellationToken) -> Result<(), sqlx::Error> {
-        for id in broadcasts::due(&self.pool, Utc::now()).await? {
-            if let Some(skipped) = broadcasts::start(&self.pool, id).await? {
+        for id in broadcasts::due(&self.ctx.pool, Utc::now()).await? {
+            if let Some(skipped) = broadcasts::start(&self.ctx.pool, id).await? {
                 DeliveryCounters::add(&self.counters.skipped, skipped);
                 tracing::info!(broadcast = id, skipped, "broadcast delivery started");
             }
@@ -152,20 +148,20 @@ impl BroadcastWorker {
         // one governor: a recall is not held back until a large broadcast
         // being sent meanwhile has gone out, and together they keep to this
         // process's share of `BROADCAST_RATE`.
-        let sending = broadcasts::sending(&self.pool).await?;
-        let running = broadcasts::followups::running(&self.pool).await?;
+        let sending = broadcasts::sending(&self.ctx.pool).await?;
+        let running = broadcasts::followups::running(&self.ctx.pool).await?;
         if sending.is_empty() && running.is_empty() {
             // The idle poll every 2 s asks nothing more of the database.
             return Ok(());
         }
-        let pace = self.pacer.governor(&self.pool).await?;
+        let pace = self.ctx.pacer.governor(&self.ctx.pool).await?;
         let deliveries = async {
             for id in sending {
                 if shutdown.is_cancelled() {
                     break;
                 }
                 self.deliver(id, shutdown, &pace).await?;
-                if let Some(counts) = broadcasts::finish_if_done(&self.pool, id).await? {
+                if let Some(counts) = broadcasts::finish_if_done(&self.ctx.pool, id).await? {
                     self.finished(id, counts).await;
                 }
             }
@@ -176,7 +172,7 @@ impl BroadcastWorker {
                 if shutdown.is_cancelled() {
                     break;
                 }
-                self.follow_up(&followup, shutdown, &pace).await?;
+                followup::follow_up(&self.ctx, &followup, shutdown, &pace).await?;
             }
             Ok::<(), sqlx::Error>(())
         };
@@ -191,7 +187,7 @@ impl BroadcastWorker {
         shutdown: &CancellationToken,
         pace: &Pace,
     ) -> Result<(), sqlx::Error> {
-        let Some(broadcast) = broadcasts::get(&self.pool, id).await? else {
+        let Some(broadcast) = broadcasts::get(&self.ctx.pool, id).await? else {
             return Ok(());
         };
         let draft = match Draft::try_from(&broadcast.message) {
@@ -217,15 +213,15 @@ impl BroadcastWorker {
             shutdown,
             &claim_error,
             move || async move {
-                if self.guard.is_revoked() {
+                if self.ctx.guard.is_revoked() {
                     return Ok(Vec::new());
                 }
                 let batch = i64::from(per_process);
-                broadcasts::claim(&self.pool, id, self.instance_id, batch, LEASE_SECS).await
+                broadcasts::claim(&self.ctx.pool, id, self.ctx.instance_id, batch, LEASE_SECS).await
             },
             move || self.show_progress(broadcast, embed_ref, None),
         );
-        self.pacer.at_pace(claims, pace)
+        self.ctx.pacer.at_pace(claims, pace)
             .for_each_concurrent(Some(per_process as usize * 2), |delivery| {
                 let embed = &embed;
                 async move {
@@ -234,10 +230,10 @@ impl BroadcastWorker {
                         return;
                     };
                     if let (Outcome::Sent { message_id }, true) = (&outcome, delivery.publish) {
-                        self.publish(id, &delivery, *message_id, limiter).await;
+                        publish::publish(&self.ctx, id, &delivery, *message_id, limiter).await;
                     }
                     if let Outcome::Retry { after_secs, rate_limited: true, .. } = &outcome {
-                        self.pacer.pause_for(*after_secs).await;
+                        self.ctx.pacer.pause_for(*after_secs).await;
                     }
                     if let Err(error) = self.settle(id, &delivery, &outcome).await {
                         tracing::warn!(error = %cause_chain(&error), broadcast = id, guild = delivery.guild_id, "could not record a delivery; its lease will expire and it will be retried");
@@ -252,7 +248,7 @@ impl BroadcastWorker {
     /// by this request): the delivery stays claimed, unrecorded, until the
     /// worker stops and puts it back in the queue.
     async fn send(&self, id: i64, delivery: &Claimed, embed: CreateEmbed) -> Option<Outcome> {
-        if self.guard.is_revoked() {
+        if self.ctx.guard.is_revoked() {
             return None;
         }
         let message = CreateMessage::new()
@@ -262,13 +258,13 @@ impl BroadcastWorker {
             .enforce_nonce(true);
         let channel = ChannelId::new(delivery.channel_id);
         let outcome =
-            match tokio::time::timeout(SEND_TIMEOUT, channel.send_message(&self.http, message))
+            match tokio::time::timeout(SEND_TIMEOUT, channel.send_message(&self.ctx.http, message))
                 .await
             {
                 Ok(Ok(message)) => Outcome::Sent {
                     message_id: message.id.get(),
                 },
-                Ok(Err(error)) if self.guard.observe_error(&error) => return None,
+                Ok(Err(error)) if self.ctx.guard.observe_error(&error) => return None,
                 Ok(Err(error)) => classify(&error, delivery.attempts),
                 Err(_) => transient(delivery.attempts, None, "timed out".to_owned()),
             };
@@ -282,7 +278,7 @@ impl BroadcastWorker {
         delivery: &Claimed,
         outcome: &Outcome,
     ) -> Result<(), sqlx::Error> {
-        broadcasts::record_attempt(&self.pool, id, delivery.guild_id, outcome).await?;
+        broadcasts::record_attempt(&self.ctx.pool, id, delivery.guild_id, outcome).await?;
         match outcome {
             Outcome::Sent { .. } => DeliveryCounters::add(&self.counters.sent, 1),
             Outcome::Failed { .. } => DeliveryCounters::add(&self.counters.failed, 1),
@@ -292,15 +288,19 @@ impl BroadcastWorker {
             code: Some(UNKNOWN_CHANNEL),
             ..
         } = outcome
-            && settings::clear_unknown_channel(&self.pool, delivery.guild_id, delivery.channel_id)
-                .await?
+            && settings::clear_unknown_channel(
+                &self.ctx.pool,
+                delivery.guild_id,
+                delivery.channel_id,
+            )
+            .await?
         {
             let message = format!(
                 "The broadcast channel <#{}> no longer exists (Discord error 10003 during broadcast #{id}); the server's broadcast channel setting was cleared",
                 delivery.channel_id
             );
             oplog::write_entry_or_warn(
-                &self.pool,
+                &self.ctx.pool,
                 Severity::Warning,
                 "config_update",
                 Some(delivery.guild_id),
@@ -314,7 +314,7 @@ impl BroadcastWorker {
     /// The final log entries and report, written by the one process that
     /// marked the broadcast sent.
     async fn finished(&self, id: i64, counts: Counts) {
-        let Ok(Some(broadcast)) = broadcasts::get(&self.pool, id).await else {
+        let Ok(Some(broadcast)) = broadcasts::get(&self.ctx.pool, id).await else {
             return;
         };
         let summary = format!(
@@ -326,11 +326,17 @@ impl BroadcastWorker {
             counts.failed,
             view::rate_text(&counts)
         );
-        oplog::write_entry_or_warn(&self.pool, Severity::Info, "broadcast_sent", None, &summary)
-            .await;
+        oplog::write_entry_or_warn(
+            &self.ctx.pool,
+            Severity::Info,
+            "broadcast_sent",
+            None,
+            &summary,
+        )
+        .await;
         if counts.failed > 0 {
             oplog::write_entry_or_warn(
-                &self.pool,
+                &self.ctx.pool,
                 Severity::Warning,
                 "broadcast_failed",
                 None,
@@ -342,7 +348,7 @@ impl BroadcastWorker {
             self.show_progress(&broadcast, &draft.embed(), Some(counts))
                 .await;
         }
-        if let Err(error) = broadcasts::clear_progress_token(&self.pool, id).await {
+        if let Err(error) = broadcasts::clear_progress_token(&self.ctx.pool, id).await {
             tracing::warn!(error = %cause_chain(&error), broadcast = id, "could not forget the progress token; retention will");
         }
     }
@@ -366,7 +372,7 @@ impl BroadcastWorker {
         }
         let counts = match finished {
             Some(counts) => counts,
-            None => match broadcasts::counts(&self.pool, broadcast.id).await {
+            None => match broadcasts::counts(&self.ctx.pool, broadcast.id).await {
                 Ok(counts) => counts,
                 Err(_) => return,
             },
@@ -377,15 +383,16 @@ impl BroadcastWorker {
                 view::progress(broadcast.id, &counts, finished.is_some()),
             ])
             .components(vec![]);
-        if self.guard.is_revoked() {
+        if self.ctx.guard.is_revoked() {
             return;
         }
         let edited = self
+            .ctx
             .http
             .edit_original_interaction_response(token, &edit, vec![])
             .await;
         if let Err(error) = edited {
-            self.guard.observe_error(&error);
+            self.ctx.guard.observe_error(&error);
             tracing::debug!(error = %cause_chain(&error), broadcast = broadcast.id, "could not edit the broadcast progress message");
         }
     }

@@ -7,7 +7,7 @@ use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::Stdio;
 
-use super::UNPRIVILEGED_ACCOUNTS;
+use super::constants::UNPRIVILEGED_ACCOUNTS;
 use super::error::{EmbeddedPostgresError, Result, io_error};
 
 /// pg_ctl embeds the data directory (and so the log and socket paths inside

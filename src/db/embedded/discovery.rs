@@ -6,8 +6,8 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use super::constants::{SERVER_PROGRAMS, VERSIONED_INSTALL_ROOTS};
 use super::error::{EmbeddedPostgresError, Result};
-use super::{SERVER_PROGRAMS, VERSIONED_INSTALL_ROOTS};
 
 /// The only candidate when the caller names the directory.
 pub(super) fn explicit_bin_dir(dir: &Path) -> Result<Vec<PathBuf>> {

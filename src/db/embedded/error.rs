@@ -3,7 +3,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{INSTALL_HINT, LISTEN_ADDRESS};
+use super::constants::{INSTALL_HINT, LISTEN_ADDRESS};
 
 /// What went wrong, with what the user can do about it.
 #[derive(Debug, thiserror::Error)]

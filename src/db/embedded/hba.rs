@@ -12,8 +12,8 @@ use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as
 use std::path::{Path, PathBuf};
 
 use super::account::ServerAccount;
+use super::constants::{AUTH_METHOD, HBA_FILE_NAME};
 use super::error::{Result, io_error};
-use super::{AUTH_METHOD, HBA_FILE_NAME};
 
 /// Where the cluster in `data_dir` keeps its client authentication rules
 /// (`initdb` always puts them there; the bot never moves them).

@@ -27,6 +27,8 @@
 
 mod account;
 mod auth;
+mod cluster;
+mod constants;
 mod discovery;
 mod error;
 mod hba;
@@ -40,107 +42,22 @@ pub use error::EmbeddedPostgresError;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sqlx::{AssertSqlSafe, Connection};
 
 use account::{
-    ServerAccount, ensure_reachable, ensure_shell_safe, existing_cluster_version, prepare_data_dir,
-    server_account,
+    ensure_reachable, ensure_shell_safe, existing_cluster_version, prepare_data_dir, server_account,
+};
+use cluster::Cluster;
+use constants::{
+    DUPLICATE_DATABASE, LISTEN_ADDRESS, LOCK_FILE_NAME, MAINTENANCE_DATABASE, PG_CTL_TIMEOUT_SECS,
+    SUPERUSER,
 };
 use discovery::{choose_bin_dir, discover_bin_dirs, explicit_bin_dir};
 use error::{Result, database_error, io_error};
 use password::{Password, password_file};
 use process::{is_plain_identifier, run, run_blocking, sqlstate};
-
-/// The programs a cluster needs. They are always taken from one directory so
-/// their versions agree.
-const SERVER_PROGRAMS: [&str; 3] = ["initdb", "pg_ctl", "postgres"];
-
-/// Superuser created by `initdb`; also the role the bot connects as.
-const SUPERUSER: &str = "postgres";
-
-/// The server never listens on anything but loopback: the password keeps
-/// other local users out, and nothing from outside gets to try it.
-const LISTEN_ADDRESS: &str = "127.0.0.1";
-
-/// How every login proves itself, in `pg_hba.conf` and for stored passwords.
-const AUTH_METHOD: &str = "scram-sha-256";
-
-/// PBKDF2 rounds in the superuser's SCRAM verifier (PostgreSQL's default).
-const SCRAM_ITERATIONS: u32 = 4096;
-
-/// The superuser's password in the data directory (mode 0600).
-const PASSWORD_FILE_NAME: &str = "admin-panel.password";
-
-/// Characters in a generated password (letters and digits).
-const PASSWORD_LENGTH: usize = 40;
-
-/// Client authentication rules in the data directory.
-const HBA_FILE_NAME: &str = "pg_hba.conf";
-
-/// Database that every cluster has, used for administrative connections.
-const MAINTENANCE_DATABASE: &str = "postgres";
-
-/// The server's lock file in the data directory; see [`PostmasterPid`].
-const LOCK_FILE_NAME: &str = "postmaster.pid";
-
-/// SQLSTATE `duplicate_database`.
-const DUPLICATE_DATABASE: &str = "42P04";
-
-/// Directory inside the data directory for the server's Unix socket, so the
-/// cluster never needs write access to `/var/run/postgresql`.
-const SOCKET_DIR_NAME: &str = "sockets";
-
-/// Server log inside the data directory; quoted in errors when a start fails.
-const LOG_FILE_NAME: &str = "server.log";
-
-/// A log this large is moved aside to `server.log.old` before a start, so a
-/// long-lived bot does not fill the disk with server logs.
-const LOG_ROTATE_BYTES: u64 = 16 * 1024 * 1024;
-
-/// Lines of the server log quoted in a start error.
-const LOG_TAIL_LINES: usize = 20;
-
-/// A free port is picked by binding port 0 and releasing it, so another
-/// process may grab it before the server binds it; this many ports are tried.
-const PORT_ATTEMPTS: u32 = 5;
-
-/// How long `pg_ctl` waits for the server to start (crash recovery included)
-/// and to stop.
-const PG_CTL_TIMEOUT_SECS: u64 = 60;
-
-/// How long a server left running by an earlier run may take to answer before
-/// it is reported as unusable, when its lock file says it is ready.
-const RUNNING_SERVER_GRACE: Duration = Duration::from_secs(5);
-
-/// Bound on a single connection attempt to our own server.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Longest Unix socket path the server can bind (`sun_path` is 104 bytes on
-/// macOS and 108 on Linux, both including the terminating NUL).
-const MAX_SOCKET_PATH_BYTES: usize = 103;
-
-/// Accounts that run the server when the bot runs as root, in order of
-/// preference: `postgres` is what packages create for exactly this purpose.
-const UNPRIVILEGED_ACCOUNTS: [&str; 2] = ["postgres", "nobody"];
-
-/// Where PostgreSQL installations live when they are not on PATH, as
-/// (parent directory, prefix of the versioned entry); each entry's `bin`
-/// subdirectory is a candidate. Debian/Ubuntu come first, as the most common
-/// host for a bot.
-const VERSIONED_INSTALL_ROOTS: [(&str, &str); 4] = [
-    // Debian, Ubuntu: /usr/lib/postgresql/16/bin
-    ("/usr/lib/postgresql", ""),
-    // RHEL, Fedora (PGDG packages): /usr/pgsql-16/bin
-    ("/usr", "pgsql-"),
-    // Homebrew on Apple silicon, then on Intel macOS: .../opt/postgresql@16/bin
-    ("/opt/homebrew/opt", "postgresql@"),
-    ("/usr/local/opt", "postgresql@"),
-];
-
-/// What a user without PostgreSQL can do about it; part of a one-line error.
-const INSTALL_HINT: &str = "install PostgreSQL (e.g. `apt install postgresql` or `brew install postgresql@16`) or set DATABASE_URL to an existing database";
 
 /// A running PostgreSQL server over a data directory that the bot manages.
 ///
@@ -154,12 +71,7 @@ const INSTALL_HINT: &str = "install PostgreSQL (e.g. `apt install postgresql` or
 /// contain it, so do not log them.
 #[derive(Debug)]
 pub struct EmbeddedPostgres {
-    data_dir: PathBuf,
-    bin_dir: PathBuf,
-    port: u16,
-    account: Option<ServerAccount>,
-    /// The superuser's password, as stored in the data directory.
-    password: Password,
+    cluster: Cluster,
     /// Cleared once the server has been stopped, so `Drop` does not stop it twice.
     running: bool,
 }
@@ -194,46 +106,51 @@ impl EmbeddedPostgres {
             ensure_reachable(&data_dir, &bin_dir, account)?;
         }
 
-        let mut server = EmbeddedPostgres {
+        let mut cluster = Cluster {
             data_dir,
             bin_dir,
             port: 0,
             account,
             // Used by initdb, or when an existing cluster has none stored.
             password: Password::generate(),
-            running: false,
         };
 
         if cluster_version.is_none() {
-            server.initdb().await?;
+            server::initdb(&cluster).await?;
         }
-        let trusting = server.settle_password().await?;
+        let trusting = auth::settle_password(&mut cluster).await?;
 
-        if let Some(port) = server.adopt_running_server().await? {
-            server.port = port;
-            server.running = true;
-            server.shut_out_strangers(trusting).await?;
+        if let Some(port) = server::adopt_running_server(&cluster).await? {
+            cluster.port = port;
+            let server = EmbeddedPostgres {
+                cluster,
+                running: true,
+            };
+            auth::shut_out_strangers(&server.cluster, trusting).await?;
             tracing::info!(
-                data_dir = %server.data_dir.display(),
+                data_dir = %server.cluster.data_dir.display(),
                 port,
                 "adopted the embedded PostgreSQL server left running by an earlier run"
             );
             return Ok(server);
         }
 
-        server.prepare_runtime_files()?;
-        server.port = server.start_server().await?;
-        server.running = true;
+        server::prepare_runtime_files(&cluster)?;
+        cluster.port = server::start_server(&cluster).await?;
+        let server = EmbeddedPostgres {
+            cluster,
+            running: true,
+        };
         if trusting {
-            server.shut_out_strangers(true).await?;
+            auth::shut_out_strangers(&server.cluster, true).await?;
         } else {
             // It read a pg_hba.conf without `trust` as it started; proving
             // that with a refused login would only put a FATAL in its log.
-            server.connect().await?.close().await.ok();
+            server.cluster.connect().await?.close().await.ok();
         }
         tracing::info!(
-            data_dir = %server.data_dir.display(),
-            port = server.port,
+            data_dir = %server.cluster.data_dir.display(),
+            port = server.cluster.port,
             elapsed_ms = started_at.elapsed().as_millis() as u64,
             "embedded PostgreSQL is ready"
         );
@@ -254,8 +171,8 @@ impl EmbeddedPostgres {
     pub fn database_url_for(&self, database: &str) -> String {
         format!(
             "postgres://{SUPERUSER}:{}@{LISTEN_ADDRESS}:{}/{database}?sslmode=disable",
-            self.password.url_encoded(),
-            self.port
+            self.cluster.password.url_encoded(),
+            self.cluster.port
         )
     }
 
@@ -268,7 +185,7 @@ impl EmbeddedPostgres {
                 name: name.to_owned(),
             });
         }
-        let mut connection = self.connect().await?;
+        let mut connection = self.cluster.connect().await?;
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
                 .bind(name)
@@ -294,23 +211,23 @@ impl EmbeddedPostgres {
 
     /// Port the server listens on at 127.0.0.1.
     pub fn port(&self) -> u16 {
-        self.port
+        self.cluster.port
     }
 
     /// Absolute path of the cluster's data directory.
     pub fn data_dir(&self) -> &Path {
-        &self.data_dir
+        &self.cluster.data_dir
     }
 
     /// File in the data directory that holds the superuser's password
     /// (mode 0600): what another client or tool needs to log in.
     pub fn password_file(&self) -> PathBuf {
-        password_file(&self.data_dir)
+        password_file(&self.cluster.data_dir)
     }
 
     /// Directory of the PostgreSQL programs in use.
     pub fn bin_dir(&self) -> &Path {
-        &self.bin_dir
+        &self.cluster.bin_dir
     }
 
     /// Stops the server with `pg_ctl stop -m fast` (open sessions are
@@ -319,30 +236,30 @@ impl EmbeddedPostgres {
     pub async fn stop(mut self) -> Result<()> {
         // Whatever happens now, dropping `self` must not try a second time.
         self.running = false;
-        if !self.data_dir.join(LOCK_FILE_NAME).exists() {
+        if !self.cluster.data_dir.join(LOCK_FILE_NAME).exists() {
             return Ok(()); // already stopped by someone else
         }
         run(self.stop_command()).await?;
-        tracing::info!(data_dir = %self.data_dir.display(), "embedded PostgreSQL stopped");
+        tracing::info!(data_dir = %self.cluster.data_dir.display(), "embedded PostgreSQL stopped");
         Ok(())
     }
 
     /// Stops the server without an async runtime, for `Drop`.
     fn stop_blocking(&mut self) -> Result<()> {
         self.running = false;
-        if !self.data_dir.join(LOCK_FILE_NAME).exists() {
+        if !self.cluster.data_dir.join(LOCK_FILE_NAME).exists() {
             return Ok(());
         }
         run_blocking(self.stop_command())
     }
 
     fn stop_command(&self) -> Command {
-        let mut command = self.pg_command("pg_ctl");
+        let mut command = self.cluster.pg_command("pg_ctl");
         command
             .args(["stop", "--mode=fast", "--wait", "--silent"])
             .arg(format!("--timeout={PG_CTL_TIMEOUT_SECS}"))
             .arg("--pgdata")
-            .arg(&self.data_dir);
+            .arg(&self.cluster.data_dir);
         command
     }
 }
@@ -354,7 +271,7 @@ impl Drop for EmbeddedPostgres {
         }
         match self.stop_blocking() {
             Ok(()) => {
-                tracing::info!(data_dir = %self.data_dir.display(), "embedded PostgreSQL stopped on drop");
+                tracing::info!(data_dir = %self.cluster.data_dir.display(), "embedded PostgreSQL stopped on drop");
             }
             Err(error) => tracing::warn!(%error, "could not stop embedded PostgreSQL on drop"),
         }

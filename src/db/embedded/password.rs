@@ -17,8 +17,8 @@ use rand::Rng as _;
 use rand::distr::Alphanumeric;
 
 use super::account::ServerAccount;
+use super::constants::{PASSWORD_FILE_NAME, PASSWORD_LENGTH};
 use super::error::{EmbeddedPostgresError, Result, io_error};
-use super::{PASSWORD_FILE_NAME, PASSWORD_LENGTH};
 
 // At least 32 characters, so guessing is hopeless even at the rate of a
 // local attacker with unlimited tries.

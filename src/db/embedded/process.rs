@@ -12,9 +12,9 @@ use sqlx::{ConnectOptions as _, Connection};
 use tokio::io::AsyncWriteExt as _;
 
 use super::account::ServerAccount;
+use super::constants::{CONNECT_TIMEOUT, LISTEN_ADDRESS, MAINTENANCE_DATABASE, SUPERUSER};
 use super::error::{EmbeddedPostgresError, Result};
 use super::password::Password;
-use super::{CONNECT_TIMEOUT, LISTEN_ADDRESS, MAINTENANCE_DATABASE, SUPERUSER};
 
 /// A command for one of the PostgreSQL programs, run as the server account
 /// (if any) and from `/`, so a working directory that account cannot enter

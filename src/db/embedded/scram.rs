@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
-use super::SCRAM_ITERATIONS;
+use super::constants::SCRAM_ITERATIONS;
 use super::password::Password;
 
 type HmacSha256 = Hmac<Sha256>;
