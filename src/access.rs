@@ -87,9 +87,13 @@ pub enum Needs {
 /// A press or modal submit, as far as access is concerned.
 #[derive(Debug, Clone, Copy)]
 pub struct Press<'a> {
+    /// The interaction, for the reply.
     pub id: InteractionId,
+    /// The interaction's token, valid for 15 minutes.
     pub token: &'a str,
+    /// Who pressed or submitted.
     pub user: UserId,
+    /// Their permissions in the channel (`None` in direct messages).
     pub permissions: Option<Permissions>,
     /// The server the press comes from (`None` in direct messages).
     pub guild: Option<GuildId>,

@@ -18,8 +18,11 @@ use crate::ui::pager::disabled_copy;
 #[derive(Debug, Clone)]
 pub struct Controls<'a> {
     panel: &'a AdminPanel,
+    /// The view these controls act on.
     pub view: View,
+    /// The only user who may press them.
     pub owner: u64,
+    /// When they stop working (Unix seconds).
     pub expires_at: i64,
 }
 
@@ -46,6 +49,7 @@ impl<'a> Controls<'a> {
         }
     }
 
+    /// A signed custom id for `action` with `args`, at most 100 characters.
     pub fn id(&self, action: char, args: &[u64]) -> String {
         self.panel.control_key.sign(&ControlId {
             view: self.view,
@@ -87,6 +91,7 @@ pub async fn answer_expired(
     Ok(())
 }
 
+/// What a press on expired controls is told.
 pub fn expired_text(view: View) -> String {
     format!("These controls expired; run {} again.", view.command())
 }

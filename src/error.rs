@@ -15,6 +15,7 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub struct UserError(pub String);
 
 impl UserError {
+    /// A user error shown as `message`.
     pub fn new(message: impl Into<String>) -> Self {
         Self(message.into())
     }

@@ -70,11 +70,18 @@
 //! ````rust,no_run
 #![doc = include_str!("../examples/host_bot.rs")]
 //! ````
+#![warn(missing_docs)]
 
+// The modules marked `#[doc(hidden)]` are the panel's internals: the views,
+// the SQL, the rendering, the broadcast worker. They are `pub` only so this
+// crate's integration tests and benchmarks can drive them; they are not part
+// of the API a host bot builds on and may change in any release.
 pub mod access;
+#[doc(hidden)]
 pub mod admin;
 pub mod alerts;
 pub mod bot;
+#[doc(hidden)]
 pub mod broadcast;
 pub mod config;
 pub mod controls;
@@ -92,10 +99,14 @@ pub mod redact;
 pub mod registration;
 pub mod reply;
 pub mod router;
+#[doc(hidden)]
 pub mod settings;
+#[doc(hidden)]
 pub mod store;
 pub mod telemetry;
+#[doc(hidden)]
 pub mod ui;
+#[doc(hidden)]
 pub mod validate;
 
 pub use error::{Error, UserError};

@@ -32,18 +32,27 @@ pub const MAX_SETTINGS_BYTES: usize = 4096;
 /// any of these is returned.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
+    /// The name is not a module name.
     #[error("`{0}` is not a module name: use 1 to 32 of a-z, 0-9, _ and -")]
     InvalidModule(String),
+    /// The value is not a JSON object.
     #[error("module settings must be a JSON object (a struct or a map)")]
     NotAnObject,
+    /// The settings are larger than a server's module may store.
     #[error(
         "module settings would take {size} bytes of JSON, more than the {MAX_SETTINGS_BYTES} allowed"
     )]
-    TooLarge { size: usize },
+    TooLarge {
+        /// The size of the JSON, in bytes.
+        size: usize,
+    },
+    /// The bot is not in the server.
     #[error("the server {0} is not known to the bot")]
     UnknownServer(u64),
+    /// The JSON does not fit the type.
     #[error("module settings do not match the type they are read as")]
     Json(#[from] serde_json::Error),
+    /// The database failed.
     #[error("failed to read or write module settings")]
     Database(#[from] sqlx::Error),
 }

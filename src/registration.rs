@@ -10,7 +10,9 @@ use crate::error::{Error, cause_chain};
 /// Which commands go where.
 #[derive(Debug, Clone)]
 pub struct Registration {
+    /// Every command but `/admin` (and `/admin` too when no admin server is set).
     pub global: Vec<CreateCommand>,
+    /// `ADMIN_GUILD_IDS`: the servers that get `/admin`.
     pub admin_guilds: Vec<GuildId>,
     /// Registered in each of `admin_guilds` (empty when `/admin` is global).
     pub per_admin_guild: Vec<CreateCommand>,
@@ -45,6 +47,7 @@ pub fn plan<U, E>(commands: &[poise::Command<U, E>], admin_guild_ids: &[GuildId]
     }
 }
 
+/// Registers `registration` with Discord: global commands, then `/admin` in each admin server.
 pub async fn apply(http: &Http, registration: Registration) -> Result<(), Error> {
     if registration.admin_guilds.is_empty() {
         tracing::warn!(

@@ -33,12 +33,21 @@ pub enum Failure {
     /// Their input or request: shown verbatim.
     User(String),
     /// The database is unreachable or timed out.
-    Outage { cause: String },
+    Outage {
+        /// What failed, for the log.
+        cause: String,
+    },
     /// Ours: shown as an id, logged with the cause chain.
-    Internal { error_id: String, chain: String },
+    Internal {
+        /// The id the user is shown and the log carries.
+        error_id: String,
+        /// The error with its causes, for the log.
+        chain: String,
+    },
 }
 
 impl Failure {
+    /// What `error` means for the user.
     pub fn of(error: &DynError) -> Self {
         if let Some(user_error) = error.downcast_ref::<UserError>() {
             return Self::User(user_error.to_string());

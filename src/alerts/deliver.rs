@@ -21,6 +21,7 @@ use crate::telemetry::oplog;
 pub struct Delivery {
     /// The channel it went to, or why it did not.
     pub channel: Option<(u64, Result<(), String>)>,
+    /// The webhook's answer, when one is configured.
     pub webhook: Option<Result<(), String>>,
 }
 

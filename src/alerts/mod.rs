@@ -37,13 +37,19 @@ use conditions::{
 pub struct AlertState {
     /// The background pool: alerts never take an interaction's connection.
     pub pool: PgPool,
+    /// Sends the alerts to the alert channel.
     pub http: Arc<Http>,
+    /// What is alerted, when, and where.
     pub config: AlertConfig,
     /// This process's `bot_instances` id.
     pub instance_id: i64,
+    /// This machine's name, as alerts name it.
     pub host: String,
+    /// Shard and database state, as `/health` reads it.
     pub health: Arc<HealthShared>,
+    /// The supervised tasks, for the "task keeps failing" alert.
     pub tasks: Arc<TaskBoard>,
+    /// Memory and CPU, for the resource alerts.
     pub system: SystemSampler,
     /// The alert channel as last read, for when the database does not answer.
     pub last_channel: Arc<std::sync::Mutex<Option<u64>>>,
@@ -73,6 +79,7 @@ pub struct AlertEvaluator {
 }
 
 impl AlertEvaluator {
+    /// An evaluator over `state`, remembering nothing yet.
     pub fn new(state: AlertState) -> Self {
         Self {
             state,
@@ -80,6 +87,7 @@ impl AlertEvaluator {
         }
     }
 
+    /// What it evaluates with.
     pub fn state(&self) -> &AlertState {
         &self.state
     }

@@ -14,7 +14,7 @@ type Context<'a> = poise::Context<'a, AdminPanel, Error>;
 
 /// Checks that the bot is alive and shows the gateway latency.
 #[poise::command(slash_command)]
-pub async fn ping(ctx: Context<'_>) -> Result<(), Error> {
+pub(crate) async fn ping(ctx: Context<'_>) -> Result<(), Error> {
     // The shard's own runner: this bot starts each shard with a manager of
     // its own (`crate::gateway`), which poise's `ctx.ping()` does not know.
     let shard = ctx.serenity_context().shard_id.0;

@@ -19,11 +19,14 @@ const MAX_CONNECTIONS: u32 = 2;
 /// How long the first connection may take before start-up gives up.
 pub const FIRST_CONNECTION_TIMEOUT: Duration = Duration::from_secs(8);
 
+/// The reference bot's database: its pool, and the embedded server when it runs one.
 pub struct Database {
+    /// The pool every part of the bot shares.
     pub pool: PgPool,
     embedded: Option<EmbeddedPostgres>,
 }
 
+/// Connects to `database_url`, or starts the embedded PostgreSQL in `./data/postgres` when there is none.
 pub async fn connect(database_url: Option<&str>) -> anyhow::Result<Database> {
     let (url, embedded) = match database_url {
         Some(url) => (url.to_owned(), None),
@@ -91,6 +94,7 @@ fn why(error: &sqlx::Error) -> String {
 }
 
 impl Database {
+    /// Closes the pool, then stops the embedded server if the bot started it.
     pub async fn close(self) {
         self.pool.close().await;
         if let Some(cluster) = self.embedded

@@ -44,7 +44,7 @@ type Context<'a> = poise::Context<'a, AdminPanel, Error>;
 
 /// Shows this server's welcome message as a new member would read it.
 #[poise::command(slash_command, guild_only, rename = "welcome-preview", ephemeral)]
-pub async fn welcome_preview(ctx: Context<'_>) -> Result<(), Error> {
+pub(crate) async fn welcome_preview(ctx: Context<'_>) -> Result<(), Error> {
     let guild_id = ctx
         .guild_id()
         .ok_or_else(|| UserError::new("Use this in a server."))?

@@ -17,6 +17,7 @@ pub const REPEAT_AFTER: Duration = Duration::from_secs(10 * 60);
 /// [`crate::redact`] so no log line carries it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AlertWebhook {
+    /// The webhook's id (the number in its URL).
     pub id: u64,
     token: String,
 }
@@ -54,6 +55,7 @@ impl AlertWebhook {
         })
     }
 
+    /// The webhook's token, kept out of `Debug`.
     pub fn token(&self) -> Secret {
         Secret::new(self.token.clone())
     }
@@ -73,6 +75,7 @@ pub struct AlertConfig {
     /// `ALERT_ERROR_COUNT` errors of one event type within
     /// `ALERT_ERROR_WINDOW` make a burst.
     pub error_count: u32,
+    /// See `error_count`.
     pub error_window: Duration,
     /// `ALERT_BROADCAST_FAILED_PERCENT`: a finished broadcast with more than
     /// this share of failed deliveries.

@@ -15,6 +15,7 @@ pub struct InteractionsEndpointConfig {
     /// The application's ed25519 public key (the Developer Portal's "Public
     /// Key", 64 hex digits). Public by nature: not a secret.
     pub public_key: [u8; 32],
+    /// Where the endpoint listens (`INTERACTIONS_ADDR`).
     pub addr: SocketAddr,
 }
 

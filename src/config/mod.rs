@@ -37,7 +37,9 @@ pub const DEFAULT_IDENTIFY_RESERVE: u32 = 50;
 /// they are small (one row per command per day).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
+    /// `LOG_RETENTION_DAYS`: days operational logs are kept.
     pub log_days: u32,
+    /// `STATS_RETENTION_DAYS`: days raw command events are kept.
     pub stats_days: u32,
 }
 
@@ -50,18 +52,29 @@ impl Default for Retention {
     }
 }
 
+/// Everything the reference bot reads from the environment, checked once at start-up:
+/// [`Config::from_env`] names the variable and the problem of the first bad value.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `DISCORD_TOKEN` (required).
     pub discord_token: Secret,
+    /// `DEVELOPER_USER_ID` (required): the primary developer, never removable.
     pub developer_user_id: UserId,
+    /// `DATABASE_URL`; without it the bot runs its own PostgreSQL.
     pub database_url: Option<String>,
+    /// `ADMIN_GUILD_IDS`: where `/admin` is registered; empty registers it globally.
     pub admin_guild_ids: Vec<GuildId>,
+    /// `DISCORD_PROXY_URL`: a proxy in front of Discord's HTTP API. Holds credentials
+    /// when the URL does: never log it.
     pub discord_proxy_url: Option<String>,
+    /// `HEALTH_ADDR`: where `/health` and `/metrics` listen.
     pub health_addr: SocketAddr,
+    /// `SHARD_COUNT` and `SHARD_IDS`: which shards this process runs.
     pub sharding: Sharding,
     /// `IDENTIFY_RESERVE`: the process does not connect while Discord's
     /// identifies left today are below its shards plus this.
     pub identify_reserve: u32,
+    /// `RUST_LOG`: the log filter.
     pub rust_log: String,
     /// How long pager buttons stay live (`PAGER_TIMEOUT_SECS`).
     pub pager_timeout: Duration,

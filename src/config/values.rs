@@ -10,6 +10,7 @@ use std::ops::RangeInclusive;
 pub struct Secret(String);
 
 impl Secret {
+    /// A secret holding `value`.
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
@@ -32,13 +33,18 @@ pub enum Sharding {
     /// As many shards as Discord recommends (`GET /gateway/bot`), all in this process.
     Recommended,
     /// `SHARD_COUNT` shards, all in this process.
-    All { count: u32 },
+    All {
+        /// `SHARD_COUNT`.
+        count: u32,
+    },
     /// Shards `ids` (first and last included) of `count`, so several
     /// processes can split one bot. Inclusive because `SHARD_IDS=0-3` names
     /// both ends, and serenity's `start_shard_range` includes its end too:
     /// a half-open range here started one shard too many.
     Range {
+        /// The shards this process runs.
         ids: RangeInclusive<u32>,
+        /// The bot's total, `SHARD_COUNT`.
         count: u32,
     },
 }
@@ -47,7 +53,9 @@ pub enum Sharding {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{variable}: {problem}")]
 pub struct ConfigError {
+    /// The environment variable.
     pub variable: &'static str,
+    /// What is wrong with its value, and what would be right.
     pub problem: String,
 }
 

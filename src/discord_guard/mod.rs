@@ -26,7 +26,9 @@ pub const TOKEN_REFUSED: &str = "the bot token was rejected: reset or revoked";
 /// Who authorised a request: the bot token, or an interaction's own token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Auth {
+    /// The bot token: a 401 means the token is reset or revoked.
     Bot,
+    /// An interaction's own token (webhooks, callbacks): a 401 only means it expired.
     InteractionToken,
 }
 

@@ -26,6 +26,7 @@ pub struct IdentifyBudget {
 }
 
 impl IdentifyBudget {
+    /// The budget `GET /gateway/bot` reports.
     pub fn of(gateway: &BotGateway) -> Self {
         let limit = &gateway.session_start_limit;
         Self {

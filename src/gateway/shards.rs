@@ -33,7 +33,9 @@ pub const IDENTIFY_SPACING: Duration = Duration::from_millis(5_500);
 /// Which shards this process runs, and Discord's pace for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShardPlan {
+    /// The shards this process runs, in order.
     pub ids: Vec<u32>,
+    /// The bot's total shard count.
     pub total: u32,
     /// From `session_start_limit`: IDENTIFYs per 5 s, one per bucket.
     pub max_concurrency: u32,

@@ -22,6 +22,7 @@ pub struct SharedFramework<F> {
 }
 
 impl<F: Framework + 'static> SharedFramework<F> {
+    /// Wraps `framework` until serenity initialises it.
     pub fn new(framework: F) -> Self {
         Self {
             framework: Some(framework),

@@ -51,15 +51,20 @@ pub enum PostOutcome {
     Accepted,
     /// Discord's PING, answered with PONG.
     Pong,
+    /// The ed25519 signature does not match: not from Discord.
     BadSignature,
+    /// Its timestamp is more than 5 minutes from this machine's clock.
     Stale,
+    /// The same signed request seen already.
     Replayed,
+    /// Not an interaction the endpoint can read.
     Unreadable,
     /// Before the first READY.
     NotReady,
 }
 
 impl PostOutcome {
+    /// Every outcome, in the order `/metrics` lists them.
     pub const ALL: [Self; 7] = [
         Self::Accepted,
         Self::Pong,
@@ -70,6 +75,7 @@ impl PostOutcome {
         Self::NotReady,
     ];
 
+    /// The outcome's `/metrics` label.
     pub fn label(self) -> &'static str {
         match self {
             Self::Accepted => "accepted",

@@ -44,6 +44,7 @@ pub const INTERACTIVE_STATEMENT_TIMEOUT: &str = "2500ms";
 
 /// Lets commands generic over a host bot's data type find the panel in it.
 pub trait HasAdminPanel: Send + Sync + 'static {
+    /// The panel in the host bot's data.
     fn admin_panel(&self) -> &AdminPanel;
 }
 
@@ -105,7 +106,9 @@ pub struct AdminPanel {
     /// For background writers, apart, so interactive queries always find a
     /// connection ([`BACKGROUND_CONNECTIONS`], same server and options).
     pub background_pool: PgPool,
+    /// What the panel was started with.
     pub options: PanelOptions,
+    /// Records every command's use in batches.
     pub recorder: CommandRecorder,
     /// The `developers` table, held in memory (the access check reads this).
     pub developers: DeveloperSet,

@@ -31,6 +31,7 @@ impl BackgroundTasks {
         }
     }
 
+    /// The state of every supervised task, as `/admin health` shows it.
     pub fn board(&self) -> &Arc<TaskBoard> {
         self.supervisor.board()
     }

@@ -40,12 +40,18 @@ const RETRY_DELAY: Duration = Duration::from_secs(1);
 /// What a gateway event says about a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuildEvent {
+    /// The bot joined (or saw at start) a server.
     Created(GuildSnapshot),
+    /// A server's name or icon changed.
     Renamed {
+        /// The server.
         id: u64,
+        /// Its new name.
         name: String,
+        /// Its new icon hash, if it has one.
         icon_hash: Option<String>,
     },
+    /// The bot left, or was removed from, the server.
     Left(u64),
 }
 
@@ -61,6 +67,7 @@ impl GuildEvent {
 /// What `/metrics` shows of the writer (`admin_panel_guild_events_written_total`).
 #[derive(Debug, Default)]
 pub struct GuildEventCounters {
+    /// Events written to the database.
     pub written: AtomicU64,
     /// When a full queue was last reported (Unix seconds).
     full_warned_at: AtomicI64,
@@ -70,10 +77,12 @@ pub struct GuildEventCounters {
 #[derive(Debug, Clone)]
 pub struct GuildEvents {
     sender: mpsc::Sender<GuildEvent>,
+    /// What the writer reports.
     pub counters: Arc<GuildEventCounters>,
 }
 
 impl GuildEvents {
+    /// A handle and the queue the writer drains.
     pub fn new() -> (Self, mpsc::Receiver<GuildEvent>) {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let events = Self {

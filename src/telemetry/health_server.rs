@@ -87,8 +87,11 @@ impl HealthShared {
 /// One running shard of this process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShardState {
+    /// The shard id.
     pub id: u32,
+    /// Its connection stage.
     pub stage: ConnectionStage,
+    /// The last heartbeat round trip, once there is one.
     pub latency: Option<Duration>,
 }
 
@@ -142,13 +145,19 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
 /// (`AdminPanel::health_state`), so this module needs no panel.
 #[derive(Debug, Clone)]
 pub struct HealthState {
+    /// Shard and database state, updated by the gateway and the probe.
     pub shared: Arc<HealthShared>,
     /// Only the background probe reads it; requests never do.
     pub pool: PgPool,
+    /// When this process started.
     pub started_at: DateTime<Utc>,
+    /// The command recorder's counters.
     pub recorder: Arc<RecorderCounters>,
+    /// The guild-event writer's counters.
     pub guild_events: Arc<GuildEventCounters>,
+    /// Memory and CPU.
     pub system: SystemSampler,
+    /// The supervised tasks.
     pub tasks: Arc<TaskBoard>,
 }
 

@@ -56,7 +56,9 @@ pub const KNOWN_EVENT_TYPES: &[&str] = &[
 /// Entries accepted into the queue and dropped because it was full.
 #[derive(Debug, Default)]
 pub struct LogCounters {
+    /// Entries queued for the writer.
     pub queued: AtomicU64,
+    /// Entries dropped because the queue was full.
     pub dropped: AtomicU64,
 }
 
@@ -75,6 +77,7 @@ pub struct LogQueue {
 }
 
 impl LogQueue {
+    /// What was queued and dropped.
     pub fn counters(&self) -> &Arc<LogCounters> {
         &self.counters
     }
@@ -92,6 +95,7 @@ impl DbLogLayer {
         (layer, LogQueue { receiver, counters })
     }
 
+    /// What was queued and dropped.
     pub fn counters(&self) -> &Arc<LogCounters> {
         &self.counters
     }

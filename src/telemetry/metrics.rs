@@ -13,12 +13,16 @@ use crate::store::latency::{BOUNDS_MS, Histogram};
 /// completion) and how many runs ended in each kind of error.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommandTally {
+    /// Durations, in `/metrics` buckets.
     pub durations: Histogram,
+    /// The sum of the durations, in milliseconds.
     pub duration_sum_ms: u64,
+    /// Runs that ended in an error, by kind.
     pub failures: Failures,
 }
 
 impl CommandTally {
+    /// Counts one run.
     pub fn add(&mut self, event: &CommandEvent) {
         self.durations.record(event.duration_ms);
         self.duration_sum_ms += u64::from(event.duration_ms);
@@ -29,12 +33,16 @@ impl CommandTally {
 /// Broadcast deliveries settled by this process, by outcome.
 #[derive(Debug, Default)]
 pub struct DeliveryCounters {
+    /// Delivered.
     pub sent: AtomicU64,
+    /// Skipped (no broadcast channel, or the category turned off).
     pub skipped: AtomicU64,
+    /// Failed for good.
     pub failed: AtomicU64,
 }
 
 impl DeliveryCounters {
+    /// Adds `n` to `counter`.
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
     }
@@ -43,17 +51,29 @@ impl DeliveryCounters {
 /// The figures `/metrics` exposes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MetricsSnapshot {
+    /// Servers the bot is in.
     pub guilds: i64,
+    /// Whether the database answered the last probe.
     pub database_up: bool,
+    /// Command uses recorded.
     pub commands_recorded: u64,
+    /// Command uses dropped (the recorder's queue was full).
     pub commands_dropped: u64,
+    /// Guild events written.
     pub guild_events_written: u64,
+    /// Broadcast deliveries sent by this process.
     pub deliveries_sent: u64,
+    /// Broadcast deliveries skipped by this process.
     pub deliveries_skipped: u64,
+    /// Broadcast deliveries failed in this process.
     pub deliveries_failed: u64,
+    /// Resident memory of the process, in bytes.
     pub resident_memory: u64,
+    /// Shards of this process that are connected.
     pub shards_connected: u64,
+    /// The supervised tasks.
     pub tasks: Vec<TaskStatus>,
+    /// Per command: durations and errors.
     pub commands: Vec<(String, CommandTally)>,
     /// POSTs to the Interactions Endpoint by outcome label.
     pub interactions: Vec<(&'static str, u64)>,

@@ -44,7 +44,9 @@ const RECEIVE_CHUNK: usize = 256;
 /// Counters a health view or `/metrics` can read.
 #[derive(Debug, Default)]
 pub struct RecorderCounters {
+    /// Command uses written to the database.
     pub recorded: AtomicU64,
+    /// Command uses dropped because the queue was full.
     pub dropped: AtomicU64,
     /// Per command since this process started: durations and errors for
     /// `/metrics`, counted at the push (so dropped events count too). The
@@ -108,6 +110,7 @@ impl CommandRecorder {
         }
     }
 
+    /// What was recorded and dropped.
     pub fn counters(&self) -> &Arc<RecorderCounters> {
         &self.counters
     }

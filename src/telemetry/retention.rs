@@ -29,7 +29,9 @@ const PASS_INTERVAL: Duration = Duration::from_secs(60 * 60);
 /// What one pass deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Purged {
+    /// Operational log entries.
     pub log_entries: u64,
+    /// Raw command events.
     pub command_events: u64,
     /// Hourly rollup rows older than [`HOURLY_ROLLUP_DAYS`].
     pub command_hours: u64,

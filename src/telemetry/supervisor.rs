@@ -36,6 +36,7 @@ const HEALTHY_RUN: Duration = Duration::from_secs(60);
 /// What a task is doing now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskState {
+    /// Running (or started and not failed since).
     Running,
     /// Failed; waiting out the backoff before the next start.
     Restarting,
@@ -46,9 +47,13 @@ pub enum TaskState {
 /// One task, as the health views show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskStatus {
+    /// The task's name.
     pub name: &'static str,
+    /// Whether `/health` turns unhealthy while it is down.
     pub essential: bool,
+    /// What it is doing now.
     pub state: TaskState,
+    /// How often it was restarted after failing.
     pub restarts: u64,
     /// Why it last failed (cause chain), if it ever did.
     pub last_error: Option<String>,
@@ -74,6 +79,7 @@ pub struct TaskBoard {
 }
 
 impl TaskBoard {
+    /// Every task, by name.
     pub fn statuses(&self) -> Vec<TaskStatus> {
         self.tasks
             .read()
@@ -143,6 +149,7 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
+    /// A supervisor whose tasks stop with `shutdown`; `pool` records their failures.
     pub fn new(process: ProcessKey, pool: Option<PgPool>, shutdown: CancellationToken) -> Self {
         Self {
             board: Arc::default(),
@@ -153,10 +160,12 @@ impl Supervisor {
         }
     }
 
+    /// The state of every task it started.
     pub fn board(&self) -> &Arc<TaskBoard> {
         &self.board
     }
 
+    /// The token that stops every task.
     pub fn shutdown_token(&self) -> &CancellationToken {
         &self.shutdown
     }

@@ -20,6 +20,7 @@ pub struct SystemSampler {
 }
 
 impl SystemSampler {
+    /// The latest sample (taken in the background, never on a request).
     pub fn snapshot(&self) -> SystemSnapshot {
         self.snapshot.read().map(|s| s.clone()).unwrap_or_default()
     }

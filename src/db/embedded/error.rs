@@ -13,7 +13,10 @@ pub enum EmbeddedPostgresError {
         "PostgreSQL server programs (initdb, pg_ctl, postgres) were not found (searched {searched}); {hint}",
         hint = INSTALL_HINT
     )]
-    BinariesNotFound { searched: String },
+    BinariesNotFound {
+        /// Where the programs were looked for.
+        searched: String,
+    },
 
     /// The cluster was created by a PostgreSQL major version that is not
     /// installed; its files cannot be read by another major version.
@@ -21,9 +24,13 @@ pub enum EmbeddedPostgresError {
         "the cluster in {data_dir} was created by PostgreSQL {cluster_version}, but no installed PostgreSQL has that major version (found {installed} in {bin_dir}); install PostgreSQL {cluster_version}, upgrade the cluster with pg_upgrade, or move the directory away to start afresh"
     )]
     VersionMismatch {
+        /// The cluster's data directory.
         data_dir: PathBuf,
+        /// The major version that created the cluster.
         cluster_version: String,
+        /// The version of the programs found.
         installed: String,
+        /// Where the programs found are.
         bin_dir: PathBuf,
     },
 
@@ -32,14 +39,20 @@ pub enum EmbeddedPostgresError {
     #[error(
         "{data_dir} is not empty and holds no PostgreSQL cluster; point the bot at an empty or missing directory"
     )]
-    NotACluster { data_dir: PathBuf },
+    NotACluster {
+        /// The cluster's data directory.
+        data_dir: PathBuf,
+    },
 
     /// The path would break `pg_ctl`, which passes it through `/bin/sh`
     /// inside double quotes.
     #[error(
         "the data directory path {data_dir} is not usable with pg_ctl: it must be UTF-8 and free of the characters \" \\ $ `"
     )]
-    UnsupportedPath { data_dir: PathBuf },
+    UnsupportedPath {
+        /// The cluster's data directory.
+        data_dir: PathBuf,
+    },
 
     /// Running as root, but no unprivileged account exists to run the server.
     #[error(
@@ -52,30 +65,45 @@ pub enum EmbeddedPostgresError {
         "PostgreSQL runs as `{account}`, which cannot reach {data_dir}: {obstacle}; choose a data directory outside it or grant access (e.g. `chmod o+x` on the directory named)"
     )]
     DataDirNotReachable {
+        /// The account that runs the server.
         account: String,
+        /// The cluster's data directory.
         data_dir: PathBuf,
+        /// The directory it cannot pass, and why.
         obstacle: String,
     },
 
     /// A file-system operation failed.
     #[error("could not {action} {}: {source}", path.display())]
     Io {
+        /// What was being done.
         action: &'static str,
+        /// The file or directory concerned.
         path: PathBuf,
+        /// The underlying error.
         #[source]
         source: io::Error,
     },
 
     /// A PostgreSQL program could not be run or reported failure.
     #[error("`{command}` failed: {details}")]
-    CommandFailed { command: String, details: String },
+    CommandFailed {
+        /// The command line.
+        command: String,
+        /// What it reported.
+        details: String,
+    },
 
     /// `pg_ctl start` failed for a reason other than a port taken by someone else.
     #[error("PostgreSQL did not start in {data_dir}: {details}\nlast lines of {}:\n{log_tail}", log_file.display())]
     StartFailed {
+        /// The cluster's data directory.
         data_dir: PathBuf,
+        /// What it reported.
         details: String,
+        /// The server log.
         log_file: PathBuf,
+        /// The last lines of the server log.
         log_tail: String,
     },
 
@@ -84,8 +112,11 @@ pub enum EmbeddedPostgresError {
         "a PostgreSQL server (pid {pid}) already runs on {data_dir} but does not answer on {LISTEN_ADDRESS}:{port}; stop it with `pg_ctl stop -D {data_dir}` and retry"
     )]
     ExistingServerNotAnswering {
+        /// The server's process id.
         pid: i32,
+        /// The port it was expected on.
         port: String,
+        /// The cluster's data directory.
         data_dir: PathBuf,
     },
 
@@ -94,8 +125,11 @@ pub enum EmbeddedPostgresError {
         "PostgreSQL started in {data_dir} but does not accept connections on port {port}: {source}"
     )]
     NotAcceptingConnections {
+        /// The cluster's data directory.
         data_dir: PathBuf,
+        /// The port it was expected on.
         port: u16,
+        /// The underlying error.
         #[source]
         source: sqlx::Error,
     },
@@ -104,15 +138,21 @@ pub enum EmbeddedPostgresError {
     #[error(
         "the password file {path} must hold one line of printable ASCII without spaces; delete it while the server is stopped and the bot sets a new password"
     )]
-    UnusablePasswordFile { path: PathBuf },
+    UnusablePasswordFile {
+        /// The file or directory concerned.
+        path: PathBuf,
+    },
 
     /// The password file is gone while a server that needs it runs.
     #[error(
         "the password file {path} is missing while PostgreSQL (pid {pid}) runs on {data_dir}; stop it with `pg_ctl stop -D {data_dir}` and start the bot again to set a new password"
     )]
     PasswordFileMissing {
+        /// The file or directory concerned.
         path: PathBuf,
+        /// The server's process id.
         pid: i32,
+        /// The cluster's data directory.
         data_dir: PathBuf,
     },
 
@@ -121,18 +161,25 @@ pub enum EmbeddedPostgresError {
         "PostgreSQL in {data_dir} still lets the superuser in without a password after its pg_hba.conf was closed and reloaded; check {hba_file} (the server log says why it was not applied)"
     )]
     StillOpen {
+        /// The cluster's data directory.
         data_dir: PathBuf,
+        /// Its `pg_hba.conf`.
         hba_file: PathBuf,
     },
 
     /// Only plain identifiers are accepted, so names need no quoting in SQL or URLs.
     #[error("invalid database name {name:?}: use 1 to 63 ASCII letters, digits or underscores")]
-    InvalidDatabaseName { name: String },
+    InvalidDatabaseName {
+        /// The name given.
+        name: String,
+    },
 
     /// A query on the running server failed.
     #[error("could not {action}: {source}")]
     Database {
+        /// What was being done.
         action: String,
+        /// The underlying error.
         #[source]
         source: sqlx::Error,
     },
