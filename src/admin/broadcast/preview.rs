@@ -16,7 +16,7 @@ use crate::broadcast::draft::Draft;
 use crate::controls::Controls;
 use crate::error::{Error, UserError};
 use crate::panel::AdminPanel;
-use crate::store::broadcasts::{self, Audience, ProgressTarget};
+use crate::store::broadcasts::{self, Audience, ProgressTarget, Queueing};
 use crate::ui::broadcast::preview;
 use crate::ui::custom_id::View;
 
@@ -78,6 +78,11 @@ pub(super) async fn send(
     now_instead: bool,
 ) -> Result<(), Error> {
     let row = draft_row(panel, draft_id).await?;
+    if row.approval_requested_by.is_some() {
+        // Whatever this process's `BROADCAST_APPROVALS`: a draft that asked
+        // for approval goes out only through one.
+        return super::conclude(http, press, awaiting_approval(draft_id)).await;
+    }
     let now = Utc::now();
     let scheduled_for = row.scheduled_for.filter(|_| !now_instead);
     if scheduled_for.is_none() {
@@ -118,8 +123,11 @@ pub(super) async fn send(
         token: press.token.clone(),
         expires_at: now + TimeDelta::minutes(15),
     };
-    let text = if !broadcasts::queue(&panel.pool, draft_id, at, &progress).await? {
+    let queued = broadcasts::queue(&panel.pool, draft_id, at, &progress).await?;
+    let text = if queued == Queueing::NotADraft {
         format!("Draft #{draft_id} is no longer a draft: nothing changed.")
+    } else if queued == Queueing::AwaitsApproval {
+        awaiting_approval(draft_id)
     } else if scheduled_for.is_some() {
         format!(
             "Broadcast #{draft_id} is scheduled for <t:{0}:F> (<t:{0}:R>). Cancel it with `/admin broadcast cancel id:{draft_id}`.",
@@ -260,6 +268,13 @@ pub(super) async fn send_test(
 
 /// The draft behind a button, or a clear error when it is gone or no longer
 /// a draft (sent, scheduled, discarded meanwhile, maybe from another process).
+/// What a Send or Schedule press on a draft waiting for approval is told.
+fn awaiting_approval(draft_id: i64) -> String {
+    format!(
+        "Broadcast #{draft_id} waits for another developer's approval: only an approval sends it (`/admin broadcast pending`). Nothing changed."
+    )
+}
+
 async fn draft_row(panel: &AdminPanel, id: i64) -> Result<broadcasts::BroadcastRow, Error> {
     let row = broadcasts::get(&panel.pool, id)
         .await?

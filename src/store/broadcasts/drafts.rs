@@ -125,20 +125,47 @@ pub struct ProgressTarget {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Queues a draft: due at `at` (now for Send). Returns false when it is not a
-/// draft any more (pressed twice, discarded, ...). Wakes the workers.
+/// What pressing Send or Schedule on a draft did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queueing {
+    /// Queued, due at the time given.
+    Queued,
+    /// It is not a draft any more (pressed twice, discarded, sent, ...).
+    NotADraft,
+    /// It waits for another developer's approval: only an approval queues
+    /// it, whatever `BROADCAST_APPROVALS` the pressing process runs with.
+    AwaitsApproval,
+}
+
+/// Queues a draft: due at `at` (now for Send), unless it is no longer a
+/// draft or waits for approval. Wakes the workers.
 pub async fn queue(
     pool: &PgPool,
     id: i64,
     at: DateTime<Utc>,
     progress: &ProgressTarget,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Queueing, sqlx::Error> {
     let mut transaction = pool.begin().await?;
+    // The row is locked for the check, so an approval request in between
+    // cannot slip past it.
     // language=PostgreSQL
-    let result = sqlx::query(
+    let awaiting: Option<bool> = sqlx::query_scalar(
+        "SELECT approval_requested_at IS NOT NULL FROM broadcasts
+          WHERE id = $1 AND status = 'draft' FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *transaction)
+    .await?;
+    match awaiting {
+        None => return Ok(Queueing::NotADraft),
+        Some(true) => return Ok(Queueing::AwaitsApproval),
+        Some(false) => {}
+    }
+    // language=PostgreSQL
+    sqlx::query(
         "UPDATE broadcasts SET status = 'scheduled', scheduled_for = $2,
                 progress_application_id = $3, progress_token = $4, progress_token_expires_at = $5
-          WHERE id = $1 AND status = 'draft'",
+          WHERE id = $1",
     )
     .bind(id)
     .bind(at)
@@ -147,11 +174,9 @@ pub async fn queue(
     .bind(progress.expires_at)
     .execute(&mut *transaction)
     .await?;
-    if result.rows_affected() == 1 {
-        notify(&mut transaction, id).await?;
-    }
+    notify(&mut transaction, id).await?;
     transaction.commit().await?;
-    Ok(result.rows_affected() == 1)
+    Ok(Queueing::Queued)
 }
 
 /// What a cancel did.

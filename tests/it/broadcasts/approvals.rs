@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{READY, count, seed_every_kind_of_server, status, wait_until_sent};
-use crate::support::bot::{DEVELOPER, start_with_admin_guild};
+use crate::support::bot::{ADMIN_GUILD, DEVELOPER, start_with_admin_guild, test_config};
 use crate::support::broadcast::{button_id, channel, compose, draft_id};
 use crate::support::discord::MODAL;
 use crate::support::fake_discord::FakeDiscord;
@@ -216,6 +216,71 @@ async fn a_rejection_carries_a_reason_back_to_the_composer_and_sends_nothing() {
             .ends_with(": 0"),
         "{pending}"
     );
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
+
+/// Approvals cannot be bypassed: a draft that asked for one is queued only by
+/// an approval, even when the process that gets the old Send press runs
+/// without `BROADCAST_APPROVALS` (a deploy that turned it off, or a second
+/// process configured differently).
+#[tokio::test]
+async fn a_draft_awaiting_approval_is_not_sent_by_a_process_without_approvals() {
+    let (fake, db, bot) = start_with_admin_guild(&[("BROADCAST_APPROVALS", "1")]).await;
+    seed_every_kind_of_server(&fake, &db).await;
+    let preview = compose(
+        &fake,
+        9601,
+        "announcement",
+        None,
+        &[("title", "Wait for it")],
+    )
+    .await;
+    let id = draft_id(&preview);
+    let send = button_id(&preview, "Send");
+    let asked = press(&fake, "submit-9601", "send-9603", DEVELOPER, &send, None).await;
+    assert!(
+        asked["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("waits for another developer's approval"),
+        "{asked}"
+    );
+
+    let admin_guild = ADMIN_GUILD.to_string();
+    let without_approvals = test_config(&fake, &db, &[("ADMIN_GUILD_IDS", admin_guild.as_str())]);
+    let bot = bot.restart(&fake, without_approvals).await;
+    let again = press(&fake, "submit-9601", "send-9605", DEVELOPER, &send, None).await;
+    let text = again["data"]["content"].as_str().unwrap();
+    assert!(
+        text.contains("only an approval sends it") && text.contains("Nothing changed"),
+        "{text}"
+    );
+    assert_eq!(status(&db, id).await, "draft");
+    let still_waiting = count(
+        &db,
+        &format!(
+            "SELECT count(*) FROM broadcasts WHERE id = {id} AND approval_requested_at IS NOT NULL"
+        ),
+    )
+    .await;
+    assert_eq!(still_waiting, 1, "still waiting for its approval");
+    assert_eq!(fake.messages_posted(), 0, "nothing went out");
+    // The store refuses too, for a press that read the draft before the
+    // approval was asked for.
+    let progress = admin_panel::store::broadcasts::ProgressTarget {
+        application_id: 1,
+        token: "t".to_owned(),
+        expires_at: chrono::Utc::now(),
+    };
+    let queued = admin_panel::store::broadcasts::queue(&db.pool, id, chrono::Utc::now(), &progress)
+        .await
+        .unwrap();
+    assert_eq!(
+        queued,
+        admin_panel::store::broadcasts::Queueing::AwaitsApproval
+    );
+    assert_eq!(status(&db, id).await, "draft");
     fake.assert_no_spec_violations();
     bot.stop().await;
 }
