@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use admin_panel::config::Config;
+use admin_panel::redact::redact;
 
 /// mimalloc instead of glibc's malloc: a restart's burst of GUILD_CREATEs is
 /// mostly serenity allocating and freeing JSON values (a quarter of the
@@ -49,7 +50,11 @@ async fn run() -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("admin-panel: configuration error: {error}");
+            // Printed past the logger: through the redaction all the same.
+            eprintln!(
+                "admin-panel: configuration error: {}",
+                redact(&error.to_string())
+            );
             return ExitCode::from(2);
         }
     };
@@ -58,7 +63,7 @@ async fn run() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // One line, on stderr, whatever the cause: what an operator reads first.
         Err(error) => {
-            eprintln!("admin-panel: {error:#}");
+            eprintln!("admin-panel: {}", redact(&format!("{error:#}")));
             ExitCode::FAILURE
         }
     }

@@ -17,15 +17,17 @@ const MARKER: &str = "[redacted]";
 
 /// `/webhooks/<application>/<token>` and `/interactions/<id>/<token>`,
 /// interaction tokens anywhere (they begin with base64 of `interaction:`),
-/// `Bot <token>` headers, and the credentials of any `scheme://user:pass@`
-/// URL (a proxy's, a database's).
+/// `Bot <token>` headers, the credentials of any `scheme://user:pass@` URL
+/// (a proxy's, a database's), and a URL's `password=` parameter (libpq and
+/// sqlx accept the password there too).
 static TOKENS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r#"(?x)
         (?P<path>/(?:webhooks|interactions)/\d+/)[A-Za-z0-9_\-.]+
         | aW50ZXJhY3Rpb246[A-Za-z0-9_\-.=+/]*
         | (?P<auth>Bot\s)[A-Za-z0-9_\-.]{30,}
-        | (?P<scheme>[a-z][a-z0-9+.\-]*://)[^/\s@"']+@"#,
+        | (?P<scheme>[a-z][a-z0-9+.\-]*://)[^/\s@"']+@
+        | (?P<param>[?&](?:password|sslpassword)=)[^&\s"']+"#,
     )
     .expect("a valid pattern")
 });
@@ -45,6 +47,24 @@ pub fn register_secret(secret: &str) {
     }
 }
 
+/// Registers the credentials in `url`'s `user:password@` part (as written
+/// and percent-decoded), so they are scrubbed wherever they turn up, not
+/// only inside a URL.
+pub fn register_url_credentials(url: &str) {
+    let Some((_, rest)) = url.split_once("://") else {
+        return;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let Some((userinfo, _)) = authority.rsplit_once('@') else {
+        return;
+    };
+    let password = userinfo.split_once(':').map_or(userinfo, |(_, p)| p);
+    register_secret(password);
+    if let Ok(decoded) = percent_encoding::percent_decode_str(password).decode_utf8() {
+        register_secret(&decoded);
+    }
+}
+
 /// `text` with every token and registered secret replaced by a marker.
 pub fn redact(text: &str) -> Cow<'_, str> {
     let mut out = TOKENS.replace_all(text, |caps: &regex::Captures<'_>| {
@@ -54,6 +74,7 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         let keep = caps
             .name("path")
             .or_else(|| caps.name("auth"))
+            .or_else(|| caps.name("param"))
             .map_or("", |m| m.as_str());
         format!("{keep}{MARKER}")
     });
@@ -138,5 +159,20 @@ mod tests {
             redact("postgres://postgres:pw@127.0.0.1:5432/db"),
             "postgres://[redacted]@127.0.0.1:5432/db"
         );
+        assert_eq!(
+            redact("postgres://127.0.0.1/db?user=bot&password=pw-in-a-param&sslmode=disable"),
+            "postgres://127.0.0.1/db?user=bot&password=[redacted]&sslmode=disable"
+        );
+    }
+
+    #[test]
+    fn url_credentials_are_scrubbed_outside_their_url_too() {
+        register_url_credentials("postgres://bot:p%40ss-word-in-a-url@db.internal:5432/bot");
+        assert_eq!(
+            redact("authentication failed; tried p%40ss-word-in-a-url and p@ss-word-in-a-url"),
+            "authentication failed; tried [redacted] and [redacted]"
+        );
+        register_url_credentials("http://127.0.0.1:8080");
+        assert_eq!(redact("127.0.0.1:8080"), "127.0.0.1:8080");
     }
 }

@@ -73,10 +73,7 @@ pub async fn run_with_client(
     client: Option<reqwest::Client>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    crate::redact::register_secret(config.discord_token.expose());
-    if let Some(webhook) = &config.alerts.webhook {
-        crate::redact::register_secret(webhook.token().expose());
-    }
+    config.register_secrets();
     let database = database::connect(config.database_url.as_deref()).await?;
     let http = http(&config, client);
     let result = run_with_pool(&config, http, database.pool.clone(), shutdown).await;

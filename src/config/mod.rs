@@ -7,6 +7,7 @@ mod interactions;
 mod parse;
 mod values;
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -54,7 +55,10 @@ impl Default for Retention {
 
 /// Everything the reference bot reads from the environment, checked once at start-up:
 /// [`Config::from_env`] names the variable and the problem of the first bad value.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows no secret: the token and the webhook's token as
+/// `[redacted]`, and the URLs without their credentials.
+#[derive(Clone)]
 pub struct Config {
     /// `DISCORD_TOKEN` (required).
     pub discord_token: Secret,
@@ -92,10 +96,58 @@ pub struct Config {
     pub interactions_endpoint: Option<InteractionsEndpointConfig>,
 }
 
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let without_credentials = |url: &Option<String>| {
+            url.as_deref()
+                .map(|url| crate::redact::redact(url).into_owned())
+        };
+        f.debug_struct("Config")
+            .field("discord_token", &self.discord_token)
+            .field("developer_user_id", &self.developer_user_id)
+            .field("database_url", &without_credentials(&self.database_url))
+            .field("admin_guild_ids", &self.admin_guild_ids)
+            .field(
+                "discord_proxy_url",
+                &without_credentials(&self.discord_proxy_url),
+            )
+            .field("health_addr", &self.health_addr)
+            .field("sharding", &self.sharding)
+            .field("identify_reserve", &self.identify_reserve)
+            .field("rust_log", &self.rust_log)
+            .field("pager_timeout", &self.pager_timeout)
+            .field("retention", &self.retention)
+            .field("broadcast_rate", &self.broadcast_rate)
+            .field("broadcast_approvals", &self.broadcast_approvals)
+            .field("alerts", &self.alerts)
+            .field("interactions_endpoint", &self.interactions_endpoint)
+            .finish()
+    }
+}
+
 const DEFAULT_HEALTH_ADDR: &str = "0.0.0.0:8080";
 const DEFAULT_RUST_LOG: &str = "info,serenity=warn,poise=warn,sqlx=warn";
 
 impl Config {
+    /// Registers every secret this configuration holds with
+    /// [`crate::redact`] (the bot token, the alert webhook's token, the
+    /// credentials in `DATABASE_URL` and `DISCORD_PROXY_URL`), so no log
+    /// line, stored log entry or printed error carries one. The reference
+    /// bot calls it first thing; a host bot reading its own configuration
+    /// registers its secrets with [`crate::redact::register_secret`].
+    pub fn register_secrets(&self) {
+        crate::redact::register_secret(self.discord_token.expose());
+        if let Some(webhook) = &self.alerts.webhook {
+            crate::redact::register_secret(webhook.token().expose());
+        }
+        for url in [&self.database_url, &self.discord_proxy_url]
+            .into_iter()
+            .flatten()
+        {
+            crate::redact::register_url_credentials(url);
+        }
+    }
+
     /// Reads `.env` (if present) and the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         // A missing .env is normal (variables may come from the service manager);

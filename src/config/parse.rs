@@ -84,9 +84,10 @@ pub(super) fn parse_http_url(variable: &'static str, url: &str) -> Result<String
         Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
             Ok(url.trim_end_matches('/').to_owned())
         }
+        // Never echo the value: a proxy URL may carry credentials.
         _ => Err(ConfigError::new(
             variable,
-            format!("{url:?} is not an http:// or https:// URL"),
+            "is not an http:// or https:// URL (the value is not shown: it may hold credentials)",
         )),
     }
 }

@@ -135,3 +135,58 @@ fn admin_guild_ids_accept_spaces_and_trailing_commas() {
         vec![GuildId::new(1), GuildId::new(2)]
     );
 }
+
+#[test]
+fn debug_and_errors_show_no_secret() {
+    let mut vars = minimal();
+    vars.extend([
+        (
+            "DATABASE_URL",
+            "postgres://bot:db-secret-1234@db.internal/bot?password=db-secret-5678",
+        ),
+        (
+            "DISCORD_PROXY_URL",
+            "http://bot:proxy-secret-1234@proxy.internal:3000",
+        ),
+        (
+            "ALERT_WEBHOOK_URL",
+            "https://discord.com/api/webhooks/123456789012345678/webhook-secret-1234-abcdef",
+        ),
+    ]);
+    let shown = format!("{:?}", config(&vars).unwrap());
+    for secret in [
+        TOKEN,
+        "db-secret-1234",
+        "db-secret-5678",
+        "proxy-secret-1234",
+        "webhook-secret-1234-abcdef",
+    ] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(
+        shown.contains("db.internal") && shown.contains("proxy.internal:3000"),
+        "{shown}"
+    );
+    // A malformed value is named, never echoed.
+    for (name, value) in [
+        (
+            "DISCORD_PROXY_URL",
+            "ftp://bot:proxy-secret-1234@proxy.internal",
+        ),
+        (
+            "DISCORD_PROXY_URL",
+            "http//bot:proxy-secret-1234@proxy.internal",
+        ),
+        ("DATABASE_URL", "mysql://bot:db-secret-1234@db.internal/bot"),
+        (
+            "ALERT_WEBHOOK_URL",
+            "https://example.com/hooks/webhook-secret-1234-abcdef",
+        ),
+    ] {
+        let mut vars = minimal();
+        vars.push((name, value));
+        let error = config(&vars).unwrap_err().to_string();
+        assert!(error.starts_with(name), "{error}");
+        assert!(!error.contains("secret-1234"), "{error}");
+    }
+}

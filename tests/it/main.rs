@@ -27,6 +27,7 @@ mod outage;
 mod production_transport;
 mod reference_binary;
 mod revoked_token;
+mod secrets;
 mod servers;
 mod settings;
 mod usage;
