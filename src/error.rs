@@ -46,6 +46,38 @@ pub fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
     crate::redact::redact(&text).into_owned()
 }
 
+/// A panic caught in a handler that runs outside poise's own panic
+/// catching (buttons, select menus, modals): reported like any internal
+/// error, with the panic's message as its cause.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("panicked: {0}")]
+pub struct Panicked(pub String);
+
+impl Panicked {
+    /// The panic of `payload` (what `catch_unwind` or a `JoinError` holds).
+    pub fn from_payload(payload: &(dyn std::any::Any + Send)) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        Self(message)
+    }
+}
+
+/// Runs `handling`, turning a panic in it into a [`Panicked`] error, so the
+/// user still gets the error reply with an id and the log gets the cause.
+pub async fn catching_panics<F>(handling: F) -> Result<(), Error>
+where
+    F: std::future::Future<Output = Result<(), Error>>,
+{
+    use futures_util::FutureExt as _;
+    std::panic::AssertUnwindSafe(handling)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|payload| Err(Panicked::from_payload(payload.as_ref()).into()))
+}
+
 /// What the user sees for an internal error.
 pub fn internal_error_message(error_id: &str) -> String {
     format!(

@@ -14,7 +14,7 @@ use serenity::all::{
 use crate::access::{self, Press};
 use crate::admin;
 use crate::controls::{answer_expired, expired, expired_text};
-use crate::error::{Error, UserError};
+use crate::error::{Error, UserError, catching_panics};
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::reply;
 use crate::settings;
@@ -60,7 +60,12 @@ async fn on_component(panel: &AdminPanel, ctx: &Context, press: &ComponentIntera
     else {
         return;
     };
-    let handled = access::noting_refusals(handle_component(panel, http, press, &control)).await;
+    let handling = catching_panics(async {
+        #[cfg(feature = "test-support")]
+        panic_if_injected(&press.token);
+        handle_component(panel, http, press, &control).await
+    });
+    let handled = access::noting_refusals(handling).await;
     conclude(
         panel,
         http,
@@ -127,7 +132,9 @@ async fn on_modal(panel: &AdminPanel, ctx: &Context, submit: &ModalInteraction) 
     else {
         return;
     };
-    let handling = async {
+    let handling = catching_panics(async {
+        #[cfg(feature = "test-support")]
+        panic_if_injected(&submit.token);
         if expired(&control) {
             reply::ephemeral(http, submit.id, &submit.token, expired_text(control.view))
                 .await
@@ -139,7 +146,7 @@ async fn on_modal(panel: &AdminPanel, ctx: &Context, submit: &ModalInteraction) 
                 .await
                 .map_err(Error::from)
         }
-    };
+    });
     let handled = access::noting_refusals(handling).await;
     conclude(
         panel,
@@ -151,6 +158,32 @@ async fn on_modal(panel: &AdminPanel, ctx: &Context, submit: &ModalInteraction) 
         handled,
     )
     .await;
+}
+
+/// Interaction tokens whose press or submit a test wants to panic in its
+/// handler (`test-support` only).
+#[cfg(feature = "test-support")]
+static PANIC_ON: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Test hook: the handler of the press or submit with interaction `token`
+/// panics, as a bug in it would.
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
+pub fn inject_panic(token: &str) {
+    PANIC_ON
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(token.to_owned());
+}
+
+#[cfg(feature = "test-support")]
+fn panic_if_injected(token: &str) {
+    let mut tokens = PANIC_ON.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(at) = tokens.iter().position(|t| t == token) {
+        tokens.remove(at);
+        drop(tokens);
+        panic!("a test injected this panic");
+    }
 }
 
 /// Answers a press or submit whose handling failed, then counts it under

@@ -81,8 +81,10 @@ impl BroadcastWorker {
 
     /// One pass of the worker, as its loop runs it after each wake-up:
     /// starts what is due, sends every delivery it can claim now, and
-    /// finishes what is done. Public so tests (and tools) can drain the
-    /// queue step by step instead of waiting for the poll.
+    /// finishes what is done. A test hook (`test-support` only): tests
+    /// drain the queue step by step instead of waiting for the poll.
+    #[cfg(feature = "test-support")]
+    #[doc(hidden)]
     pub async fn deliver_once(&self) -> Result<(), sqlx::Error> {
         self.cycle(&CancellationToken::new()).await
     }

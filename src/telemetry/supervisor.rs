@@ -8,12 +8,11 @@
 //! restarted. A task the bot cannot work without is *essential*: while one
 //! is down, `/health` answers 503.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -21,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use sqlx::PgPool;
 
 use super::oplog;
-use crate::error::cause_chain;
+use crate::error::{Panicked, cause_chain};
 use crate::store::logs::Severity;
 use crate::ui::health::TaskLine;
 
@@ -115,20 +114,26 @@ impl TaskBoard {
 pub type ProcessKey = (i64, i64);
 
 /// Faults injected by tests, by (process, task): the supervisor stops that
-/// task as if it had crashed. Nothing in the bot sets one.
-static INJECTED_FAULTS: Mutex<Option<HashSet<(ProcessKey, &'static str)>>> = Mutex::new(None);
+/// task as if it had crashed. Only with the `test-support` feature.
+#[cfg(feature = "test-support")]
+static INJECTED_FAULTS: std::sync::Mutex<
+    Option<std::collections::HashSet<(ProcessKey, &'static str)>>,
+> = std::sync::Mutex::new(None);
 
-/// Test hook: makes the running `task` of the process `process` (its
+/// Test hook (`test-support` only): makes the running `task` of the process `process` (its
 /// `bot_instances` id and `started_at` in microseconds) fail once, as a crash
 /// would.
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
 pub fn inject_fault(process: ProcessKey, task: &'static str) {
     let mut faults = INJECTED_FAULTS.lock().unwrap_or_else(|e| e.into_inner());
     faults
-        .get_or_insert_with(HashSet::new)
+        .get_or_insert_with(std::collections::HashSet::new)
         .insert((process, task));
     fault_notify().notify_waiters();
 }
 
+#[cfg(feature = "test-support")]
 fn take_fault(process: ProcessKey, task: &'static str) -> bool {
     let mut faults = INJECTED_FAULTS.lock().unwrap_or_else(|e| e.into_inner());
     faults
@@ -194,7 +199,9 @@ impl Supervisor {
                         Ok(Ok(())) if shutdown.is_cancelled() => None,
                         Ok(Ok(())) => Some("stopped on its own".to_owned()),
                         Ok(Err(error)) => Some(cause_chain(error.as_ref())),
-                        Err(join) if join.is_panic() => Some(format!("panicked: {}", panic_text(join))),
+                        Err(join) if join.is_panic() => {
+                            Some(Panicked::from_payload(join.into_panic().as_ref()).to_string())
+                        }
                         Err(join) => Some(format!("was aborted: {join}")),
                     },
                     () = fault_injected(process, name) => {
@@ -261,7 +268,8 @@ impl Supervisor {
 }
 
 /// Resolves once a test has injected a fault for this task. Costs nothing
-/// until a fault is injected: it waits on one shared [`Notify`].
+/// until a fault is injected: it waits on one shared `Notify`.
+#[cfg(feature = "test-support")]
 async fn fault_injected(process: ProcessKey, name: &'static str) {
     loop {
         let injected = fault_notify().notified();
@@ -272,18 +280,16 @@ async fn fault_injected(process: ProcessKey, name: &'static str) {
     }
 }
 
-fn fault_notify() -> &'static Notify {
-    static NOTIFY: OnceLock<Notify> = OnceLock::new();
-    NOTIFY.get_or_init(Notify::new)
+/// Without `test-support`, no fault is ever injected.
+#[cfg(not(feature = "test-support"))]
+async fn fault_injected(_process: ProcessKey, _name: &'static str) {
+    std::future::pending().await
 }
 
-fn panic_text(join: tokio::task::JoinError) -> String {
-    let payload = join.into_panic();
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned())
+#[cfg(feature = "test-support")]
+fn fault_notify() -> &'static tokio::sync::Notify {
+    static NOTIFY: std::sync::OnceLock<tokio::sync::Notify> = std::sync::OnceLock::new();
+    NOTIFY.get_or_init(tokio::sync::Notify::new)
 }
 
 #[cfg(test)]

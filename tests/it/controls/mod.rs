@@ -3,6 +3,7 @@
 //! restart; and a forged or expired id is refused with nothing changed.
 
 mod forged;
+mod panics;
 mod restart;
 
 use crate::support::bot::{ADMIN_GUILD, TestBot, test_config};
