@@ -60,8 +60,9 @@
 //! `stat_counters`), `system_logs`, `broadcasts`, `broadcast_deliveries`,
 //! `broadcast_followups`, `broadcast_followup_targets`, `developers`,
 //! `bot_instances`, `module_adoption`, `panel_secrets`, `panel_views`, the
-//! alert tables (`alert_settings`, `alerts`, `alert_mutes`, `alert_budget`)
-//! and `gateway_identify_slots`. Keep your own tables apart from these names.
+//! alert tables (`alert_settings`, `alerts`, `alert_mutes`, `alert_budget`),
+//! `gateway_identify_slots` and `periodic_duties`. Keep your own tables apart
+//! from these names.
 //!
 //! # A complete host bot
 //!

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::AdminPanel;
 use crate::store::command_stats::CommandEvent;
 use crate::telemetry::guild_events::{GuildEvent, run_guild_writer};
-use crate::telemetry::health_server::{HealthState, serve};
+use crate::telemetry::health_server::{HealthState, probe_database, serve};
 use crate::telemetry::heartbeat::run_heartbeat;
 use crate::telemetry::log_layer::{run_writer as run_log_writer, take_installed_queue};
 use crate::telemetry::recorder::run_flusher;
@@ -101,15 +101,16 @@ impl BackgroundTasks {
                 }
             });
         }
-        let (pool, retention, stop) = (
+        let (pool, retention, instance, stop) = (
             panel.background_pool.clone(),
             panel.options.retention,
+            panel.instance_id,
             shutdown.clone(),
         );
         self.supervisor.spawn("retention", false, move || {
             let (pool, stop) = (pool.clone(), stop.clone());
             async move {
-                run_retention(pool, retention, stop).await;
+                run_retention(pool, retention, instance, stop).await;
                 Ok(())
             }
         });
@@ -175,7 +176,17 @@ impl BackgroundTasks {
 
     /// Serves `/health` and `/metrics` on `listener` (bound already, so a
     /// taken port stops start-up); a restart serves the same socket again.
+    /// The database probe that keeps its counts fresh is supervised apart
+    /// from it.
     pub fn spawn_health_server(&mut self, listener: std::net::TcpListener, state: HealthState) {
+        let (probe_state, stop) = (state.clone(), self.shutdown_token());
+        self.supervisor.spawn("database_probe", false, move || {
+            let (state, stop) = (probe_state.clone(), stop.clone());
+            async move {
+                probe_database(state, stop).await;
+                Ok(())
+            }
+        });
         self.spawn_http_server("health_server", false, listener, state, serve);
     }
 

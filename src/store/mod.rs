@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod broadcasts;
 pub mod command_stats;
 pub mod developers;
+pub mod duties;
 pub mod guild_batches;
 pub mod guilds;
 pub mod health;

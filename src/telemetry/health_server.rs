@@ -161,14 +161,14 @@ pub struct HealthState {
     pub tasks: Arc<TaskBoard>,
 }
 
-/// Serves `/health` and `/metrics` until `shutdown`, and keeps the cached
-/// counts fresh.
+/// Serves `/health` and `/metrics` until `shutdown`. The cached counts they
+/// show are kept fresh by [`probe_database`], a task of its own, so a
+/// restart of the server starts no second probe.
 pub async fn serve(listener: TcpListener, state: HealthState, shutdown: CancellationToken) {
     if let Ok(addr) = listener.local_addr() {
         let _ = state.shared.bound_addr.set(addr);
         tracing::info!(%addr, "health-check server listening");
     }
-    tokio::spawn(probe_database(state.clone(), shutdown.clone()));
     let app = axum::Router::new()
         .route("/health", axum::routing::get(health))
         .route("/metrics", axum::routing::get(metrics))
@@ -185,7 +185,7 @@ pub async fn serve(listener: TcpListener, state: HealthState, shutdown: Cancella
 
 /// Reads the guild count every [`PROBE_INTERVAL`]; whether it comes back in
 /// time is the database's state for `/health`, `/metrics` and `/admin health`.
-async fn probe_database(state: HealthState, shutdown: CancellationToken) {
+pub async fn probe_database(state: HealthState, shutdown: CancellationToken) {
     loop {
         let answer = tokio::time::timeout(PROBE_TIMEOUT, guilds::count_active(&state.pool)).await;
         let up = matches!(answer, Ok(Ok(_)));

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Retention;
 use crate::error::cause_chain;
-use crate::store::{broadcasts, command_stats, logs, modules, views};
+use crate::store::{broadcasts, command_stats, duties, logs, modules, views};
 
 /// Rows per DELETE.
 pub const DELETE_BATCH: i64 = 5_000;
@@ -22,9 +22,13 @@ const BATCH_PAUSE: Duration = Duration::from_millis(50);
 /// How long the hourly command rollup is kept (it serves the last 48 hours;
 /// the daily rollup keeps the same figures for good).
 pub const HOURLY_ROLLUP_DAYS: i64 = 7;
-/// First pass shortly after start (not during the startup rush), then hourly.
+/// First look shortly after start (not during the startup rush).
 const FIRST_PASS_AFTER: Duration = Duration::from_secs(60);
+/// One pass an hour for the whole bot, run by whichever process claims it.
 const PASS_INTERVAL: Duration = Duration::from_secs(60 * 60);
+/// How often each process looks whether the pass is due: the pass runs at
+/// most this late, and a process that died mid-pass is replaced this soon.
+const CLAIM_INTERVAL: Duration = Duration::from_secs(5 * 60);
 
 /// What one pass deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,34 +43,52 @@ pub struct Purged {
     pub views: u64,
 }
 
-/// Runs a pass shortly after start and then every hour, until `shutdown`.
-pub async fn run_retention(pool: PgPool, retention: Retention, shutdown: CancellationToken) {
+/// Until `shutdown`, runs the hourly pass whenever this process (its
+/// `bot_instances` id is `instance_id`) claims it: one process does it for
+/// the whole bot (`periodic_duties`), not each of them.
+pub async fn run_retention(
+    pool: PgPool,
+    retention: Retention,
+    instance_id: i64,
+    shutdown: CancellationToken,
+) {
     let mut wait = FIRST_PASS_AFTER;
     loop {
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = shutdown.cancelled() => return,
         }
-        wait = PASS_INTERVAL;
-        match purge(&pool, retention, Utc::now(), &shutdown).await {
-            Ok(purged) if purged != Purged::default() => tracing::info!(
-                log_entries = purged.log_entries,
-                command_events = purged.command_events,
-                command_hours = purged.command_hours,
-                views = purged.views,
-                "retention deleted old rows"
-            ),
-            Ok(_) => {}
+        wait = CLAIM_INTERVAL;
+        match duties::claim_if_due(&pool, duties::RETENTION, instance_id, PASS_INTERVAL).await {
+            Ok(true) => run_pass(&pool, retention, &shutdown).await,
+            Ok(false) => {}
             Err(error) => {
-                tracing::warn!(error = %cause_chain(&error), "retention pass failed; retrying next hour")
+                tracing::warn!(error = %cause_chain(&error), "could not claim the retention pass; trying again later")
             }
         }
-        if let Err(error) = broadcasts::clear_expired_progress_tokens(&pool).await {
-            tracing::warn!(error = %cause_chain(&error), "could not clear expired progress tokens");
+    }
+}
+
+/// One retention pass: old rows, expired progress tokens, module adoption.
+async fn run_pass(pool: &PgPool, retention: Retention, shutdown: &CancellationToken) {
+    match purge(pool, retention, Utc::now(), shutdown).await {
+        Ok(purged) if purged != Purged::default() => tracing::info!(
+            log_entries = purged.log_entries,
+            command_events = purged.command_events,
+            command_hours = purged.command_hours,
+            views = purged.views,
+            "retention deleted old rows"
+        ),
+        Ok(_) => {}
+        Err(error) => {
+            tracing::warn!(error = %cause_chain(&error), "retention pass failed; retrying next hour")
         }
-        if let Err(error) = modules::recount(&pool).await {
-            tracing::warn!(error = %cause_chain(&error), "module adoption recount failed");
-        }
+    }
+    if let Err(error) = broadcasts::clear_expired_progress_tokens(pool).await {
+        tracing::warn!(error = %cause_chain(&error), "could not clear expired progress tokens");
+    }
+    if let Err(error) = modules::recount(pool).await {
+        tracing::warn!(error = %cause_chain(&error), "module adoption recount failed");
     }
 }
 

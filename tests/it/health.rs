@@ -276,3 +276,39 @@ async fn a_failed_background_task_is_logged_restarted_counted_and_works_again() 
     .await;
     bot.stop().await;
 }
+
+/// The database probe behind `/health`'s counts is a supervised task of its
+/// own: a health server that fails and restarts starts no second probe.
+#[tokio::test]
+async fn the_database_probe_is_its_own_task_and_a_server_restart_leaves_it_alone() {
+    let db = TestDb::new().await;
+    let (_fake, bot, addr) = start(&db).await;
+    let process: (i64, i64) = sqlx::query_as(
+        "SELECT id, (extract(epoch FROM started_at) * 1000000)::int8 FROM bot_instances",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    for restarts in 1..=2 {
+        admin_panel::telemetry::supervisor::inject_fault(process, "health_server");
+        let restarted =
+            format!("admin_panel_task_restarts_total{{task=\"health_server\"}} {restarts}\n");
+        eventually("the health server to restart", WAIT, || async {
+            get(&addr, "/metrics")
+                .await
+                .1
+                .contains(&restarted)
+                .then_some(())
+        })
+        .await;
+    }
+    let (_, metrics) = get(&addr, "/metrics").await;
+    for line in [
+        "admin_panel_task_up{task=\"database_probe\"} 1\n",
+        "admin_panel_task_restarts_total{task=\"database_probe\"} 0\n",
+        "admin_panel_database_up 1\n",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    bot.stop().await;
+}

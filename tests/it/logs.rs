@@ -391,3 +391,60 @@ async fn retention_deletes_only_rows_past_their_age_and_keeps_the_rollups() {
         .unwrap();
     assert_eq!((purged.log_entries, purged.command_events), (1, 1));
 }
+
+/// Retention is one process's duty for the whole bot: of processes that
+/// look at once, exactly one claims the pass; the next pass is claimed an
+/// hour later, by whichever process looks first then.
+#[tokio::test]
+async fn retention_is_claimed_by_one_process_at_a_time() {
+    use admin_panel::store::duties;
+    let db = TestDb::new().await;
+    let hour = Duration::from_secs(3600);
+    let claims = (1..=8).map(|instance| {
+        let pool = db.pool.clone();
+        tokio::spawn(async move {
+            duties::claim_if_due(&pool, duties::RETENTION, instance, hour)
+                .await
+                .unwrap()
+        })
+    });
+    let won: Vec<bool> = futures_util::future::join_all(claims)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
+    let winner = won.iter().position(|w| *w).unwrap() as i64 + 1;
+    let (ran_by, due) = duties::last_run(&db.pool, duties::RETENTION)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ran_by, Some(winner));
+    let until_due = due - Utc::now();
+    assert!(
+        until_due > TimeDelta::minutes(59) && until_due <= TimeDelta::minutes(60),
+        "{until_due}"
+    );
+    assert!(
+        !duties::claim_if_due(&db.pool, duties::RETENTION, winner, hour)
+            .await
+            .unwrap(),
+        "not due again before the hour"
+    );
+
+    sqlx::query("UPDATE periodic_duties SET due_at = now() - interval '1 second'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let other = winner % 8 + 1;
+    assert!(
+        duties::claim_if_due(&db.pool, duties::RETENTION, other, hour)
+            .await
+            .unwrap()
+    );
+    let (ran_by, _) = duties::last_run(&db.pool, duties::RETENTION)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ran_by, Some(other));
+}
