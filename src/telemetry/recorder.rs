@@ -48,6 +48,8 @@ pub struct RecorderCounters {
     pub recorded: AtomicU64,
     /// Command uses dropped because the queue was full.
     pub dropped: AtomicU64,
+    /// Batch writes that failed (their events wait for the retry).
+    pub write_failures: AtomicU64,
     /// Per command since this process started: durations and errors for
     /// `/metrics`, counted at the push (so dropped events count too). The
     /// lock is held for one map lookup; the set of commands is the bot's
@@ -283,6 +285,7 @@ fn settle(
             return Some(Instant::now() + RETRY_DELAY);
         }
     };
+    counters.write_failures.fetch_add(1, Ordering::Relaxed);
     lane.buffer.splice(0..0, batch);
     let excess = lane.buffer.len().saturating_sub(MAX_PENDING / WRITERS);
     lane.buffer.drain(..excess);

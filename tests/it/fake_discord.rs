@@ -125,6 +125,9 @@ async fn a_rate_limited_route_answers_429_with_retry_after() {
 async fn the_global_limit_refuses_requests_over_the_per_second_budget() {
     let fake = FakeDiscord::start().await;
     fake.enforce_global_limit(5);
+    // All 8 sends count as made in the same instant, however slow the
+    // machine: exactly 5 fit in the second.
+    fake.freeze_global_clock();
     let http = http(&fake);
 
     let mut refused = 0;
@@ -141,7 +144,12 @@ async fn the_global_limit_refuses_requests_over_the_per_second_budget() {
     assert_eq!(fake.global_rate_limited(), 3);
     assert_eq!(fake.messages_in(3).len(), 5);
 
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    fake.advance_global_clock(std::time::Duration::from_millis(999));
+    let still_full = ChannelId::new(3)
+        .send_message(&http, CreateMessage::new().content("too soon"))
+        .await;
+    assert!(still_full.is_err(), "the second is not over yet");
+    fake.advance_global_clock(std::time::Duration::from_millis(1));
     ChannelId::new(3)
         .send_message(&http, CreateMessage::new().content("later"))
         .await

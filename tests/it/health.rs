@@ -124,7 +124,18 @@ async fn health_is_200_while_connected_and_503_once_the_gateway_drops() {
     .await;
     assert_eq!(body["status"], "ok");
     assert_eq!(body["shards_connected"], 1);
-    assert!(body["uptime_seconds"].as_i64().unwrap() >= 0);
+    // The process's age, as `bot_instances` has it.
+    let age: i64 = sqlx::query_scalar(
+        "SELECT extract(epoch FROM now() - started_at)::int8 FROM bot_instances",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let uptime = body["uptime_seconds"].as_i64().unwrap();
+    assert!(
+        (age - 2..=age + 1).contains(&uptime),
+        "{uptime} s up, started {age} s ago"
+    );
 
     fake.disconnect_gateway();
     let body: Value = eventually("a 503 from /health", WAIT, || async {

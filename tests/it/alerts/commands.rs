@@ -39,7 +39,7 @@ async fn a_burst_of_fifty_errors_is_one_alert_and_later_one_resolved_message() {
         description.contains("/admin stats failed (error id"),
         "an example"
     );
-    a_few_ticks().await;
+    evaluations_seeing(&db, "errors:delivery_error", 3).await;
     assert_eq!(
         with_key(&fake.messages_in(ALERT_CHANNEL), "errors:delivery_error").len(),
         1,
@@ -49,7 +49,9 @@ async fn a_burst_of_fifty_errors_is_one_alert_and_later_one_resolved_message() {
     an_hour_later(&db).await;
     let alerts = wait_for_alerts(&fake, "errors:delivery_error", 2).await;
     assert!(title(&alerts[1]).starts_with("✅ Resolved: Burst of `delivery_error`"));
-    a_few_ticks().await;
+    // Another burst, only to witness evaluations after the resolution.
+    errors(&db, "witness", 10).await;
+    evaluations_seeing(&db, "errors:witness", 3).await;
     assert_eq!(
         with_key(&fake.messages_in(ALERT_CHANNEL), "errors:delivery_error").len(),
         2
@@ -174,7 +176,8 @@ async fn a_muted_key_sends_nothing_until_it_is_unmuted_or_the_mute_ends() {
         (active(&db, "errors:alpha").await && active(&db, "errors:beta").await).then_some(())
     })
     .await;
-    a_few_ticks().await;
+    evaluations_seeing(&db, "errors:alpha", 3).await;
+    evaluations_seeing(&db, "errors:beta", 1).await;
     let messages = fake.messages_in(ALERT_CHANNEL);
     assert!(with_key(&messages, "errors:alpha").is_empty(), "muted");
     assert!(with_key(&messages, "errors:beta").is_empty(), "muted");
@@ -213,7 +216,7 @@ async fn a_muted_key_sends_nothing_until_it_is_unmuted_or_the_mute_ends() {
         .await
         .unwrap();
     wait_for_alerts(&fake, "errors:beta", 1).await;
-    a_few_ticks().await;
+    evaluations_seeing(&db, "errors:alpha", 3).await;
     let messages = fake.messages_in(ALERT_CHANNEL);
     assert_eq!(with_key(&messages, "errors:alpha").len(), 1);
     assert_eq!(with_key(&messages, "errors:beta").len(), 1);

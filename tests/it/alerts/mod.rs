@@ -8,7 +8,6 @@ mod evaluator;
 mod webhook;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use admin_panel::alerts::AlertEvaluator;
 use admin_panel::config::AlertConfig;
@@ -172,7 +171,25 @@ pub fn evaluator(panel: &AdminPanel, fake: &FakeDiscord) -> AlertEvaluator {
     panel.alert_evaluator(Arc::new(http))
 }
 
-/// Pauses long enough for several ticks of [`FAST`].
-pub async fn a_few_ticks() {
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+/// Waits until the bot's evaluator has seen the active alert `key` in `n`
+/// more evaluations (each that sees it moves its `last_seen_at`): what it
+/// would have sent by then, it has sent.
+pub async fn evaluations_seeing(db: &TestDb, key: &str, n: usize) {
+    let last_seen = || async {
+        sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(
+            "SELECT last_seen_at FROM alerts WHERE key = $1 AND state = 'active'",
+        )
+        .bind(key)
+        .fetch_optional(&db.pool)
+        .await
+        .unwrap()
+    };
+    for _ in 0..n {
+        let before = last_seen().await;
+        crate::support::bot::eventually(&format!("an evaluation seeing {key}"), WAIT, || async {
+            let now = last_seen().await;
+            (now.is_some() && now > before).then_some(())
+        })
+        .await;
+    }
 }

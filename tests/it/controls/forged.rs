@@ -1,8 +1,6 @@
 //! Controls under attack: altered ids, someone else's controls, expired ones,
 //! garbage, and the composer's buttons and forms pressed by the wrong people.
 
-use std::time::Duration;
-
 use super::{bot_with_servers, footer};
 use crate::support::bot::{DEVELOPER, eventually};
 use crate::support::broadcast::{ALL, button_id, compose, draft_id, seed_guild};
@@ -115,7 +113,11 @@ async fn expired_controls_are_refused_with_what_to_do_and_disabled() {
     )
     .await;
     let next = control(&first, "Next ›");
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    // The bot disables the controls of its message once they expire.
+    fake.wait_for_request("the expired controls disabled", WAIT, |r| {
+        r.method == "PATCH" && r.path.contains("/short/messages/@original")
+    })
+    .await;
 
     let late = press(&fake, "short", "late", DEVELOPER, &next, None).await;
 

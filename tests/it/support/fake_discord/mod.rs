@@ -133,6 +133,9 @@ struct State {
     /// Requests per second allowed outside interaction routes, when enforced.
     global_limit: Option<u32>,
     global_window: VecDeque<Instant>,
+    /// Where the global limit's clock stands while a test holds it still
+    /// (`freeze_global_clock`); `None` while it runs with real time.
+    global_clock: Option<Instant>,
     global_rate_limited: usize,
 }
 
@@ -451,6 +454,20 @@ impl FakeDiscord {
     /// in any second (interaction routes exempt) get a global 429.
     pub fn enforce_global_limit(&self, per_second: u32) {
         self.state().global_limit = Some(per_second);
+    }
+
+    /// Stops the global limit's clock: every request counts as made at the
+    /// same instant until [`Self::advance_global_clock`], so a test knows
+    /// exactly which requests share a second, however slow the machine.
+    pub fn freeze_global_clock(&self) {
+        self.state().global_clock = Some(Instant::now());
+    }
+
+    /// Moves the frozen global-limit clock on by `by`.
+    pub fn advance_global_clock(&self, by: Duration) {
+        let mut state = self.state();
+        let at = state.global_clock.expect("the global clock is frozen");
+        state.global_clock = Some(at + by);
     }
 
     /// How many requests the global limit refused.

@@ -159,7 +159,7 @@ fn over_global_limit(fake: &FakeDiscord, path: &str) -> Option<f64> {
     }
     let mut state = fake.state();
     let limit = state.global_limit?;
-    let now = Instant::now();
+    let now = state.global_clock.unwrap_or_else(Instant::now);
     let window = Duration::from_secs(1);
     while state
         .global_window
