@@ -42,9 +42,13 @@ pub async fn developer_check<U: HasAdminPanel>(
     Ok(is_developer(ctx.data().admin_panel(), ctx.author().id))
 }
 
-/// Whether an autocomplete request comes from a developer. poise runs no
-/// checks for autocomplete, so every `/admin` autocomplete asks this first and
-/// offers nothing to anyone else.
+/// Whether an autocomplete request comes from a developer. poise 0.7.1 runs
+/// the command checks for autocomplete too (`check_permissions_and_cooldown`
+/// in its `dispatch/slash.rs`), so [`developer_check`] on `/admin` refuses a
+/// stranger's autocomplete before it gets here, and `hooks::on_error` sends
+/// nothing for it. Every `/admin` autocomplete asks this as well, so none of
+/// them depends on that check being installed: each offers nothing to anyone
+/// else on its own.
 pub async fn developer_autocompletes<U: HasAdminPanel>(ctx: poise::Context<'_, U, Error>) -> bool {
     is_developer(ctx.data().admin_panel(), ctx.author().id)
 }
