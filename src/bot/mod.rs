@@ -110,6 +110,7 @@ async fn run_with_pool(
     options.retention = config.retention;
     options.broadcast_rate = config.broadcast_rate;
     options.broadcast_approvals = config.broadcast_approvals;
+    options.invalid_request_budget = config.invalid_request_budget;
     options.alerts = config.alerts.clone();
     options.modules = commands::MODULES.iter().map(|m| (*m).to_owned()).collect();
     options.module_messages = vec![welcome::MODULE.to_owned()];

@@ -278,7 +278,8 @@ mod tests {
         let at = Some(chrono::DateTime::<chrono::Utc>::MAX_UTC);
         let widest = crate::ui::audience::widest();
         let preview = crate::ui::broadcast::preview(&dry_run, "announcement", &widest, at);
-        let progress = crate::ui::broadcast::progress(most, &counts, false);
+        let pause = crate::ui::broadcast::invalid_request_pause(u32::MAX);
+        let progress = crate::ui::broadcast::progress(most, &counts, false, Some(&pause));
         assert!(
             total(&[embed.clone(), preview]) <= EMBED_TOTAL_CHARS,
             "the preview"

@@ -15,7 +15,7 @@ use serenity::all::EditInteractionResponse;
 
 use super::claims::{self, LEASE_SECS, claimed_in_batches};
 use super::classify::{classify, transient};
-use super::context::WorkerContext;
+use super::context::{WorkerContext, room_for};
 use super::draft::Draft;
 use super::pacing::Pace;
 use crate::error::cause_chain;
@@ -61,14 +61,39 @@ pub(super) async fn follow_up(
             if ctx.guard.is_revoked() {
                 return Ok(Vec::new());
             }
-            let batch = i64::from(per_process);
-            followups::claim_targets(&ctx.pool, followup.id, ctx.instance_id, batch, LEASE_SECS)
-                .await
+            // Room in the invalid-request window before anything is
+            // claimed: a pause never holds a lease.
+            let note = |reason: Option<String>| async move {
+                if let Err(error) =
+                    followups::set_paused(&ctx.pool, followup.id, reason.as_deref()).await
+                {
+                    tracing::warn!(error = %cause_chain(&error), followup = followup.id, "could not note a pause");
+                }
+                if reason.is_some() {
+                    show_followup_progress(ctx, followup, false).await;
+                }
+            };
+            let Some(mut room) = room_for(ctx, per_process, shutdown, note).await else {
+                return Ok(Vec::new());
+            };
+            let batch = i64::from(room.len());
+            let claimed = followups::claim_targets(
+                &ctx.pool,
+                followup.id,
+                ctx.instance_id,
+                batch,
+                LEASE_SECS,
+            )
+            .await?;
+            Ok(claimed
+                .into_iter()
+                .filter_map(|t| room.take().map(|slot| (t, slot)))
+                .collect())
         },
         move || show_followup_progress(ctx, followup, false),
     );
     ctx.pacer.at_pace(claims, pace)
-            .for_each_concurrent(Some(per_process as usize * 2), |target| {
+            .for_each_concurrent(Some(per_process as usize * 2), |(target, _slot)| {
                 let embed = embed.clone();
                 async move {
                     let Some(outcome) = apply(ctx, followup, &target, embed).await else {

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::claims::{self, LEASE_SECS, claimed_in_batches};
 use super::classify::{classify, transient};
-use super::context::WorkerContext;
+use super::context::{WorkerContext, room_for};
 use super::draft::{Draft, nonce};
 use super::pacing::{Pace, Pacer};
 use super::{followup, publish};
@@ -218,13 +218,35 @@ impl BroadcastWorker {
                 if self.ctx.guard.is_revoked() {
                     return Ok(Vec::new());
                 }
-                let batch = i64::from(per_process);
-                broadcasts::claim(&self.ctx.pool, id, self.ctx.instance_id, batch, LEASE_SECS).await
+                // Room in the invalid-request window before anything is
+                // claimed: a pause never holds a lease.
+                let note = |reason: Option<String>| async move {
+                    if let Err(error) =
+                        broadcasts::set_paused(&self.ctx.pool, id, reason.as_deref()).await
+                    {
+                        tracing::warn!(error = %cause_chain(&error), broadcast = id, "could not note a pause");
+                    }
+                    if reason.is_some() {
+                        self.show_progress(broadcast, embed_ref, None, reason.as_deref())
+                            .await;
+                    }
+                };
+                let Some(mut room) = room_for(&self.ctx, per_process, shutdown, note).await else {
+                    return Ok(Vec::new());
+                };
+                let batch = i64::from(room.len());
+                let claimed =
+                    broadcasts::claim(&self.ctx.pool, id, self.ctx.instance_id, batch, LEASE_SECS)
+                        .await?;
+                Ok(claimed
+                    .into_iter()
+                    .filter_map(|d| room.take().map(|slot| (d, slot)))
+                    .collect())
             },
-            move || self.show_progress(broadcast, embed_ref, None),
+            move || self.show_progress(broadcast, embed_ref, None, None),
         );
         self.ctx.pacer.at_pace(claims, pace)
-            .for_each_concurrent(Some(per_process as usize * 2), |delivery| {
+            .for_each_concurrent(Some(per_process as usize * 2), |(delivery, _slot)| {
                 let embed = &embed;
                 async move {
                     let Some(outcome) = self.send(id, &delivery, embed.clone()).await else {
@@ -347,7 +369,7 @@ impl BroadcastWorker {
             .await;
         }
         if let Ok(draft) = Draft::try_from(&broadcast.message) {
-            self.show_progress(&broadcast, &draft.embed(), Some(counts))
+            self.show_progress(&broadcast, &draft.embed(), Some(counts), None)
                 .await;
         }
         if let Err(error) = broadcasts::clear_progress_token(&self.ctx.pool, id).await {
@@ -362,6 +384,7 @@ impl BroadcastWorker {
         broadcast: &broadcasts::BroadcastRow,
         embed: &CreateEmbed,
         finished: Option<Counts>,
+        paused: Option<&str>,
     ) {
         let (Some(token), Some(expires)) = (
             &broadcast.progress_token,
@@ -382,7 +405,7 @@ impl BroadcastWorker {
         let edit = EditInteractionResponse::new()
             .embeds(vec![
                 embed.clone(),
-                view::progress(broadcast.id, &counts, finished.is_some()),
+                view::progress(broadcast.id, &counts, finished.is_some(), paused),
             ])
             .components(vec![]);
         if self.ctx.guard.is_revoked() {

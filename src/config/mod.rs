@@ -89,6 +89,10 @@ pub struct Config {
     /// `BROADCAST_APPROVALS=1`: Send and Schedule ask another developer to
     /// approve first.
     pub broadcast_approvals: bool,
+    /// `INVALID_REQUEST_BUDGET`: invalid responses (401, 403, 429) this
+    /// process may receive in 10 minutes; broadcasts, edits and recalls
+    /// pause at 80 % of it.
+    pub invalid_request_budget: u32,
     /// The `ALERT_*` variables: what is alerted, and where.
     pub alerts: AlertConfig,
     /// `DISCORD_PUBLIC_KEY` / `INTERACTIONS_ADDR`: interactions over HTTP
@@ -119,6 +123,7 @@ impl fmt::Debug for Config {
             .field("retention", &self.retention)
             .field("broadcast_rate", &self.broadcast_rate)
             .field("broadcast_approvals", &self.broadcast_approvals)
+            .field("invalid_request_budget", &self.invalid_request_budget)
             .field("alerts", &self.alerts)
             .field("interactions_endpoint", &self.interactions_endpoint)
             .finish()
@@ -271,6 +276,21 @@ impl Config {
             }
         };
 
+        let invalid_request_budget = match get("INVALID_REQUEST_BUDGET") {
+            None => crate::discord_guard::invalid_requests::DEFAULT_BUDGET,
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(n) if (1..=10_000).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError::new(
+                        "INVALID_REQUEST_BUDGET",
+                        format!(
+                            "{raw:?} is not a number of invalid responses from 1 to 10000 (Discord bans an IP at 10,000 in 10 minutes)"
+                        ),
+                    ));
+                }
+            },
+        };
+
         let alerts = AlertConfig::from_lookup(get)?;
         let interactions_endpoint = InteractionsEndpointConfig::from_lookup(get)?;
 
@@ -281,6 +301,7 @@ impl Config {
             retention,
             broadcast_rate,
             broadcast_approvals,
+            invalid_request_budget,
             discord_token,
             developer_user_id,
             database_url,

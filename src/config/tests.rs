@@ -22,6 +22,7 @@ fn minimal_config_uses_documented_defaults() {
     assert_eq!(config.health_addr.to_string(), DEFAULT_HEALTH_ADDR);
     assert_eq!(config.sharding, Sharding::Recommended);
     assert_eq!(config.identify_reserve, DEFAULT_IDENTIFY_RESERVE);
+    assert_eq!(config.invalid_request_budget, 2_500);
     assert!(config.admin_guild_ids.is_empty());
     assert!(config.database_url.is_none());
 }
@@ -66,6 +67,8 @@ fn malformed_values_are_named() {
         ("SHARD_COUNT", "0"),
         ("IDENTIFY_RESERVE", "1001"),
         ("IDENTIFY_RESERVE", "-1"),
+        ("INVALID_REQUEST_BUDGET", "0"),
+        ("INVALID_REQUEST_BUDGET", "10001"),
         ("DATABASE_URL", "mysql://x"),
         ("RUST_LOG", "info,[[["),
     ] {

@@ -12,10 +12,23 @@
 //! (`/webhooks/{application}/{token}`, `/interactions/{id}/{token}/callback`)
 //! only means that token's 15 minutes are over, and changes nothing here.
 //!
+//! **Invalid requests.** Every 401, 403 and 429 also counts towards that
+//! ban, whatever its cause; [`InvalidRequests`] keeps the process's count
+//! over the last 10 minutes and holds broadcasts, edits and recalls back
+//! before they could take it past `INVALID_REQUEST_BUDGET`.
+//!
 //! The guard sees what the panel's own calls return: serenity has no hook
-//! for every response.
+//! for every response. A 429 that serenity's own rate limiter retries is
+//! not seen, and a 429 is counted even when Discord marks it
+//! `X-RateLimit-Scope: shared` (serenity's error keeps no headers): the
+//! count errs on the safe side.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+pub mod invalid_requests;
+
+pub use invalid_requests::InvalidRequests;
 
 use serenity::all::HttpError;
 use tokio_util::sync::CancellationToken;
@@ -61,9 +74,26 @@ pub struct DiscordGuard {
     revoked: CancellationToken,
     /// Requests that got a 401 on the bot token (the first stops the bot).
     bot_token_refusals: AtomicU32,
+    /// Invalid responses over the last 10 minutes, against the budget.
+    invalid: Arc<InvalidRequests>,
 }
 
 impl DiscordGuard {
+    /// A guard whose invalid-request window holds at most `budget`
+    /// (`INVALID_REQUEST_BUDGET`).
+    pub fn with_budget(budget: u32) -> Self {
+        Self {
+            invalid: Arc::new(InvalidRequests::new(budget)),
+            ..Self::default()
+        }
+    }
+
+    /// The invalid responses of the last 10 minutes, and the room left for
+    /// pausable requests.
+    pub fn invalid_requests(&self) -> &Arc<InvalidRequests> {
+        &self.invalid
+    }
+
     /// Cancelled at the first 401 on the bot token: every background sender
     /// stops, and a host bot should stop too (the reference bot exits).
     pub fn revoked(&self) -> &CancellationToken {
@@ -110,6 +140,9 @@ impl DiscordGuard {
 
     /// A response with `status` to a request for `url`.
     pub fn observe_status(&self, status: u16, url: &str) -> bool {
+        if matches!(status, 401 | 403 | 429) {
+            self.invalid.record();
+        }
         if status != 401 || Auth::of_url(url) != Auth::Bot {
             return false;
         }

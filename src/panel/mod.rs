@@ -75,6 +75,10 @@ pub struct PanelOptions {
     /// `BROADCAST_APPROVALS`: Send and Schedule ask another developer to
     /// approve first (off by default).
     pub broadcast_approvals: bool,
+    /// `INVALID_REQUEST_BUDGET`: invalid responses (401, 403, 429) this
+    /// process may receive in 10 minutes; Discord bans an IP at 10,000, so
+    /// processes sharing an IP divide that between them.
+    pub invalid_request_budget: u32,
     /// The `ALERT_*` variables: thresholds, pacing, webhook, mention.
     pub alerts: AlertConfig,
 }
@@ -90,6 +94,7 @@ impl PanelOptions {
             retention: Retention::default(),
             broadcast_rate: DEFAULT_BROADCAST_RATE,
             broadcast_approvals: false,
+            invalid_request_budget: crate::discord_guard::invalid_requests::DEFAULT_BUDGET,
             alerts: AlertConfig::default(),
         }
     }
@@ -190,6 +195,7 @@ impl AdminPanel {
         let (guild_events, guild_receiver) = GuildEvents::new();
         let process = (instance_id, started_at.timestamp_micros());
         let mut background = BackgroundTasks::new(process, background_pool.clone());
+        let discord_guard = Arc::new(DiscordGuard::with_budget(options.invalid_request_budget));
         let panel = Self {
             pool,
             background_pool,
@@ -203,7 +209,7 @@ impl AdminPanel {
             health: Arc::default(),
             tasks: background.board().clone(),
             control_key,
-            discord_guard: Arc::default(),
+            discord_guard,
         };
         background.start_panel_tasks(&panel, receiver, guild_receiver);
         Ok((panel, background))

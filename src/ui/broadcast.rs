@@ -72,25 +72,38 @@ pub fn preview(
 }
 
 /// Progress of broadcast `id` while sending, or the final counts.
-pub fn progress(id: i64, counts: &Counts, finished: bool) -> CreateEmbed {
+pub fn progress(id: i64, counts: &Counts, finished: bool, paused: Option<&str>) -> CreateEmbed {
     let done = counts.sent + counts.failed;
     let deliverable = counts.targeted - counts.skipped;
-    let title = if finished {
-        format!("Broadcast #{id} delivered")
-    } else {
-        format!("Broadcast #{id} sending… {done} of {deliverable}")
+    let title = match (finished, paused) {
+        (true, _) => format!("Broadcast #{id} delivered"),
+        (false, Some(_)) => format!("Broadcast #{id} paused… {done} of {deliverable}"),
+        (false, None) => format!("Broadcast #{id} sending… {done} of {deliverable}"),
     };
+    let mut description = counts_text(counts);
+    if let (false, Some(reason)) = (finished, paused) {
+        description.push_str(&format!("\n**{}**", truncate(reason, 200)));
+    }
     CreateEmbed::new()
         .title(title)
-        .color(if counts.failed > 0 {
+        .color(if counts.failed > 0 || (paused.is_some() && !finished) {
             0xFAA61A
         } else {
             0x57F287
         })
-        .description(counts_text(counts))
+        .description(description)
         .footer(CreateEmbedFooter::new(format!(
             "/admin broadcast report id:{id} shows the full report"
         )))
+}
+
+/// Why deliveries hold back while the process's invalid-request window is
+/// near its budget (`INVALID_REQUEST_BUDGET`).
+pub fn invalid_request_pause(refused: u32) -> String {
+    format!(
+        "paused: Discord refused {} requests in the last 10 minutes",
+        thousands(i64::from(refused))
+    )
 }
 
 fn counts_text(counts: &Counts) -> String {
@@ -137,7 +150,7 @@ pub fn companion_chars() -> usize {
         failed: most,
         cancelled: most,
     };
-    let progress = progress(most, &counts, false);
+    let progress = progress(most, &counts, false, Some(&invalid_request_pause(u32::MAX)));
     [preview, progress]
         .into_iter()
         .map(|embed| embed_total_chars(&serde_json::to_value(embed).unwrap_or_default()))
@@ -164,6 +177,13 @@ pub fn report(
     }
     if let Some(reason) = &broadcast.rejection_reason {
         timing.push(format!("Rejected: {}", truncate(reason, 500)));
+    }
+    if let Some(reason) = broadcast
+        .paused_reason
+        .as_ref()
+        .filter(|_| broadcast.finished_at.is_none())
+    {
+        timing.push(format!("**{}**", truncate(reason, 200)));
     }
     if let Some(at) = broadcast
         .scheduled_for
@@ -313,6 +333,7 @@ mod tests {
             audience: crate::ui::audience::widest(),
             approval_requested_by: Some(u64::MAX),
             rejection_reason: Some("r".repeat(500)),
+            paused_reason: Some(invalid_request_pause(u32::MAX)),
         };
         let counts = Counts {
             targeted: most,
@@ -350,6 +371,7 @@ mod tests {
                 gone: most,
                 failed: most,
                 errors: vec!["e".repeat(500); 3],
+                paused_reason: Some(invalid_request_pause(u32::MAX)),
             })
             .collect();
         let embed = report(&row, &counts, &failures, &skipped, &publishing, &followups);

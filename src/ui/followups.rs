@@ -28,9 +28,14 @@ pub fn report_lines(followups: &[FollowupReport]) -> Vec<String> {
                 FollowupKind::Edit => ("Edit", "edited"),
                 FollowupKind::Recall => ("Recall", "deleted"),
             };
-            let state = match f.finished_at {
-                Some(at) => format!("finished {}", discord_time(at, 'R')),
-                None => format!("running: **{}** pending", thousands(f.pending)),
+            let state = match (f.finished_at, &f.paused_reason) {
+                (Some(at), _) => format!("finished {}", discord_time(at, 'R')),
+                (None, Some(reason)) => format!(
+                    "**{}** pending · **{}**",
+                    thousands(f.pending),
+                    truncate(reason, 200)
+                ),
+                (None, None) => format!("running: **{}** pending", thousands(f.pending)),
             };
             let mut line = format!(
                 "**{what}** by <@{}> {} · {state}\n{done} **{}** · already gone **{}** · failed **{}** of {}",

@@ -242,6 +242,17 @@ pub struct Followup {
     pub progress_token_expires_at: Option<DateTime<Utc>>,
 }
 
+/// Marks follow-up `id` as holding back for `reason` (`None`: going again).
+pub async fn set_paused(pool: &PgPool, id: i64, reason: Option<&str>) -> Result<(), sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query("UPDATE broadcast_followups SET paused_reason = $2 WHERE id = $1")
+        .bind(id)
+        .bind(reason)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Every follow-up still running, oldest first.
 pub async fn running(pool: &PgPool) -> Result<Vec<Followup>, sqlx::Error> {
     // language=PostgreSQL

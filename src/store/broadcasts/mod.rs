@@ -124,9 +124,11 @@ pub struct BroadcastRow {
     pub approval_requested_by: Option<u64>,
     /// Why the last request was rejected, if it was.
     pub rejection_reason: Option<String>,
+    /// Why its deliveries are holding back right now, if they are.
+    pub paused_reason: Option<String>,
 }
 
-const COLUMNS: &str = "id, category, title, content, color, image_url, footer, status, created_by, created_at, scheduled_for, started_at, finished_at, progress_application_id, progress_token, progress_token_expires_at, edited_at, recalled_at, approval_requested_by, rejection_reason";
+const COLUMNS: &str = "id, category, title, content, color, image_url, footer, status, created_by, created_at, scheduled_for, started_at, finished_at, progress_application_id, progress_token, progress_token_expires_at, edited_at, recalled_at, approval_requested_by, rejection_reason, paused_reason";
 
 pub async fn get(pool: &PgPool, id: i64) -> Result<Option<BroadcastRow>, sqlx::Error> {
     let sql = format!(
@@ -145,6 +147,17 @@ pub async fn clear_progress_token(pool: &PgPool, id: i64) -> Result<(), sqlx::Er
     // language=PostgreSQL
     sqlx::query("UPDATE broadcasts SET progress_token = NULL WHERE id = $1")
         .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Marks broadcast `id` as holding back for `reason` (`None`: going again).
+pub async fn set_paused(pool: &PgPool, id: i64, reason: Option<&str>) -> Result<(), sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query("UPDATE broadcasts SET paused_reason = $2 WHERE id = $1")
+        .bind(id)
+        .bind(reason)
         .execute(pool)
         .await?;
     Ok(())

@@ -104,6 +104,8 @@ pub struct FollowupReport {
     pub failed: i64,
     /// The most frequent errors of failed targets: "50013 Missing Permissions × 3".
     pub errors: Vec<String>,
+    /// Why it is holding back right now, if it is.
+    pub paused_reason: Option<String>,
 }
 
 /// Every edit and recall of `broadcast`, oldest first.
@@ -113,7 +115,7 @@ pub async fn followup_reports(
 ) -> Result<Vec<FollowupReport>, sqlx::Error> {
     // language=PostgreSQL
     sqlx::query_as(
-        "SELECT f.id, f.kind, f.requested_by, f.requested_at, f.finished_at,
+        "SELECT f.id, f.kind, f.requested_by, f.requested_at, f.finished_at, f.paused_reason,
                 c.targeted, c.pending, c.done, c.gone, c.failed,
                 coalesce(e.errors, ARRAY[]::text[]) AS errors
            FROM broadcast_followups f

@@ -10,6 +10,7 @@ mod approvals;
 mod audiences;
 mod compose;
 mod followups;
+mod invalid_requests;
 mod lifecycle;
 mod outcomes;
 mod publish;

@@ -1,0 +1,120 @@
+//! Discord's refusals counted and capped: Discord bans an IP once it has
+//! refused 10,000 requests in 10 minutes, so a broadcast into channels that
+//! lost the bot's permissions (with no gateway event saying so) pauses
+//! before the process's refusals pass `INVALID_REQUEST_BUDGET`: paused, not
+//! failed, with the servers not yet tried still pending, and saying why.
+
+use serde_json::json;
+
+use super::{count, status};
+use crate::support::bot::{DEVELOPER, eventually, start_with_admin_guild};
+use crate::support::broadcast::{ALL, button_id, channel, compose, draft_id, seed_guild};
+use crate::support::fake_discord::Failure;
+use crate::support::interact::{WAIT, press, slash};
+
+const SERVERS: i64 = 200;
+const BUDGET: usize = 40;
+
+#[tokio::test]
+async fn a_broadcast_pauses_before_discords_refusals_pass_the_budget() {
+    let budget = BUDGET.to_string();
+    let (fake, db, bot) = start_with_admin_guild(&[("INVALID_REQUEST_BUDGET", &budget)]).await;
+    for guild in 1..=SERVERS {
+        seed_guild(&db, guild, true, ALL).await;
+    }
+    // Every other channel lost the bot's Send Messages; no event said so.
+    let forbidden: Vec<String> = (2..=SERVERS)
+        .step_by(2)
+        .map(|guild| format!("/api/v10/channels/{}/messages", channel(guild)))
+        .collect();
+    for path in &forbidden {
+        fake.fail_route(
+            "POST",
+            path,
+            Failure::Status {
+                status: 403,
+                code: 50013,
+                message: "Missing Permissions".to_owned(),
+            },
+            None,
+        );
+    }
+
+    let preview = compose(&fake, 9901, "announcement", None, &[("title", "Budgeted")]).await;
+    let id = draft_id(&preview);
+    press(
+        &fake,
+        "submit-9901",
+        "send-9903",
+        DEVELOPER,
+        &button_id(&preview, "Send"),
+        None,
+    )
+    .await;
+
+    let reason: String = eventually("the broadcast to pause", WAIT * 4, || async {
+        sqlx::query_scalar::<_, Option<String>>(
+            "SELECT paused_reason FROM broadcasts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+    })
+    .await;
+    assert!(
+        reason.starts_with("paused: Discord refused ")
+            && reason.ends_with(" requests in the last 10 minutes"),
+        "{reason}"
+    );
+    // What was in flight when it paused has been answered.
+    let in_flight = format!(
+        "SELECT count(*) FROM broadcast_deliveries WHERE broadcast_id = {id} AND status = 'pending' AND claimed_by IS NOT NULL"
+    );
+    eventually("the requests in flight to be answered", WAIT, || async {
+        (count(&db, &in_flight).await == 0).then_some(())
+    })
+    .await;
+
+    let refused = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && forbidden.contains(&r.path))
+        .count();
+    assert!(refused <= BUDGET, "{refused} refusals, budget {BUDGET}");
+    assert!(
+        refused >= BUDGET * 8 / 10,
+        "paused at 80 % of the budget, not before: {refused}"
+    );
+    assert_eq!(status(&db, id).await, "sending", "paused, not failed");
+    let pending = count(
+        &db,
+        &format!("SELECT count(*) FROM broadcast_deliveries WHERE broadcast_id = {id} AND status = 'pending'"),
+    )
+    .await;
+    assert!(pending > 0, "the servers not yet tried stay pending");
+
+    // The progress message and the report say why.
+    let progress = fake.original_response("send-9903").unwrap();
+    let embed = &progress["embeds"][1];
+    assert!(
+        embed["title"].as_str().unwrap().contains("paused"),
+        "{progress}"
+    );
+    assert!(
+        embed["description"].as_str().unwrap().contains(&reason),
+        "{progress}"
+    );
+    let report = slash(
+        &fake,
+        9905,
+        "report-9905",
+        DEVELOPER,
+        &["admin", "broadcast", "report"],
+        vec![("id", json!(id))],
+    )
+    .await;
+    assert!(report.to_string().contains(&reason), "{report}");
+    fake.assert_no_spec_violations();
+    bot.stop().await;
+}
