@@ -4,6 +4,7 @@
 
 use serenity::all::HttpError;
 
+use super::pacing::{Answer, Pacer};
 use crate::store::broadcasts::Outcome;
 
 /// Attempts for 5xx answers and timeouts; 429s get more, they always pass.
@@ -27,7 +28,61 @@ pub(super) fn transient(attempts: i32, code: Option<i32>, message: String) -> Ou
             rate_limited: false,
             code,
             message,
+            counted: true,
         }
+    }
+}
+
+/// What a failed request says about Discord as a whole: a 5xx or a request
+/// that never got an answer is [`Answer::NotAnswered`]; any other status is
+/// Discord answering.
+pub(super) fn answer_of(error: &serenity::Error) -> Answer {
+    match error {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(response))
+            if response.status_code.as_u16() < 500 =>
+        {
+            Answer::Answered
+        }
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(_) | HttpError::Request(_)) => {
+            Answer::NotAnswered
+        }
+        _ => Answer::Answered,
+    }
+}
+
+/// A request Discord did not answer while it is down as a whole: retried
+/// shortly (the pacer spaces the probes), without counting the attempt.
+pub(super) fn retry_in_outage(message: String) -> Outcome {
+    Outcome::Retry {
+        after_secs: 1.0,
+        rate_limited: false,
+        code: None,
+        message: format!("{message} (Discord was not answering)"),
+        counted: false,
+    }
+}
+
+/// Sorts a failed request after noting what it says of Discord as a whole
+/// in `pacer`: while Discord is down, a request it did not answer is
+/// retried without counting the attempt (see [`retry_in_outage`]).
+pub(super) fn classify_noting(pacer: &Pacer, error: &serenity::Error, attempts: i32) -> Outcome {
+    let answer = answer_of(error);
+    pacer.note(answer);
+    match classify(error, 1) {
+        Outcome::Retry { message, .. } if answer == Answer::NotAnswered && pacer.discord_down() => {
+            retry_in_outage(message)
+        }
+        _ => classify(error, attempts),
+    }
+}
+
+/// A request that got no answer in time, noted in `pacer` like a 5xx.
+pub(super) fn timed_out_noting(pacer: &Pacer, attempts: i32) -> Outcome {
+    pacer.note(Answer::NotAnswered);
+    if pacer.discord_down() {
+        retry_in_outage("timed out".to_owned())
+    } else {
+        transient(attempts, None, "timed out".to_owned())
     }
 }
 
@@ -57,6 +112,7 @@ pub fn classify(error: &serenity::Error, attempts: i32) -> Outcome {
                         rate_limited: true,
                         code: None,
                         message: "rate limited (429)".to_owned(),
+                        counted: true,
                     }
                 }
             } else if status >= 500 {

@@ -14,10 +14,10 @@ use chrono::{TimeDelta, Utc};
 use serenity::all::EditInteractionResponse;
 
 use super::claims::{self, LEASE_SECS, claimed_in_batches};
-use super::classify::{classify, transient};
-use super::context::{WorkerContext, room_for};
+use super::classify::{classify_noting, timed_out_noting};
+use super::context::{WorkerContext, room_to_claim};
 use super::draft::Draft;
-use super::pacing::Pace;
+use super::pacing::{Answer, Pace};
 use crate::error::cause_chain;
 use crate::store::broadcasts::followups::{self, Followup, Target, TargetOutcome};
 use crate::store::broadcasts::{self, FollowupKind, Outcome};
@@ -54,6 +54,8 @@ pub(super) async fn follow_up(
     };
     let per_process = pace.per_process;
     let claim_error = std::sync::Mutex::new(None);
+    // Whether this run has said that Discord is not answering.
+    let outage_noted = &std::sync::atomic::AtomicBool::new(false);
     let claims = claimed_in_batches(
         shutdown,
         &claim_error,
@@ -73,7 +75,9 @@ pub(super) async fn follow_up(
                     show_followup_progress(ctx, followup, false).await;
                 }
             };
-            let Some(mut room) = room_for(ctx, per_process, shutdown, note).await else {
+            let Some(mut room) =
+                room_to_claim(ctx, per_process, shutdown, outage_noted, note).await
+            else {
                 return Ok(Vec::new());
             };
             let batch = i64::from(room.len());
@@ -190,10 +194,13 @@ async fn apply(
         }
     };
     let outcome = match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
-        Ok(Ok(())) => return Some(TargetOutcome::Done),
+        Ok(Ok(())) => {
+            ctx.pacer.note(Answer::Answered);
+            return Some(TargetOutcome::Done);
+        }
         Ok(Err(error)) if ctx.guard.observe_error(&error) => return None,
-        Ok(Err(error)) => classify(&error, target.attempts),
-        Err(_) => transient(target.attempts, None, "timed out".to_owned()),
+        Ok(Err(error)) => classify_noting(&ctx.pacer, &error, target.attempts),
+        Err(_) => timed_out_noting(&ctx.pacer, target.attempts),
     };
     Some(target_outcome(outcome, deleting, target.attempts))
 }
@@ -255,11 +262,13 @@ fn target_outcome(outcome: Outcome, deleting: bool, attempts: i32) -> TargetOutc
             rate_limited,
             code,
             message,
+            counted,
         } => TargetOutcome::Retry {
             after_secs,
             rate_limited,
             code,
             message,
+            counted,
         },
         Outcome::Failed {
             code: Some(UNKNOWN_MESSAGE),

@@ -1,6 +1,9 @@
 //! The pace of a delivery run (sends, edits and deletes alike): this
-//! process's share of `BROADCAST_RATE` held by a governor, and the pause
-//! every request of the process takes after a 429.
+//! process's share of `BROADCAST_RATE` held by a governor, the pause every
+//! request of the process takes after a 429, and the slow probing while
+//! Discord does not answer at all (an outage: every answer a 5xx or a
+//! timeout), so an outage costs about a request a second, not the full
+//! rate, and no server's delivery fails for it.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -22,6 +25,46 @@ pub(super) type DirectLimiter = RateLimiter<
 >;
 /// How many sends the governor lets through at once.
 const BURST: NonZeroU32 = NonZeroU32::new(2).unwrap();
+/// Answers in a row that are 5xx or timeouts, with none in between that
+/// Discord answered, after which Discord counts as down as a whole.
+const OUTAGE_AFTER: u32 = 5;
+/// The first wait between probes while Discord is down; it doubles (with
+/// jitter) up to [`PROBE_BACKOFF_MAX`].
+const PROBE_BACKOFF_MIN: Duration = Duration::from_secs(1);
+const PROBE_BACKOFF_MAX: Duration = Duration::from_secs(8);
+
+/// What an answer from Discord says about Discord as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Answer {
+    /// Discord answered (a success, or an error about this request).
+    Answered,
+    /// A 5xx, a timeout or a failed connection: nothing was answered.
+    NotAnswered,
+}
+
+/// How Discord has been answering this process.
+#[derive(Debug)]
+struct Outage {
+    /// Requests in a row that Discord did not answer.
+    unanswered: u32,
+    /// Since when Discord counts as down, if it does.
+    down_since: Option<Instant>,
+    /// When the next probe may go, while down.
+    next_probe_at: Instant,
+    /// The wait after the next probe.
+    backoff: Duration,
+}
+
+impl Default for Outage {
+    fn default() -> Self {
+        Self {
+            unanswered: 0,
+            down_since: None,
+            next_probe_at: Instant::now(),
+            backoff: PROBE_BACKOFF_MIN,
+        }
+    }
+}
 
 /// The pace of one pass of the worker: this process's share of
 /// `BROADCAST_RATE` and the governor holding it, shared by everything the
@@ -40,6 +83,8 @@ pub(super) struct Pacer {
     rate: u32,
     /// Until when every send of this process waits, after a 429.
     pause: Arc<Mutex<Option<Instant>>>,
+    /// Whether Discord answers at all.
+    outage: Arc<std::sync::Mutex<Outage>>,
 }
 
 impl Pacer {
@@ -47,7 +92,65 @@ impl Pacer {
         Self {
             rate,
             pause: Arc::default(),
+            outage: Arc::default(),
         }
+    }
+
+    /// Notes how Discord answered one request. [`OUTAGE_AFTER`] requests in
+    /// a row without an answer make it down; any answer makes it up again.
+    pub(super) fn note(&self, answer: Answer) {
+        let mut outage = self.outage();
+        match answer {
+            Answer::Answered => {
+                if let Some(since) = outage.down_since {
+                    tracing::warn!(
+                        down_for_secs = since.elapsed().as_secs(),
+                        "Discord answers again; broadcasts resume at full rate"
+                    );
+                }
+                *outage = Outage::default();
+            }
+            Answer::NotAnswered => {
+                outage.unanswered += 1;
+                if outage.unanswered >= OUTAGE_AFTER && outage.down_since.is_none() {
+                    tracing::warn!(
+                        "Discord is not answering (5xx or timeouts on {OUTAGE_AFTER} requests in a row); broadcasts retry about once a second until it does"
+                    );
+                    let now = Instant::now();
+                    outage.down_since = Some(now);
+                    outage.next_probe_at = now + PROBE_BACKOFF_MIN;
+                    outage.backoff = PROBE_BACKOFF_MIN;
+                }
+            }
+        }
+    }
+
+    /// Whether Discord counts as down as a whole (see [`Self::note`]).
+    pub(super) fn discord_down(&self) -> bool {
+        self.outage().down_since.is_some()
+    }
+
+    /// While Discord is down, waits for the next probe's turn (backing off
+    /// exponentially, with jitter) and returns `true`: the caller sends one
+    /// request. Returns `false` at once while Discord answers.
+    pub(super) async fn probe_turn(&self) -> bool {
+        let at = {
+            let mut outage = self.outage();
+            if outage.down_since.is_none() {
+                return false;
+            }
+            let at = outage.next_probe_at.max(Instant::now());
+            let jitter = rand::random_range(0.75..1.25);
+            outage.next_probe_at = at + outage.backoff.mul_f64(jitter);
+            outage.backoff = (outage.backoff * 2).min(PROBE_BACKOFF_MAX);
+            at
+        };
+        tokio::time::sleep_until(at).await;
+        true
+    }
+
+    fn outage(&self) -> std::sync::MutexGuard<'_, Outage> {
+        self.outage.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// This process's share of `BROADCAST_RATE` (split evenly between the
@@ -103,5 +206,48 @@ impl Pacer {
         {
             tokio::time::sleep_until(until).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn discord_is_down_after_five_unanswered_requests_and_probed_ever_more_slowly() {
+        let pacer = Pacer::new(40);
+        for _ in 0..OUTAGE_AFTER - 1 {
+            pacer.note(Answer::NotAnswered);
+        }
+        assert!(!pacer.discord_down());
+        assert!(!pacer.probe_turn().await, "full rate while it answers");
+        pacer.note(Answer::NotAnswered);
+        assert!(pacer.discord_down());
+
+        let started = Instant::now();
+        let mut turns = Vec::new();
+        for _ in 0..6 {
+            assert!(pacer.probe_turn().await);
+            turns.push(started.elapsed().as_secs_f64());
+        }
+        let gaps: Vec<f64> = turns.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(
+            turns[0] >= 0.99,
+            "the first probe a second after: {turns:?}"
+        );
+        assert!(
+            gaps.iter().all(|gap| *gap >= 0.74),
+            "never faster than about 1/s: {gaps:?}"
+        );
+        assert!(
+            gaps.iter()
+                .all(|gap| *gap <= PROBE_BACKOFF_MAX.as_secs_f64() * 1.25),
+            "{gaps:?}"
+        );
+        assert!(gaps[3] > gaps[0], "backing off: {gaps:?}");
+
+        pacer.note(Answer::Answered);
+        assert!(!pacer.discord_down());
+        assert!(!pacer.probe_turn().await);
     }
 }

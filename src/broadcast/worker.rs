@@ -22,10 +22,10 @@ use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 
 use super::claims::{self, LEASE_SECS, claimed_in_batches};
-use super::classify::{classify, transient};
-use super::context::{WorkerContext, room_for};
+use super::classify::{classify_noting, timed_out_noting};
+use super::context::{WorkerContext, room_to_claim};
 use super::draft::{Draft, nonce};
-use super::pacing::{Pace, Pacer};
+use super::pacing::{Answer, Pace, Pacer};
 use super::{followup, publish};
 use crate::discord_guard::DiscordGuard;
 use crate::error::cause_chain;
@@ -210,6 +210,8 @@ impl BroadcastWorker {
         // second's worth of sends is claimed ahead, so other processes find
         // work to share.
         let claim_error = std::sync::Mutex::new(None);
+        // Whether this run has said that Discord is not answering.
+        let outage_noted = &std::sync::atomic::AtomicBool::new(false);
         let (broadcast, embed_ref) = (&broadcast, &embed);
         let claims = claimed_in_batches(
             shutdown,
@@ -231,7 +233,9 @@ impl BroadcastWorker {
                             .await;
                     }
                 };
-                let Some(mut room) = room_for(&self.ctx, per_process, shutdown, note).await else {
+                let Some(mut room) =
+                    room_to_claim(&self.ctx, per_process, shutdown, outage_noted, note).await
+                else {
                     return Ok(Vec::new());
                 };
                 let batch = i64::from(room.len());
@@ -285,12 +289,15 @@ impl BroadcastWorker {
             match tokio::time::timeout(SEND_TIMEOUT, channel.send_message(&self.ctx.http, message))
                 .await
             {
-                Ok(Ok(message)) => Outcome::Sent {
-                    message_id: message.id.get(),
-                },
+                Ok(Ok(message)) => {
+                    self.ctx.pacer.note(Answer::Answered);
+                    Outcome::Sent {
+                        message_id: message.id.get(),
+                    }
+                }
                 Ok(Err(error)) if self.ctx.guard.observe_error(&error) => return None,
-                Ok(Err(error)) => classify(&error, delivery.attempts),
-                Err(_) => transient(delivery.attempts, None, "timed out".to_owned()),
+                Ok(Err(error)) => classify_noting(&self.ctx.pacer, &error, delivery.attempts),
+                Err(_) => timed_out_noting(&self.ctx.pacer, delivery.attempts),
             };
         Some(outcome)
     }

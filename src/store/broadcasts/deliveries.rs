@@ -127,6 +127,9 @@ pub enum Outcome {
         rate_limited: bool,
         code: Option<i32>,
         message: String,
+        /// Whether the attempt counts towards the delivery's limit: not
+        /// while Discord is down as a whole (the server did nothing wrong).
+        counted: bool,
     },
     Failed {
         code: Option<i32>,
@@ -158,17 +161,20 @@ pub async fn record_attempt(
             after_secs,
             code,
             message,
+            counted,
             ..
         } => sqlx::query(
             "UPDATE broadcast_deliveries SET next_attempt_at = now() + make_interval(secs => $3),
-                    error_code = $4, error_message = $5, claimed_by = NULL, updated_at = now()
+                    error_code = $4, error_message = $5, claimed_by = NULL, updated_at = now(),
+                    attempts = CASE WHEN $6 THEN attempts ELSE greatest(attempts - 1, 0) END
               WHERE broadcast_id = $1 AND guild_id = $2 AND status = 'pending'",
         )
         .bind(broadcast)
         .bind(db_id(guild))
         .bind(*after_secs)
         .bind(*code)
-        .bind(message),
+        .bind(message)
+        .bind(*counted),
         Outcome::Failed { code, message } => sqlx::query(
             "UPDATE broadcast_deliveries SET status = 'failed', error_code = $3, error_message = $4,
                     updated_at = now()

@@ -313,6 +313,9 @@ pub enum TargetOutcome {
         rate_limited: bool,
         code: Option<i32>,
         message: String,
+        /// Whether the attempt counts towards the target's limit: not while
+        /// Discord is down as a whole.
+        counted: bool,
     },
     Failed {
         code: Option<i32>,
@@ -327,16 +330,17 @@ pub async fn record_target(
     guild: u64,
     outcome: &TargetOutcome,
 ) -> Result<(), sqlx::Error> {
-    let (status, code, message, retry_after) = match outcome {
-        TargetOutcome::Done => ("done", None, None, None),
-        TargetOutcome::Gone { code, message } => ("gone", Some(*code), Some(message), None),
+    let (status, code, message, retry_after, counted) = match outcome {
+        TargetOutcome::Done => ("done", None, None, None, true),
+        TargetOutcome::Gone { code, message } => ("gone", Some(*code), Some(message), None, true),
         TargetOutcome::Retry {
             after_secs,
             code,
             message,
+            counted,
             ..
-        } => ("pending", *code, Some(message), Some(*after_secs)),
-        TargetOutcome::Failed { code, message } => ("failed", *code, Some(message), None),
+        } => ("pending", *code, Some(message), Some(*after_secs), *counted),
+        TargetOutcome::Failed { code, message } => ("failed", *code, Some(message), None, true),
     };
     // language=PostgreSQL
     sqlx::query(
@@ -344,7 +348,8 @@ pub async fn record_target(
             SET status = $3, error_code = $4, error_message = $5, updated_at = now(),
                 next_attempt_at = CASE WHEN $6::float8 IS NULL THEN next_attempt_at
                                        ELSE now() + make_interval(secs => $6) END,
-                claimed_by = CASE WHEN $6::float8 IS NULL THEN claimed_by END
+                claimed_by = CASE WHEN $6::float8 IS NULL THEN claimed_by END,
+                attempts = CASE WHEN $7 THEN attempts ELSE greatest(attempts - 1, 0) END
           WHERE followup_id = $1 AND guild_id = $2 AND status = 'pending'",
     )
     .bind(followup)
@@ -353,6 +358,7 @@ pub async fn record_target(
     .bind(code)
     .bind(message)
     .bind(retry_after)
+    .bind(counted)
     .execute(pool)
     .await?;
     Ok(())

@@ -9,6 +9,7 @@
 mod approvals;
 mod audiences;
 mod compose;
+mod discord_outage;
 mod followups;
 mod invalid_requests;
 mod lifecycle;

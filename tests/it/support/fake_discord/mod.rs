@@ -433,6 +433,11 @@ impl FakeDiscord {
         self.state().gateway_closed = false;
     }
 
+    /// Ends every failure set with [`Self::fail_route`]: Discord is back.
+    pub fn clear_failures(&self) {
+        self.state().failures.clear();
+    }
+
     /// Makes requests matching `method` and `path_glob` (`*` matches within one
     /// segment, `**` anything) fail, `times` times or for good.
     pub fn fail_route(
