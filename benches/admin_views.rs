@@ -175,6 +175,10 @@ async fn main() {
                 runtime: String::new(),
                 instances: Some(instances.unwrap()),
                 tasks: Vec::new(),
+                invalid_requests: (
+                    panel.discord_guard.invalid_requests().in_window(),
+                    panel.discord_guard.invalid_requests().budget(),
+                ),
                 this_instance: panel.instance_id,
                 stale_after: TimeDelta::seconds(90),
                 now: Utc::now(),

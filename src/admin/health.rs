@@ -86,6 +86,10 @@ pub async fn health<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<(), Error> 
         ),
         instances: answered(instances)?,
         tasks,
+        invalid_requests: (
+            panel.discord_guard.invalid_requests().in_window(),
+            panel.discord_guard.invalid_requests().budget(),
+        ),
         this_instance: panel.instance_id,
         stale_after: TimeDelta::from_std(HEARTBEAT_INTERVAL * 3).unwrap_or(TimeDelta::seconds(90)),
         now,

@@ -69,6 +69,28 @@ pub fn error_alerts(bursts: &[ErrorBurst], config: &AlertConfig) -> Vec<Observat
         .collect()
 }
 
+/// One alert per process whose invalid-request window (401, 403, 429 in
+/// the last 10 minutes) has reached half its `INVALID_REQUEST_BUDGET`:
+/// owned by that process, which alone sees its window.
+pub fn invalid_request_alert(
+    instance_id: i64,
+    host: &str,
+    refused: u32,
+    budget: u32,
+) -> Option<Observation> {
+    (refused.saturating_mul(2) >= budget).then(|| {
+        observation(
+            format!("discord:invalid_requests:{instance_id}"),
+            "Discord is refusing many requests".to_owned(),
+            format!(
+                "Process {instance_id} on `{}` got {refused} invalid responses (401, 403, 429) in the last 10 minutes: half or more of its INVALID_REQUEST_BUDGET of {budget}. Discord bans an IP for hours at 10,000 in 10 minutes. Broadcasts, edits and recalls pause at 80 % of the budget; channels that lost the bot's permissions are the usual cause (`/admin broadcast report`).",
+                truncate(host, 100)
+            ),
+            Some(instance_id),
+        )
+    })
+}
+
 /// The key of a command's error burst: `errors:command:admin.stats` (spaces
 /// become dots, anything else a key may not hold an underscore).
 pub fn command_key(command: &str) -> String {

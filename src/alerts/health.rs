@@ -107,6 +107,10 @@ impl Memory {
             runtime: String::new(),
             instances: Some(instances),
             tasks,
+            invalid_requests: (
+                state.guard.invalid_requests().in_window(),
+                state.guard.invalid_requests().budget(),
+            ),
             this_instance: state.instance_id,
             stale_after,
             now,

@@ -29,7 +29,8 @@ use crate::telemetry::supervisor::TaskBoard;
 use crate::telemetry::system::SystemSampler;
 use crate::ui::alerts::{AlertMessage, Phase, render_alert, render_summary};
 use conditions::{
-    announces_resolution, broadcast_alerts, command_alerts, error_alerts, server_alert,
+    announces_resolution, broadcast_alerts, command_alerts, error_alerts, invalid_request_alert,
+    server_alert,
 };
 
 /// What the evaluator reads and sends with, and nothing more.
@@ -203,6 +204,13 @@ impl AlertEvaluator {
         observations.extend(command_alerts(&command_bursts, config));
         observations.extend(broadcast_alerts(&failed, config));
         observations.extend(server_alert(left, config));
+        let window = state.guard.invalid_requests();
+        observations.extend(invalid_request_alert(
+            state.instance_id,
+            &state.host,
+            window.in_window(),
+            window.budget(),
+        ));
         observations.extend(self.memory.health_alerts(state, database).await?);
         Ok(observations)
     }

@@ -18,6 +18,7 @@ use super::classify::{classify_noting, timed_out_noting};
 use super::context::{WorkerContext, room_to_claim};
 use super::draft::Draft;
 use super::pacing::{Answer, Pace};
+use crate::discord_guard::RouteGroup;
 use crate::error::cause_chain;
 use crate::store::broadcasts::followups::{self, Followup, Target, TargetOutcome};
 use crate::store::broadcasts::{self, FollowupKind, Outcome};
@@ -152,6 +153,9 @@ async fn show_followup_progress(ctx: &WorkerContext, followup: &Followup, finish
         .http
         .edit_original_interaction_response(token, &edit, vec![])
         .await;
+    if edited.is_ok() {
+        ctx.guard.observe_success(RouteGroup::Interactions);
+    }
     if let Err(error) = edited {
         ctx.guard.observe_error(&error);
         tracing::debug!(error = %cause_chain(&error), followup = followup.id, "could not edit the follow-up's progress message");
@@ -195,12 +199,16 @@ async fn apply(
     };
     let outcome = match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
         Ok(Ok(())) => {
+            ctx.guard.observe_success(RouteGroup::Messages);
             ctx.pacer.note(Answer::Answered);
             return Some(TargetOutcome::Done);
         }
         Ok(Err(error)) if ctx.guard.observe_error(&error) => return None,
         Ok(Err(error)) => classify_noting(&ctx.pacer, &error, target.attempts),
-        Err(_) => timed_out_noting(&ctx.pacer, target.attempts),
+        Err(_) => {
+            ctx.guard.observe_timeout(RouteGroup::Messages);
+            timed_out_noting(&ctx.pacer, target.attempts)
+        }
     };
     Some(target_outcome(outcome, deleting, target.attempts))
 }

@@ -11,6 +11,7 @@ use serenity::all::{ChannelId, HttpError, MessageId};
 
 use super::context::WorkerContext;
 use super::pacing::DirectLimiter;
+use crate::discord_guard::RouteGroup;
 use crate::error::cause_chain;
 use crate::store::broadcasts::{self, Claimed};
 
@@ -37,10 +38,16 @@ pub(super) async fn publish(
         return;
     }
     let refused = match tokio::time::timeout(PUBLISH_TIMEOUT, request).await {
-        Ok(Ok(_)) => None,
+        Ok(Ok(_)) => {
+            ctx.guard.observe_success(RouteGroup::Messages);
+            None
+        }
         Ok(Err(error)) if ctx.guard.observe_error(&error) => return,
         Ok(Err(error)) => refusal(&error),
-        Err(_) => Some("timed out".to_owned()),
+        Err(_) => {
+            ctx.guard.observe_timeout(RouteGroup::Messages);
+            Some("timed out".to_owned())
+        }
     };
     if let Err(error) =
         broadcasts::record_publish(&ctx.pool, id, delivery.guild_id, refused.as_deref()).await

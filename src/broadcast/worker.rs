@@ -27,7 +27,7 @@ use super::context::{WorkerContext, room_to_claim};
 use super::draft::{Draft, nonce};
 use super::pacing::{Answer, Pace, Pacer};
 use super::{followup, publish};
-use crate::discord_guard::DiscordGuard;
+use crate::discord_guard::{DiscordGuard, RouteGroup};
 use crate::error::cause_chain;
 use crate::store::broadcasts::{self, CHANNEL, Claimed, Counts, Outcome};
 use crate::store::logs::Severity;
@@ -290,6 +290,7 @@ impl BroadcastWorker {
                 .await
             {
                 Ok(Ok(message)) => {
+                    self.ctx.guard.observe_success(RouteGroup::Messages);
                     self.ctx.pacer.note(Answer::Answered);
                     Outcome::Sent {
                         message_id: message.id.get(),
@@ -297,7 +298,10 @@ impl BroadcastWorker {
                 }
                 Ok(Err(error)) if self.ctx.guard.observe_error(&error) => return None,
                 Ok(Err(error)) => classify_noting(&self.ctx.pacer, &error, delivery.attempts),
-                Err(_) => timed_out_noting(&self.ctx.pacer, delivery.attempts),
+                Err(_) => {
+                    self.ctx.guard.observe_timeout(RouteGroup::Messages);
+                    timed_out_noting(&self.ctx.pacer, delivery.attempts)
+                }
             };
         Some(outcome)
     }
@@ -423,6 +427,9 @@ impl BroadcastWorker {
             .http
             .edit_original_interaction_response(token, &edit, vec![])
             .await;
+        if edited.is_ok() {
+            self.ctx.guard.observe_success(RouteGroup::Interactions);
+        }
         if let Err(error) = edited {
             self.ctx.guard.observe_error(&error);
             tracing::debug!(error = %cause_chain(&error), broadcast = broadcast.id, "could not edit the broadcast progress message");

@@ -27,8 +27,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub mod invalid_requests;
+pub mod responses;
 
 pub use invalid_requests::InvalidRequests;
+use responses::is_api_version;
+pub use responses::{ResponseCounts, RouteGroup, StatusClass};
 
 use serenity::all::HttpError;
 use tokio_util::sync::CancellationToken;
@@ -61,13 +64,6 @@ impl Auth {
     }
 }
 
-/// `v10`, `v9`, ...: the API version segment that may lead a route.
-fn is_api_version(segment: &str) -> bool {
-    segment
-        .strip_prefix('v')
-        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-}
-
 /// One per process (see the module's documentation).
 #[derive(Debug, Default)]
 pub struct DiscordGuard {
@@ -76,6 +72,8 @@ pub struct DiscordGuard {
     bot_token_refusals: AtomicU32,
     /// Invalid responses over the last 10 minutes, against the budget.
     invalid: Arc<InvalidRequests>,
+    /// Answers by status class and route group, for `/metrics`.
+    responses: ResponseCounts,
 }
 
 impl DiscordGuard {
@@ -138,8 +136,25 @@ impl DiscordGuard {
         false
     }
 
+    /// A success from a route of `route`.
+    pub fn observe_success(&self, route: RouteGroup) {
+        self.responses.count(route, StatusClass::Success);
+    }
+
+    /// A request to a route of `route` that got no answer in time.
+    pub fn observe_timeout(&self, route: RouteGroup) {
+        self.responses.count(route, StatusClass::Timeout);
+    }
+
+    /// Discord's answers so far, by route group and status class.
+    pub fn responses(&self) -> &ResponseCounts {
+        &self.responses
+    }
+
     /// A response with `status` to a request for `url`.
     pub fn observe_status(&self, status: u16, url: &str) -> bool {
+        self.responses
+            .count(RouteGroup::of_url(url), StatusClass::of(status));
         if matches!(status, 401 | 403 | 429) {
             self.invalid.record();
         }

@@ -255,6 +255,7 @@ impl AdminPanel {
             guild_events: self.guild_events.counters.clone(),
             system: self.system.clone(),
             tasks: self.tasks.clone(),
+            discord: self.discord_guard.clone(),
         }
     }
 }

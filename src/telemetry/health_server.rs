@@ -159,6 +159,8 @@ pub struct HealthState {
     pub system: SystemSampler,
     /// The supervised tasks.
     pub tasks: Arc<TaskBoard>,
+    /// What Discord's answers say: the invalid-request window, the counts.
+    pub discord: Arc<crate::discord_guard::DiscordGuard>,
 }
 
 /// Serves `/health` and `/metrics` until `shutdown`. The cached counts they
@@ -248,6 +250,9 @@ async fn metrics(State(state): State<HealthState>) -> Response {
         tasks: state.tasks.statuses(),
         commands: state.recorder.command_tallies(),
         interactions: shared.interactions.snapshot(),
+        discord_responses: state.discord.responses().snapshot(),
+        invalid_requests: u64::from(state.discord.invalid_requests().in_window()),
+        invalid_request_budget: u64::from(state.discord.invalid_requests().budget()),
     };
     (
         [(

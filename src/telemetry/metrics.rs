@@ -77,6 +77,12 @@ pub struct MetricsSnapshot {
     pub commands: Vec<(String, CommandTally)>,
     /// POSTs to the Interactions Endpoint by outcome label.
     pub interactions: Vec<(&'static str, u64)>,
+    /// Discord's answers: (route group, status class, count).
+    pub discord_responses: Vec<(&'static str, &'static str, u64)>,
+    /// Invalid responses (401, 403, 429) in the last 10 minutes.
+    pub invalid_requests: u64,
+    /// `INVALID_REQUEST_BUDGET`.
+    pub invalid_request_budget: u64,
 }
 
 /// Prometheus text exposition format, version 0.0.4.
@@ -148,6 +154,34 @@ pub fn render_metrics(m: &MetricsSnapshot) -> String {
         "counter",
         "Interactions POSTed to this process's Interactions Endpoint, by outcome (accepted, pong, or why refused).",
         &interactions,
+    );
+    let responses: Vec<(String, String)> = m
+        .discord_responses
+        .iter()
+        .map(|(route, class, count)| {
+            (
+                format!("{{route=\"{route}\",class=\"{class}\"}}"),
+                count.to_string(),
+            )
+        })
+        .collect();
+    metric(
+        "admin_panel_discord_responses_total",
+        "counter",
+        "Discord's answers to this process by route group and status class: every error, and the successes of broadcasts, edits, recalls and progress messages.",
+        &responses,
+    );
+    metric(
+        "admin_panel_discord_invalid_requests",
+        "gauge",
+        "Invalid responses (401, 403, 429) this process got in the last 10 minutes; Discord bans an IP at 10,000.",
+        &one(m.invalid_requests.to_string()),
+    );
+    metric(
+        "admin_panel_discord_invalid_request_budget",
+        "gauge",
+        "INVALID_REQUEST_BUDGET: broadcasts, edits and recalls pause at 80 % of it.",
+        &one(m.invalid_request_budget.to_string()),
     );
     metric(
         "admin_panel_process_resident_memory_bytes",

@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
 use super::limits::EMBED_FIELD_VALUE_CHARS;
-use super::text::{bytes, discord_time, fit_lines, human_duration, truncate};
+use super::text::{bytes, discord_time, fit_lines, human_duration, thousands, truncate};
 use crate::store::health::{DatabaseFacts, InstanceRow};
 
 pub const GREEN: u32 = 0x57F287;
@@ -69,6 +69,9 @@ pub struct HealthReport {
     pub instances: Option<Vec<InstanceRow>>,
     /// The background tasks of this process.
     pub tasks: Vec<TaskLine>,
+    /// This process's invalid responses from Discord in the last 10
+    /// minutes, and its `INVALID_REQUEST_BUDGET`.
+    pub invalid_requests: (u32, u32),
     pub this_instance: i64,
     /// Heartbeats older than this are stale (three heartbeat intervals).
     pub stale_after: TimeDelta,
@@ -224,6 +227,22 @@ fn tasks_text(tasks: &[TaskLine]) -> String {
     }
 }
 
+/// The invalid-request window of this process against its budget, and
+/// whether broadcasts hold back for it (at 80 %).
+fn refusals_text((refused, budget): (u32, u32)) -> String {
+    let pause_at = (budget * 4 / 5).max(1);
+    format!(
+        "{} of {} in the last 10 min{}",
+        thousands(i64::from(refused)),
+        thousands(i64::from(budget)),
+        if refused >= pause_at {
+            "\n🟠 **broadcasts paused**"
+        } else {
+            ""
+        }
+    )
+}
+
 pub fn render(report: &HealthReport) -> CreateEmbed {
     let (warnings, critical) = report.warnings();
     let color = match (critical, warnings.is_empty()) {
@@ -338,6 +357,11 @@ pub fn render(report: &HealthReport) -> CreateEmbed {
                 (Some(used), Some(total)) => used_of(used, total),
                 _ => "unknown".to_owned(),
             },
+            true,
+        )
+        .field(
+            "Discord refusals",
+            refusals_text(report.invalid_requests),
             true,
         )
         .field("Runtime", truncate(&report.runtime, 1024), false)

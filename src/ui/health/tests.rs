@@ -45,6 +45,7 @@ fn report() -> HealthReport {
             started_at: now - TimeDelta::hours(2),
             last_heartbeat_at: now,
         }]),
+        invalid_requests: (12, 2_500),
         this_instance: 1,
         stale_after: TimeDelta::seconds(90),
         now,

@@ -268,3 +268,42 @@ async fn a_command_failing_in_a_burst_is_one_alert_under_its_own_key_then_one_re
     assert!(title(&alerts[1]).starts_with("✅ Resolved: `/admin stats` is failing"));
     fake.assert_no_spec_violations();
 }
+
+/// A process whose invalid-request window passes half its budget is
+/// alerted once, while it stays there.
+#[tokio::test]
+async fn half_the_invalid_request_budget_is_alerted_once() {
+    let fake = FakeDiscord::start().await;
+    let db = TestDb::new().await;
+    alert_channel(&db).await;
+    let mut options = PanelOptions::new(UserId::new(DEVELOPER));
+    options.invalid_request_budget = 40;
+    let (panel, _tasks) = AdminPanel::start(db.pool.clone(), options)
+        .await
+        .expect("the panel starts");
+    let evaluator = evaluator(&panel, &fake);
+    let key = format!("discord:invalid_requests:{}", panel.instance_id);
+    let window = panel.discord_guard.invalid_requests();
+    for _ in 0..19 {
+        window.record();
+    }
+    evaluator.tick().await.unwrap();
+    assert!(
+        with_key(&fake.messages_in(ALERT_CHANNEL), &key).is_empty(),
+        "19 of 40"
+    );
+
+    window.record();
+    for _ in 0..3 {
+        evaluator.tick().await.unwrap();
+    }
+    let alerts = with_key(&fake.messages_in(ALERT_CHANNEL), &key);
+    assert_eq!(alerts.len(), 1, "once: {alerts:?}");
+    assert_eq!(title(&alerts[0]), "🔴 Discord is refusing many requests");
+    let detail = alerts[0]["embeds"][0]["description"].as_str().unwrap();
+    assert!(
+        detail.contains("20 invalid responses") && detail.contains("of 40"),
+        "{detail}"
+    );
+    fake.assert_no_spec_violations();
+}

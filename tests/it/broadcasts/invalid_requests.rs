@@ -18,7 +18,12 @@ const BUDGET: usize = 40;
 #[tokio::test]
 async fn a_broadcast_pauses_before_discords_refusals_pass_the_budget() {
     let budget = BUDGET.to_string();
-    let (fake, db, bot) = start_with_admin_guild(&[("INVALID_REQUEST_BUDGET", &budget)]).await;
+    let health = crate::support::http::free_addr();
+    let (fake, db, bot) = start_with_admin_guild(&[
+        ("INVALID_REQUEST_BUDGET", &budget),
+        ("HEALTH_ADDR", &health),
+    ])
+    .await;
     for guild in 1..=SERVERS {
         seed_guild(&db, guild, true, ALL).await;
     }
@@ -115,6 +120,47 @@ async fn a_broadcast_pauses_before_discords_refusals_pass_the_budget() {
     )
     .await;
     assert!(report.to_string().contains(&reason), "{report}");
+
+    // /metrics and /admin health show the window and the budget.
+    let (_, metrics) = crate::support::http::get(&health, "/metrics").await;
+    for line in [
+        format!("admin_panel_discord_invalid_requests {refused}\n"),
+        format!("admin_panel_discord_invalid_request_budget {BUDGET}\n"),
+        format!(
+            "admin_panel_discord_responses_total{{route=\"messages\",class=\"4xx\"}} {refused}\n"
+        ),
+    ] {
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+    }
+    let sent = fake.messages_posted();
+    assert!(
+        metrics.contains(&format!(
+            "admin_panel_discord_responses_total{{route=\"messages\",class=\"2xx\"}} {sent}\n"
+        )),
+        "{sent} sent: {metrics}"
+    );
+    let view = slash(
+        &fake,
+        9907,
+        "health-9907",
+        DEVELOPER,
+        &["admin", "health"],
+        vec![],
+    )
+    .await;
+    let field = view["data"]["embeds"][0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "Discord refusals")
+        .cloned()
+        .unwrap();
+    let value = field["value"].as_str().unwrap();
+    assert!(
+        value.starts_with(&format!("{refused} of {BUDGET} in the last 10 min"))
+            && value.contains("broadcasts paused"),
+        "{value}"
+    );
     fake.assert_no_spec_violations();
     bot.stop().await;
 }
