@@ -5,7 +5,10 @@
 //! same figures for an edit of every delivered message and for a recall.
 //!
 //! `cargo bench --bench broadcast` (DATABASE_URL's server; creates and drops
-//! its own database). `BENCH_GUILDS` and `BROADCAST_RATE` change the run.
+//! its own database). `BENCH_GUILDS` and `BROADCAST_RATE` change the run;
+//! `BENCH_FORBIDDEN_PERCENT=2` makes that share of the channels answer 403
+//! (permissions lost, no gateway event), and the run reports the invalid
+//! responses in the worst 10-minute window and the rate to the rest.
 //! For comparison, Red-DiscordBot's announcer sends one guild every 0.5 s.
 
 // The test harness's own unit tests do not run under a bench harness, so
@@ -37,6 +40,7 @@ const LATENCY: Duration = Duration::from_millis(50);
 async fn main() {
     let guilds: i64 = env_number("BENCH_GUILDS", 10_000);
     let rate: u32 = env_number("BROADCAST_RATE", 40);
+    let forbidden_percent: i64 = env_number("BENCH_FORBIDDEN_PERCENT", 0);
     let rate_text = rate.to_string();
     // The bot runs as its own process (the reference binary), so its memory
     // is measured apart from the fake's, which keeps every request.
@@ -75,6 +79,28 @@ async fn main() {
         900_000_000_001,
         "the seed uses the shared channel ids"
     );
+    // Every n-th server's channel lost the bot's permissions (set before the
+    // latency route: the first matching route answers).
+    let forbidden: Vec<String> = match forbidden_percent {
+        0 => Vec::new(),
+        percent => (1..=guilds)
+            .filter(|guild| guild % (100 / percent.clamp(1, 100)) == 0)
+            .map(|guild| format!("/api/v10/channels/{}/messages", channel(guild)))
+            .collect(),
+    };
+    for path in &forbidden {
+        fake.fail_route(
+            "POST",
+            path,
+            Failure::Status {
+                status: 403,
+                code: 50013,
+                message: "Missing Permissions".to_owned(),
+            },
+            None,
+        );
+    }
+    let deliverable = guilds - forbidden.len() as i64;
     fake.fail_route(
         "POST",
         "/api/v10/channels/*/messages",
@@ -99,7 +125,7 @@ async fn main() {
 
     let mut first_message = None;
     let mut samples = Vec::new();
-    while fake.messages_posted() < guilds as usize {
+    while fake.messages_posted() < deliverable as usize {
         let posted = fake.messages_posted();
         if posted > 0 && first_message.is_none() {
             first_message = Some(pressed.elapsed());
@@ -115,14 +141,31 @@ async fn main() {
     let at = |share: f64| {
         samples
             .iter()
-            .find(|(_, posted)| *posted as f64 >= guilds as f64 * share)
+            .find(|(_, posted)| *posted as f64 >= deliverable as f64 * share)
             .copied()
-            .unwrap_or((all_sent, guilds as usize))
+            .unwrap_or((all_sent, deliverable as usize))
     };
     let (from, from_count) = at(0.1);
     let (to, to_count) = at(0.9);
     let sustained = (to_count - from_count) as f64 / (to - from).as_secs_f64();
-    let overall = (guilds - 1) as f64 / (all_sent - first).as_secs_f64();
+    let overall = (deliverable - 1) as f64 / (all_sent - first).as_secs_f64();
+    // Refusals in the worst 10 minutes, as Discord counts them.
+    let mut refused: Vec<Instant> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && forbidden.contains(&r.path))
+        .map(|r| r.at)
+        .collect();
+    refused.sort();
+    let worst_window = (0..refused.len())
+        .map(|i| {
+            refused[i..]
+                .iter()
+                .take_while(|at| at.duration_since(refused[i]) < Duration::from_secs(600))
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
 
     support::bot::eventually("the report", Duration::from_secs(60), || async {
         let status: String = sqlx::query_scalar("SELECT status FROM broadcasts WHERE id = $1")
@@ -162,6 +205,13 @@ async fn main() {
         "  global 429s: {} (target 0); deliveries sent {sent}, failed {failed}",
         fake.global_rate_limited()
     );
+    if !forbidden.is_empty() {
+        println!(
+            "  {} channels answering 403 ({forbidden_percent}%): {} refusals, {worst_window} in the worst 10-minute window (INVALID_REQUEST_BUDGET default 2500, pause at 2000)",
+            forbidden.len(),
+            refused.len()
+        );
+    }
     println!(
         "  memory: RSS {rss_before:.0} MiB before Send, {rss_after:.0} MiB after, peak {rss_peak:.0} MiB (the bot process alone)"
     );
