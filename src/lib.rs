@@ -96,6 +96,7 @@ pub mod hooks;
 pub mod interactions_endpoint;
 pub mod modules;
 pub mod panel;
+pub mod permissions;
 pub mod redact;
 pub mod registration;
 pub mod reply;

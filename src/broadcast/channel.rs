@@ -3,16 +3,10 @@
 //! broadcast channel is saved (so broadcasts do not fail later on thousands
 //! of servers) and before a test send.
 
-use serenity::all::{ChannelType, GuildId, Http, Permissions, UserId};
+use serenity::all::{ChannelType, GuildId, Http, UserId};
 
 use crate::error::{Error, UserError};
-
-/// What the bot needs in a broadcast channel, with the names Discord shows.
-pub const REQUIRED: [(Permissions, &str); 3] = [
-    (Permissions::VIEW_CHANNEL, "View Channel"),
-    (Permissions::SEND_MESSAGES, "Send Messages"),
-    (Permissions::EMBED_LINKS, "Embed Links"),
-];
+use crate::permissions::{self, Need, channel_facts, member_facts};
 
 /// Checks the channel's type and the bot's permissions in it (with overwrites).
 pub async fn check_broadcast_channel(
@@ -37,12 +31,14 @@ pub async fn check_broadcast_channel(
     }
     let (guild, member) =
         tokio::try_join!(http.get_guild(guild_id), http.get_member(guild_id, bot_id))?;
-    let permissions = guild.user_permissions_in(&channel, &member);
-    let missing: Vec<&str> = REQUIRED
-        .iter()
-        .filter(|(permission, _)| !permissions.contains(*permission))
-        .map(|(_, name)| *name)
-        .collect();
+    // Discord's whole calculation (implicit denies, timeouts), not only the
+    // overwrites serenity's `user_permissions_in` stops at.
+    let missing = permissions::missing(
+        &member_facts(&guild, &member),
+        &channel_facts(&channel, None),
+        Need::PostEmbed,
+        chrono::Utc::now(),
+    );
     if !missing.is_empty() {
         return Err(UserError::new(format!(
             "I am missing {} in <#{}>. Grant it to my role (or in the channel's permissions) and try again; nothing changed.",

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// Top-level modules from the floor up. A module may import only modules in
 /// a lower layer (or its own); modules sharing a layer do not import each other.
 const LAYERS: &[&[&str]] = &[
-    &["redact", "discord_guard"],
+    &["redact", "discord_guard", "permissions"],
     &["config", "error", "db"],
     &["store"],
     &["ui"],

@@ -24,6 +24,7 @@ mod interactions_endpoint;
 mod logs;
 mod managers;
 mod outage;
+mod permissions;
 mod production_transport;
 mod reference_binary;
 mod revoked_token;
