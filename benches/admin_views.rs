@@ -179,6 +179,7 @@ async fn main() {
                     panel.discord_guard.invalid_requests().in_window(),
                     panel.discord_guard.invalid_requests().budget(),
                 ),
+                identifies_left: None,
                 this_instance: panel.instance_id,
                 stale_after: TimeDelta::seconds(90),
                 now: Utc::now(),

@@ -90,6 +90,10 @@ pub async fn health<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<(), Error> 
             panel.discord_guard.invalid_requests().in_window(),
             panel.discord_guard.invalid_requests().budget(),
         ),
+        identifies_left: panel
+            .health
+            .identifies_left()
+            .map(|left| (left.remaining, left.total, left.resets_at)),
         this_instance: panel.instance_id,
         stale_after: TimeDelta::from_std(HEARTBEAT_INTERVAL * 3).unwrap_or(TimeDelta::seconds(90)),
         now,

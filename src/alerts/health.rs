@@ -111,6 +111,7 @@ impl Memory {
                 state.guard.invalid_requests().in_window(),
                 state.guard.invalid_requests().budget(),
             ),
+            identifies_left: None,
             this_instance: state.instance_id,
             stale_after,
             now,

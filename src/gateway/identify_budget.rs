@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serenity::all::{BotGateway, Http};
 
-use crate::telemetry::health_server::HealthShared;
+use crate::telemetry::health_server::{HealthShared, IdentifiesLeft};
 
 /// Past the reset Discord announced, before the budget is read again: its
 /// clock and ours may differ by a little.
@@ -81,6 +81,13 @@ pub async fn wait_for_identify_budget(
         let shards = shards.unwrap_or(gateway.shards).max(1);
         let Some(needed) = budget.shortfall(shards, reserve) else {
             health.set_gateway_hold(None);
+            health.set_identifies_left(IdentifiesLeft {
+                remaining: budget.remaining.saturating_sub(u64::from(shards)),
+                total: budget.total,
+                resets_at: Utc::now()
+                    + chrono::TimeDelta::from_std(budget.reset_after)
+                        .unwrap_or(chrono::TimeDelta::MAX),
+            });
             return Ok((shards, budget));
         };
         let reset_at = Utc::now()

@@ -52,6 +52,21 @@ pub struct HealthShared {
     /// Why this process does not connect to the gateway yet (the identify
     /// budget), for `/health`.
     gateway_hold: std::sync::Mutex<Option<String>>,
+    /// Discord's identifies left today as this process last read them,
+    /// minus the shards it then started, for `/admin health`.
+    identifies_left: std::sync::Mutex<Option<IdentifiesLeft>>,
+}
+
+/// What `GET /gateway/bot`'s `session_start_limit` said when the process
+/// started its shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdentifiesLeft {
+    /// Left after this process's shards identified.
+    pub remaining: u64,
+    /// Discord's daily total (1,000 for most bots).
+    pub total: u64,
+    /// When the budget is back to `total`.
+    pub resets_at: DateTime<Utc>,
 }
 
 impl Default for HealthShared {
@@ -65,6 +80,7 @@ impl Default for HealthShared {
             deliveries: Arc::default(),
             interactions: Arc::default(),
             gateway_hold: std::sync::Mutex::new(None),
+            identifies_left: std::sync::Mutex::new(None),
         }
     }
 }
@@ -73,6 +89,22 @@ impl HealthShared {
     /// Notes why the process does not connect to the gateway (`None` once it may).
     pub fn set_gateway_hold(&self, reason: Option<String>) {
         *self.gateway_hold.lock().unwrap_or_else(|e| e.into_inner()) = reason;
+    }
+
+    /// Notes the identifies left today, as last read.
+    pub fn set_identifies_left(&self, left: IdentifiesLeft) {
+        *self
+            .identifies_left
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(left);
+    }
+
+    /// The identifies left today, as last read (`None` before the first read).
+    pub fn identifies_left(&self) -> Option<IdentifiesLeft> {
+        *self
+            .identifies_left
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Why the process does not connect to the gateway, if it does not.

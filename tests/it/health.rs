@@ -82,6 +82,13 @@ async fn admin_health_shows_every_section_and_reports_a_stale_process() {
         field("Bot status")
     );
     assert!(field("Runtime").contains("rustc"), "{}", field("Runtime"));
+    // Discord's side: the fake reports 999 identifies left; one shard used one.
+    assert!(
+        field("Identifies left today").starts_with("998 of 1,000 · resets <t:"),
+        "{}",
+        field("Identifies left today")
+    );
+    assert_eq!(field("Discord refusals"), "0 of 2,500 in the last 10 min");
     assert!(
         field("Database").starts_with("**ok**"),
         "{}",

@@ -72,6 +72,9 @@ pub struct HealthReport {
     /// This process's invalid responses from Discord in the last 10
     /// minutes, and its `INVALID_REQUEST_BUDGET`.
     pub invalid_requests: (u32, u32),
+    /// Discord's identifies left today (after this process's shards), of
+    /// its daily total, and when they reset; `None` before the first read.
+    pub identifies_left: Option<(u64, u64, DateTime<Utc>)>,
     pub this_instance: i64,
     /// Heartbeats older than this are stale (three heartbeat intervals).
     pub stale_after: TimeDelta,
@@ -362,6 +365,19 @@ pub fn render(report: &HealthReport) -> CreateEmbed {
         .field(
             "Discord refusals",
             refusals_text(report.invalid_requests),
+            true,
+        )
+        .field(
+            "Identifies left today",
+            match report.identifies_left {
+                Some((left, total, resets_at)) => format!(
+                    "{} of {} · resets {}",
+                    thousands(left as i64),
+                    thousands(total as i64),
+                    discord_time(resets_at, 'R')
+                ),
+                None => "not read yet".to_owned(),
+            },
             true,
         )
         .field("Runtime", truncate(&report.runtime, 1024), false)

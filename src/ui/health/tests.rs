@@ -46,6 +46,7 @@ fn report() -> HealthReport {
             last_heartbeat_at: now,
         }]),
         invalid_requests: (12, 2_500),
+        identifies_left: Some((998, 1_000, now)),
         this_instance: 1,
         stale_after: TimeDelta::seconds(90),
         now,
