@@ -81,25 +81,14 @@ async fn main() {
     );
     // Every n-th server's channel lost the bot's permissions (set before the
     // latency route: the first matching route answers).
-    let forbidden: Vec<String> = match forbidden_percent {
+    let forbidden = match forbidden_percent {
         0 => Vec::new(),
-        percent => (1..=guilds)
-            .filter(|guild| guild % (100 / percent.clamp(1, 100)) == 0)
-            .map(|guild| format!("/api/v10/channels/{}/messages", channel(guild)))
-            .collect(),
+        percent => fake.refuse_sends_to(
+            (1..=guilds)
+                .filter(|guild| guild % (100 / percent.clamp(1, 100)) == 0)
+                .map(channel),
+        ),
     };
-    for path in &forbidden {
-        fake.fail_route(
-            "POST",
-            path,
-            Failure::Status {
-                status: 403,
-                code: 50013,
-                message: "Missing Permissions".to_owned(),
-            },
-            None,
-        );
-    }
     let deliverable = guilds - forbidden.len() as i64;
     fake.fail_route(
         "POST",

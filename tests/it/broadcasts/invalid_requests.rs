@@ -9,7 +9,6 @@ use serde_json::json;
 use super::{count, status};
 use crate::support::bot::{DEVELOPER, eventually, start_with_admin_guild};
 use crate::support::broadcast::{ALL, button_id, channel, compose, draft_id, seed_guild};
-use crate::support::fake_discord::Failure;
 use crate::support::interact::{WAIT, press, slash};
 
 const SERVERS: i64 = 200;
@@ -28,22 +27,7 @@ async fn a_broadcast_pauses_before_discords_refusals_pass_the_budget() {
         seed_guild(&db, guild, true, ALL).await;
     }
     // Every other channel lost the bot's Send Messages; no event said so.
-    let forbidden: Vec<String> = (2..=SERVERS)
-        .step_by(2)
-        .map(|guild| format!("/api/v10/channels/{}/messages", channel(guild)))
-        .collect();
-    for path in &forbidden {
-        fake.fail_route(
-            "POST",
-            path,
-            Failure::Status {
-                status: 403,
-                code: 50013,
-                message: "Missing Permissions".to_owned(),
-            },
-            None,
-        );
-    }
+    let forbidden = fake.refuse_sends_to((2..=SERVERS).step_by(2).map(channel));
 
     let preview = compose(&fake, 9901, "announcement", None, &[("title", "Budgeted")]).await;
     let id = draft_id(&preview);

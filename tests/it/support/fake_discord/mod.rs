@@ -433,6 +433,29 @@ impl FakeDiscord {
         self.state().gateway_closed = false;
     }
 
+    /// Makes every send to `channels` answer 403 Missing Permissions
+    /// (50013), as when the bot lost Send Messages there and no gateway
+    /// event said so; returns the paths refused.
+    pub fn refuse_sends_to(&self, channels: impl IntoIterator<Item = u64>) -> Vec<String> {
+        let paths: Vec<String> = channels
+            .into_iter()
+            .map(|channel| format!("/api/v10/channels/{channel}/messages"))
+            .collect();
+        for path in &paths {
+            self.fail_route(
+                "POST",
+                path,
+                Failure::Status {
+                    status: 403,
+                    code: 50013,
+                    message: "Missing Permissions".to_owned(),
+                },
+                None,
+            );
+        }
+        paths
+    }
+
     /// Ends every failure set with [`Self::fail_route`]: Discord is back.
     pub fn clear_failures(&self) {
         self.state().failures.clear();
