@@ -121,19 +121,29 @@ pub fn permissions_in(
     permissions
 }
 
-/// What the bot lacks in `channel` for `need`, with Discord's names; empty
-/// when it may go ahead. A channel that takes no messages lacks "a channel
-/// that takes messages".
+/// What to grant the bot in `channel` for `need`, with Discord's names;
+/// empty when it may go ahead. Only what is not granted is named: a
+/// permission taken away implicitly (Embed Links without Send Messages)
+/// comes back with the one named. A permission granted but taken by a
+/// timeout is named with "(the bot is in timeout)". A channel that takes
+/// no messages lacks "a channel that takes messages".
 pub fn missing(
     member: &MemberFacts,
     channel: &ChannelFacts,
     need: Need,
     now: DateTime<Utc>,
-) -> Vec<&'static str> {
+) -> Vec<String> {
     if need == Need::PostEmbed && channel.kind == ChannelKind::NoMessages {
-        return vec!["a channel that takes messages"];
+        return vec!["a channel that takes messages".to_owned()];
     }
     let has = permissions_in(member, channel, now);
+    let base = base_permissions(member);
+    let granted = if base.contains(Permissions::ADMINISTRATOR) {
+        Permissions::all()
+    } else {
+        with_overwrites(base, member, &channel.overwrites)
+    };
+    let timed_out = member.timed_out_until.is_some_and(|until| until > now);
     let sending = match channel.kind {
         ChannelKind::Thread => (
             Permissions::SEND_MESSAGES_IN_THREADS,
@@ -154,7 +164,15 @@ pub fn missing(
     needed
         .iter()
         .filter(|(permission, _)| !has.contains(*permission))
-        .map(|(_, name)| *name)
+        .filter_map(|(permission, name)| {
+            if !granted.contains(*permission) {
+                Some((*name).to_owned())
+            } else if timed_out {
+                Some(format!("{name} (the bot is in timeout)"))
+            } else {
+                None
+            }
+        })
         .collect()
 }
 
