@@ -55,8 +55,9 @@ pub(super) async fn follow_up(
     };
     let per_process = pace.per_process;
     let claim_error = std::sync::Mutex::new(None);
-    // Whether this run has said that Discord is not answering.
-    let outage_noted = &std::sync::atomic::AtomicBool::new(false);
+    // Whether the follow-up says it holds back: a pause noted by an earlier
+    // run is cleared by this one's first claim once it no longer holds.
+    let outage_noted = &std::sync::atomic::AtomicBool::new(followup.paused_reason.is_some());
     let claims = claimed_in_batches(
         shutdown,
         &claim_error,

@@ -210,8 +210,10 @@ impl BroadcastWorker {
         // second's worth of sends is claimed ahead, so other processes find
         // work to share.
         let claim_error = std::sync::Mutex::new(None);
-        // Whether this run has said that Discord is not answering.
-        let outage_noted = &std::sync::atomic::AtomicBool::new(false);
+        // Whether the broadcast says it holds back: a pause noted by an
+        // earlier run is cleared by this one's first claim once it no
+        // longer holds.
+        let outage_noted = &std::sync::atomic::AtomicBool::new(broadcast.paused_reason.is_some());
         let (broadcast, embed_ref) = (&broadcast, &embed);
         let claims = claimed_in_batches(
             shutdown,

@@ -240,6 +240,8 @@ pub struct Followup {
     /// The interaction whose message shows progress, while its token lives.
     pub progress_token: Option<String>,
     pub progress_token_expires_at: Option<DateTime<Utc>>,
+    /// Why it holds back right now, if it does.
+    pub paused_reason: Option<String>,
 }
 
 /// Marks follow-up `id` as holding back for `reason` (`None`: going again).
@@ -257,7 +259,8 @@ pub async fn set_paused(pool: &PgPool, id: i64, reason: Option<&str>) -> Result<
 pub async fn running(pool: &PgPool) -> Result<Vec<Followup>, sqlx::Error> {
     // language=PostgreSQL
     sqlx::query_as(
-        "SELECT id, broadcast_id, kind, requested_at, progress_token, progress_token_expires_at
+        "SELECT id, broadcast_id, kind, requested_at, progress_token, progress_token_expires_at,
+                paused_reason
            FROM broadcast_followups WHERE finished_at IS NULL ORDER BY id",
     )
     .fetch_all(pool)

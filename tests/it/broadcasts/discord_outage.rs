@@ -108,6 +108,13 @@ async fn a_discord_outage_is_waited_out_and_every_server_gets_one_message() {
     )
     .await;
     assert_eq!(failed, 0, "no server is given up while Discord is down");
+    let paused: Option<String> =
+        sqlx::query_scalar("SELECT paused_reason FROM broadcasts WHERE id = $1")
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(paused, None, "no longer says it holds back");
     fake.assert_no_spec_violations();
     bot.stop().await;
 }
