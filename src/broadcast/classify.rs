@@ -68,11 +68,14 @@ pub(super) fn retry_in_outage(message: String) -> Outcome {
 pub(super) fn classify_noting(pacer: &Pacer, error: &serenity::Error, attempts: i32) -> Outcome {
     let answer = answer_of(error);
     pacer.note(answer);
-    match classify(error, 1) {
-        Outcome::Retry { message, .. } if answer == Answer::NotAnswered && pacer.discord_down() => {
-            retry_in_outage(message)
+    if answer == Answer::NotAnswered && pacer.discord_down() {
+        // As a first attempt would be: a retry, whatever attempts it took.
+        match classify(error, 1) {
+            Outcome::Retry { message, .. } => retry_in_outage(message),
+            other => other,
         }
-        _ => classify(error, attempts),
+    } else {
+        classify(error, attempts)
     }
 }
 

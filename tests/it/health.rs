@@ -233,18 +233,22 @@ async fn unknown_paths_are_404() {
     bot.stop().await;
 }
 
+/// The running process as the supervisor's fault hook names it: its
+/// `bot_instances` id and start time in microseconds.
+async fn process_key(db: &TestDb) -> (i64, i64) {
+    sqlx::query_as("SELECT id, (extract(epoch FROM started_at) * 1000000)::int8 FROM bot_instances")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+}
+
 /// A background task that fails is logged, counted, restarted with backoff,
 /// and works again; while an essential one is down, `/health` answers 503.
 #[tokio::test]
 async fn a_failed_background_task_is_logged_restarted_counted_and_works_again() {
     let db = TestDb::new().await;
     let (fake, bot, addr) = start(&db).await;
-    let process: (i64, i64) = sqlx::query_as(
-        "SELECT id, (extract(epoch FROM started_at) * 1000000)::int8 FROM bot_instances",
-    )
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
+    let process = process_key(&db).await;
 
     admin_panel::telemetry::supervisor::inject_fault(process, "recorder");
 
@@ -301,12 +305,7 @@ async fn a_failed_background_task_is_logged_restarted_counted_and_works_again() 
 async fn the_database_probe_is_its_own_task_and_a_server_restart_leaves_it_alone() {
     let db = TestDb::new().await;
     let (_fake, bot, addr) = start(&db).await;
-    let process: (i64, i64) = sqlx::query_as(
-        "SELECT id, (extract(epoch FROM started_at) * 1000000)::int8 FROM bot_instances",
-    )
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
+    let process = process_key(&db).await;
     for restarts in 1..=2 {
         admin_panel::telemetry::supervisor::inject_fault(process, "health_server");
         let restarted =
