@@ -87,6 +87,7 @@ async fn main() {
             (1..=guilds)
                 .filter(|guild| guild % (100 / percent.clamp(1, 100)) == 0)
                 .map(channel),
+            LATENCY,
         ),
     };
     let deliverable = guilds - forbidden.len() as i64;

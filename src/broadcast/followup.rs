@@ -99,9 +99,12 @@ pub(super) async fn follow_up(
         move || show_followup_progress(ctx, followup, false),
     );
     ctx.pacer.at_pace(claims, pace)
-            .for_each_concurrent(Some(per_process as usize * 2), |(target, _slot)| {
+            .for_each_concurrent(Some(per_process as usize * 2), |(target, slot)| {
                 let embed = embed.clone();
                 async move {
+                    // Held until the answers are counted: a request in
+                    // flight counts as a refusal in the window till then.
+                    let _slot = slot;
                     let Some(outcome) = apply(ctx, followup, &target, embed).await else {
                         // Not applied, not recorded: released when the worker stops.
                         return;

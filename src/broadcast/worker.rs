@@ -252,9 +252,12 @@ impl BroadcastWorker {
             move || self.show_progress(broadcast, embed_ref, None, None),
         );
         self.ctx.pacer.at_pace(claims, pace)
-            .for_each_concurrent(Some(per_process as usize * 2), |(delivery, _slot)| {
+            .for_each_concurrent(Some(per_process as usize * 2), |(delivery, slot)| {
                 let embed = &embed;
                 async move {
+                    // Held until the answers are counted: a request in
+                    // flight counts as a refusal in the window till then.
+                    let _slot = slot;
                     let Some(outcome) = self.send(id, &delivery, embed.clone()).await else {
                         // Not sent, not recorded: released when the worker stops.
                         return;

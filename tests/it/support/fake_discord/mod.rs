@@ -58,6 +58,8 @@ pub enum Failure {
     ServerError,
     /// Answer normally, but only after this delay.
     Delay(Duration),
+    /// 403 Missing Permissions (50013), after this delay.
+    MissingPermissions(Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -434,24 +436,19 @@ impl FakeDiscord {
     }
 
     /// Makes every send to `channels` answer 403 Missing Permissions
-    /// (50013), as when the bot lost Send Messages there and no gateway
-    /// event said so; returns the paths refused.
-    pub fn refuse_sends_to(&self, channels: impl IntoIterator<Item = u64>) -> Vec<String> {
+    /// (50013) after `after`, as when the bot lost Send Messages there and
+    /// no gateway event said so; returns the paths refused.
+    pub fn refuse_sends_to(
+        &self,
+        channels: impl IntoIterator<Item = u64>,
+        after: Duration,
+    ) -> Vec<String> {
         let paths: Vec<String> = channels
             .into_iter()
             .map(|channel| format!("/api/v10/channels/{channel}/messages"))
             .collect();
         for path in &paths {
-            self.fail_route(
-                "POST",
-                path,
-                Failure::Status {
-                    status: 403,
-                    code: 50013,
-                    message: "Missing Permissions".to_owned(),
-                },
-                None,
-            );
+            self.fail_route("POST", path, Failure::MissingPermissions(after), None);
         }
         paths
     }

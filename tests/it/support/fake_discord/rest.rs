@@ -111,6 +111,10 @@ async fn handle(
                 message,
             } => return error(status, code, &message),
             Failure::ServerError => return error(500, 0, "500: Internal Server Error"),
+            Failure::MissingPermissions(after) => {
+                tokio::time::sleep(after).await;
+                return error(403, 50013, "Missing Permissions");
+            }
             Failure::RateLimited {
                 retry_after_secs,
                 global,
