@@ -31,6 +31,7 @@ pub async fn storm(servers: u64, channels: u64) -> Run {
     tokio::time::sleep(SETTLE).await;
     let (rss_after_burst, peak) = memory_mib(bot.id());
     stop(bot, &fake).await;
+    set_broadcast_channels(&pool).await;
 
     let restarted_at = chrono::Utc::now();
     let identified = fake.identified_shards().len();

@@ -223,6 +223,12 @@ fn guild(id: u64, channels: u64) -> Value {
     moderators["id"] = json!((id + 1_000).to_string());
     moderators["name"] = json!("Moderators");
     guild["roles"].as_array_mut().unwrap().push(moderators);
+    // Discord always sends the bot's own member (with its roles), even
+    // without the GUILD_MEMBERS intent.
+    let mut bot = fixtures::bot_member(id);
+    bot["roles"] = json!([(id + 1_000).to_string()]);
+    guild["members"] = json!([bot]);
+    guild["system_channel_id"] = json!((id + 1).to_string());
     guild
 }
 
@@ -420,6 +426,7 @@ async fn storm(servers: u64, shards: u64, channels: u64) -> Run {
     tokio::time::sleep(SETTLE).await;
     let (rss_after_burst, peak) = memory_mib(bot.id());
     stop(bot, &fake).await;
+    set_broadcast_channels(&pool).await;
 
     let restarted_at = chrono::Utc::now();
     let bot = start(&fake, &db, &dir, "second.log", shards).await;
@@ -448,6 +455,16 @@ async fn storm(servers: u64, shards: u64, channels: u64) -> Run {
         rss_after_restart,
         peak: peak.max(second_peak),
     }
+}
+
+/// Gives every server a broadcast channel (its second channel), as on a bot
+/// whose servers all set one: the restart then reads and refreshes what
+/// decides the bot's permissions in each of them.
+async fn set_broadcast_channels(pool: &sqlx::PgPool) {
+    sqlx::query("UPDATE guild_settings SET broadcast_channel_id = guild_id + 2")
+        .execute(pool)
+        .await
+        .unwrap();
 }
 
 /// Whether at least `servers` servers are counted as active.

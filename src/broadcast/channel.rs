@@ -6,7 +6,18 @@
 use serenity::all::{ChannelType, GuildId, Http, UserId};
 
 use crate::error::{Error, UserError};
+use crate::permissions::snapshot::{ChannelSnapshot, ServerPermissions};
 use crate::permissions::{self, Need, channel_facts, member_facts};
+
+/// What a passed check read: the permission snapshot of the server and the
+/// channel, as fresh as it gets (the caller saving the channel stores it).
+#[derive(Debug, Clone)]
+pub struct CheckedChannel {
+    /// The server-wide facts.
+    pub server: ServerPermissions,
+    /// The channel.
+    pub channel: ChannelSnapshot,
+}
 
 /// Checks the channel's type and the bot's permissions in it (with overwrites).
 pub async fn check_broadcast_channel(
@@ -14,7 +25,7 @@ pub async fn check_broadcast_channel(
     guild_id: GuildId,
     channel_id: serenity::all::ChannelId,
     bot_id: UserId,
-) -> Result<(), Error> {
+) -> Result<CheckedChannel, Error> {
     let channel = http.get_channel(channel_id).await?;
     let Some(channel) = channel
         .guild()
@@ -47,5 +58,8 @@ pub async fn check_broadcast_channel(
         ))
         .into());
     }
-    Ok(())
+    Ok(CheckedChannel {
+        server: permissions::fetched_server_permissions(&guild, &member),
+        channel: permissions::channel_snapshot(&channel),
+    })
 }

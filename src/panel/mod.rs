@@ -16,6 +16,7 @@ use crate::broadcast::worker::BroadcastWorker;
 use crate::config::{AlertConfig, DEFAULT_BROADCAST_RATE, DEFAULT_PAGER_TIMEOUT, Retention};
 use crate::developer_set::DeveloperSet;
 use crate::discord_guard::DiscordGuard;
+use crate::permissions::watched::WatchedChannels;
 use crate::store::{self, instances};
 use crate::telemetry::guild_events::GuildEvents;
 use crate::telemetry::health_server::{HealthShared, HealthState};
@@ -136,6 +137,9 @@ pub struct AdminPanel {
     /// refuses the bot token: the panel's senders have stopped, and a host
     /// bot should stop too (the reference bot exits).
     pub discord_guard: Arc<DiscordGuard>,
+    /// Each server's broadcast channel, whose permission snapshot the
+    /// gateway handler keeps.
+    pub watched_channels: Arc<WatchedChannels>,
 }
 
 impl AdminPanel {
@@ -191,6 +195,13 @@ impl AdminPanel {
             .await
             .context("Failed to read the developers table")?;
 
+        let watched_channels = Arc::new(WatchedChannels::default());
+        watched_channels.replace(
+            store::settings::broadcast_channels(&pool)
+                .await
+                .context("Failed to read the servers' broadcast channels")?,
+        );
+
         let (recorder, receiver) = CommandRecorder::new(CHANNEL_CAPACITY);
         let (guild_events, guild_receiver) = GuildEvents::new();
         let process = (instance_id, started_at.timestamp_micros());
@@ -210,6 +221,7 @@ impl AdminPanel {
             tasks: background.board().clone(),
             control_key,
             discord_guard,
+            watched_channels,
         };
         background.start_panel_tasks(&panel, receiver, guild_receiver);
         Ok((panel, background))

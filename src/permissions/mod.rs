@@ -14,10 +14,15 @@ use chrono::{DateTime, Utc};
 use serenity::all::Permissions;
 
 mod from_serenity;
+pub mod snapshot;
 #[cfg(test)]
 mod tests;
+pub mod watched;
 
-pub use from_serenity::{channel_facts, kind_of, member_facts};
+pub use from_serenity::{
+    bot_member_of, channel_facts, channel_snapshot, fetched_server_permissions, kind_of,
+    member_facts, server_permissions, server_update,
+};
 
 /// Who the bot is in one server: what decides its base permissions.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,9 +14,11 @@ use poise::CreateReply;
 use serenity::all::{CreateEmbed, GuildId, PartialChannel, User};
 
 use crate::access::{NEEDS_MANAGE_SERVER, can_change_settings};
-use crate::error::{Error, UserError};
+use crate::broadcast::channel::CheckedChannel;
+use crate::error::{Error, UserError, cause_chain};
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::store::logs::Severity;
+use crate::store::permission_snapshots;
 use crate::store::settings::{self as store, Change};
 use crate::telemetry::oplog;
 use crate::validate::{Language, parse_color};
@@ -154,21 +156,39 @@ pub async fn broadcast_channel<U: HasAdminPanel>(
                 Change::BroadcastChannel(None),
                 "the broadcast channel to none".to_owned(),
             )
-            .await
+            .await?;
+            let panel = ctx.data().admin_panel();
+            panel.watched_channels.set(guild_id.get(), None);
+            Ok(())
         }
         Some(channel) => {
             // Three REST calls follow: acknowledge first so a slow Discord (or
             // proxy) cannot push the first response past 3 seconds.
             crate::hooks::defer(ctx, true).await?;
             let bot_id = ctx.framework().bot_id();
-            channel::check_broadcast_channel(ctx.http(), guild_id, channel.id, bot_id).await?;
+            let checked =
+                channel::check_broadcast_channel(ctx.http(), guild_id, channel.id, bot_id).await?;
             save(
                 ctx,
                 Change::BroadcastChannel(Some(channel.id.get())),
                 format!("the broadcast channel to <#{}>", channel.id),
             )
-            .await
+            .await?;
+            keep_snapshot(ctx.data().admin_panel(), guild_id.get(), checked).await;
+            Ok(())
         }
+    }
+}
+
+/// From now on the gateway handler keeps the new channel's snapshot; the
+/// fresh one the check read is stored at once (this process may not hold
+/// the server's shard). A failure only delays what the next events write.
+async fn keep_snapshot(panel: &AdminPanel, guild: u64, checked: CheckedChannel) {
+    panel.watched_channels.set(guild, Some(checked.channel.id));
+    let stored =
+        permission_snapshots::save(&panel.pool, guild, &checked.server, &[checked.channel]).await;
+    if let Err(error) = stored {
+        tracing::warn!(guild, error = %cause_chain(&error), "could not store the broadcast channel's permission snapshot");
     }
 }
 

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::guilds::GuildSnapshot;
+use super::permission_snapshots::{self, ChannelColumns, array_literal, bits, roles_json};
 use super::{DbId, db_id};
+use crate::permissions::snapshot::{ChannelSnapshot, ServerChange};
 
 /// One batch, already reduced to one change per server (the writer keeps the
 /// events' order per server: a server created then deleted is in both
@@ -22,6 +24,12 @@ pub struct GuildBatch {
     pub renamed: Vec<(u64, String, Option<String>)>,
     /// GUILD_DELETE (not an outage): left.
     pub deleted: Vec<u64>,
+    /// Roles, owner or the bot's member changed (servers not in `created`).
+    pub server_changes: Vec<(u64, ServerChange)>,
+    /// CHANNEL_UPDATE / THREAD_UPDATE: written where a snapshot is kept.
+    pub channels_changed: Vec<ChannelSnapshot>,
+    /// CHANNEL_DELETE / THREAD_DELETE: marked where a snapshot is kept.
+    pub channels_deleted: Vec<u64>,
 }
 
 /// What a batch changed.
@@ -31,7 +39,8 @@ pub struct BatchOutcome {
     pub left: Vec<u64>,
 }
 
-/// Writes `batch` in one transaction: creates, then renames, then removals.
+/// Writes `batch` in one transaction: creates, then renames and permission
+/// changes, then removals.
 pub async fn apply(
     pool: &PgPool,
     batch: &GuildBatch,
@@ -40,6 +49,13 @@ pub async fn apply(
     let mut transaction = pool.begin().await?;
     let joined = create(&mut transaction, &batch.created).await?;
     rename(&mut transaction, &batch.renamed).await?;
+    // One statement a server: role edits come a few at a time, never in
+    // a burst of thousands like GUILD_CREATE.
+    for (guild, change) in &batch.server_changes {
+        permission_snapshots::apply_change(&mut *transaction, *guild, change).await?;
+    }
+    change_channels(&mut transaction, &batch.channels_changed).await?;
+    delete_channels(&mut transaction, &batch.channels_deleted).await?;
     let left = remove(&mut transaction, &batch.deleted, now).await?;
     transaction.commit().await?;
     Ok(BatchOutcome { joined, left })
@@ -60,12 +76,34 @@ async fn create(
         .map(|g| i32::try_from(g.member_count).unwrap_or(i32::MAX))
         .collect();
     let joined_at: Vec<DateTime<Utc>> = created.iter().map(|g| g.joined_at).collect();
+    let facts: Vec<_> = created.iter().map(|g| g.permissions.as_ref()).collect();
+    let owners: Vec<Option<i64>> = facts.iter().map(|p| p.map(|p| db_id(p.owner_id))).collect();
+    let everyone: Vec<Option<i64>> = facts.iter().map(|p| p.map(|p| bits(p.everyone))).collect();
+    let roles: Vec<Option<String>> = facts
+        .iter()
+        .map(|p| p.map(|p| roles_json(&p.roles)))
+        .collect();
+    let bots: Vec<_> = facts
+        .iter()
+        .map(|p| p.and_then(|p| p.bot.as_ref()))
+        .collect();
+    let bot_roles: Vec<Option<String>> = bots
+        .iter()
+        .map(|bot| bot.map(|bot| array_literal(bot.roles.iter().map(|id| db_id(*id)))))
+        .collect();
+    let timeouts: Vec<Option<DateTime<Utc>>> = bots
+        .iter()
+        .map(|bot| bot.and_then(|bot| bot.timed_out_until))
+        .collect();
+    let channels = ChannelColumns::of(created.iter().flat_map(|g| &g.channels));
     // language=PostgreSQL
     let joined: Vec<DbId> = sqlx::query_scalar(
         r#"
         WITH input AS (
-            SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::int4[], $5::timestamptz[])
-                AS i(id, name, icon_hash, member_count, joined_at)
+            SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::int4[], $5::timestamptz[],
+                                 $6::int8[], $7::int8[], $8::text[], $9::text[], $10::timestamptz[])
+                AS i(id, name, icon_hash, member_count, joined_at,
+                     owner_id, everyone, roles, bot_roles, timed_out_until)
         ),
         -- By the primary key (`= ANY`): joined to `input`, the planner
         -- hashed the whole table for every batch (a scan of 100,000 rows
@@ -74,13 +112,33 @@ async fn create(
             SELECT g.id, g.left_at IS NULL AS active FROM guilds g WHERE g.id = ANY($1::int8[])
         ),
         upserted AS (
-            INSERT INTO guilds (id, name, icon_hash, member_count, joined_at, left_at, updated_at)
-            SELECT id, name, icon_hash, member_count, joined_at, NULL, now() FROM input
+            INSERT INTO guilds (id, name, icon_hash, member_count, joined_at, left_at, updated_at,
+                                owner_id, everyone_permissions, role_permissions, bot_role_ids,
+                                bot_timed_out_until)
+            SELECT id, name, icon_hash, member_count, joined_at, NULL, now(),
+                   owner_id, everyone, roles::jsonb, bot_roles::int8[], timed_out_until
+              FROM input
             ON CONFLICT (id) DO UPDATE
                SET name = EXCLUDED.name, icon_hash = EXCLUDED.icon_hash,
                    member_count = EXCLUDED.member_count, joined_at = EXCLUDED.joined_at,
-                   left_at = NULL, updated_at = now()
+                   left_at = NULL, updated_at = now(),
+                   owner_id = EXCLUDED.owner_id,
+                   everyone_permissions = EXCLUDED.everyone_permissions,
+                   role_permissions = EXCLUDED.role_permissions,
+                   bot_role_ids = EXCLUDED.bot_role_ids,
+                   bot_timed_out_until = EXCLUDED.bot_timed_out_until
             RETURNING id
+        ),
+        -- Only the channels the panel posts in (see `permission_snapshots`).
+        channels AS (
+            INSERT INTO channel_permissions (channel_id, guild_id, name, kind, parent_id, overwrites)
+            SELECT id, guild_id, name, kind, parent_id, overwrites::int8[]
+              FROM UNNEST($11::int8[], $12::int8[], $13::text[], $14::int2[], $15::int8[], $16::text[])
+                   AS c(id, guild_id, name, kind, parent_id, overwrites)
+            ON CONFLICT (channel_id) DO UPDATE
+               SET guild_id = EXCLUDED.guild_id, name = EXCLUDED.name, kind = EXCLUDED.kind,
+                   parent_id = EXCLUDED.parent_id, overwrites = EXCLUDED.overwrites,
+                   deleted_at = NULL, updated_at = now()
         ),
         settings AS (
             INSERT INTO guild_settings (guild_id) SELECT id FROM upserted
@@ -103,6 +161,17 @@ async fn create(
     .bind(&icons)
     .bind(&members)
     .bind(&joined_at)
+    .bind(&owners)
+    .bind(&everyone)
+    .bind(&roles)
+    .bind(&bot_roles)
+    .bind(&timeouts)
+    .bind(&channels.ids)
+    .bind(&channels.guilds)
+    .bind(&channels.names)
+    .bind(&channels.kinds)
+    .bind(&channels.parents)
+    .bind(&channels.overwrites)
     .fetch_all(&mut **transaction)
     .await?;
     Ok(joined.into_iter().map(u64::from).collect())
@@ -132,6 +201,54 @@ async fn rename(
     Ok(())
 }
 
+/// Refreshes the channels whose snapshot is kept; others are not the
+/// panel's concern.
+async fn change_channels(
+    transaction: &mut Transaction<'_, Postgres>,
+    channels: &[ChannelSnapshot],
+) -> Result<(), sqlx::Error> {
+    if channels.is_empty() {
+        return Ok(());
+    }
+    let columns = ChannelColumns::of(channels);
+    // language=PostgreSQL
+    sqlx::query(
+        "UPDATE channel_permissions c
+            SET name = u.name, kind = u.kind, parent_id = u.parent_id,
+                overwrites = u.overwrites::int8[], deleted_at = NULL, updated_at = now()
+           FROM UNNEST($1::int8[], $2::text[], $3::int2[], $4::int8[], $5::text[])
+                AS u(id, name, kind, parent_id, overwrites)
+          WHERE c.channel_id = u.id",
+    )
+    .bind(&columns.ids)
+    .bind(&columns.names)
+    .bind(&columns.kinds)
+    .bind(&columns.parents)
+    .bind(&columns.overwrites)
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
+}
+
+async fn delete_channels(
+    transaction: &mut Transaction<'_, Postgres>,
+    channels: &[u64],
+) -> Result<(), sqlx::Error> {
+    if channels.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = channels.iter().map(|id| db_id(*id)).collect();
+    // language=PostgreSQL
+    sqlx::query(
+        "UPDATE channel_permissions SET deleted_at = now(), updated_at = now()
+          WHERE channel_id = ANY($1::int8[]) AND deleted_at IS NULL",
+    )
+    .bind(&ids)
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
+}
+
 async fn remove(
     transaction: &mut Transaction<'_, Postgres>,
     deleted: &[u64],
@@ -144,10 +261,14 @@ async fn remove(
     // language=PostgreSQL
     let left: Vec<DbId> = sqlx::query_scalar(
         "WITH left_now AS (
-             UPDATE guilds g SET left_at = $2, updated_at = now()
+             UPDATE guilds g SET left_at = $2, updated_at = now(), bot_role_ids = NULL
                FROM UNNEST($1::int8[]) AS d(id)
               WHERE g.id = d.id AND g.left_at IS NULL
              RETURNING g.id
+         ),
+         -- A server rejoined sends its GUILD_CREATE again.
+         forgotten AS (
+             DELETE FROM channel_permissions c USING left_now l WHERE c.guild_id = l.id
          ),
          logged AS (
              INSERT INTO system_logs (severity, event_type, guild_id, message)

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::db_id;
+use crate::permissions::snapshot::{ChannelSnapshot, ServerPermissions};
 
 /// What GUILD_CREATE tells us about a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +16,10 @@ pub struct GuildSnapshot {
     pub icon_hash: Option<String>,
     pub member_count: u64,
     pub joined_at: DateTime<Utc>,
+    /// What decides the bot's permissions there (`None`: not known).
+    pub permissions: Option<ServerPermissions>,
+    /// The channels the panel posts in, as the event described them.
+    pub channels: Vec<ChannelSnapshot>,
 }
 
 /// Marks as left every active server of shard `shard` (of `shard_count`)

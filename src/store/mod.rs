@@ -1,5 +1,6 @@
 //! Plain async functions over `&PgPool`, one file per table family. No serenity
-//! types here, and no domain logic: functions take and return plain rows.
+//! models here (the permission snapshot's `Permissions` bitflags aside), and
+//! no domain logic: functions take and return plain rows.
 //! Discord ids cross this boundary as `u64`; they are converted to and from
 //! PostgreSQL's BIGINT here, in one place (`db_id` going in, [`DbId`] and
 //! [`NullableDbId`] coming out).
@@ -19,6 +20,7 @@ pub mod latency;
 pub mod logs;
 pub mod managers;
 pub mod modules;
+pub mod permission_snapshots;
 pub mod servers;
 pub mod settings;
 pub mod trends;

@@ -111,3 +111,19 @@ pub async fn clear_unknown_channel(
     .await?;
     Ok(result.rows_affected() == 1)
 }
+
+/// Every server's broadcast channel: the channels whose permission snapshot
+/// the gateway handler keeps (read at start and at each shard's READY).
+pub async fn broadcast_channels(pool: &PgPool) -> Result<Vec<(u64, u64)>, sqlx::Error> {
+    // language=PostgreSQL
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT guild_id, broadcast_channel_id FROM guild_settings
+          WHERE broadcast_channel_id IS NOT NULL",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(guild, channel)| (guild as u64, channel as u64))
+        .collect())
+}

@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::cause_chain;
+use crate::permissions::snapshot::{ChannelSnapshot, ServerChange, ServerEvent};
 use crate::store::guild_batches::{self, GuildBatch};
 use crate::store::guilds::GuildSnapshot;
 
@@ -37,7 +38,8 @@ const GATHER: Duration = Duration::from_millis(100);
 const BURSTING: usize = 32;
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
-/// What a gateway event says about a server.
+/// What a gateway event says about a server: its listing, and what decides
+/// the bot's permissions in it ([`crate::permissions::snapshot`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuildEvent {
     /// The bot joined (or saw at start) a server.
@@ -53,13 +55,35 @@ pub enum GuildEvent {
     },
     /// The bot left, or was removed from, the server.
     Left(u64),
+    /// Roles, the owner or the bot's member changed.
+    Permissions {
+        /// The server.
+        guild: u64,
+        /// What changed.
+        event: ServerEvent,
+    },
+    /// CHANNEL_UPDATE or THREAD_UPDATE: written only for a channel whose
+    /// snapshot is kept (one the panel posts in).
+    ChannelChanged(ChannelSnapshot),
+    /// CHANNEL_DELETE or THREAD_DELETE, or a broadcast channel missing from
+    /// the server's GUILD_CREATE.
+    ChannelDeleted {
+        /// The server.
+        guild: u64,
+        /// The channel.
+        channel: u64,
+    },
 }
 
 impl GuildEvent {
     fn guild(&self) -> u64 {
         match self {
             Self::Created(snapshot) => snapshot.id,
-            Self::Renamed { id, .. } | Self::Left(id) => *id,
+            Self::ChannelChanged(channel) => channel.guild_id,
+            Self::Renamed { id, .. }
+            | Self::Left(id)
+            | Self::Permissions { guild: id, .. }
+            | Self::ChannelDeleted { guild: id, .. } => *id,
         }
     }
 }
@@ -127,11 +151,16 @@ pub fn reduce(events: Vec<GuildEvent>) -> GuildBatch {
     struct Pending {
         created: Option<GuildSnapshot>,
         renamed: Option<(String, Option<String>)>,
+        server: ServerChange,
+        /// Channel changes not folded into `created`, the last of each
+        /// channel (`None`: deleted).
+        channels: BTreeMap<u64, Option<ChannelSnapshot>>,
         left: bool,
     }
     let mut servers: BTreeMap<u64, Pending> = BTreeMap::new();
     for event in events {
-        let pending = servers.entry(event.guild()).or_default();
+        let guild = event.guild();
+        let pending = servers.entry(guild).or_default();
         match event {
             GuildEvent::Created(snapshot) => {
                 *pending = Pending {
@@ -151,6 +180,39 @@ pub fn reduce(events: Vec<GuildEvent>) -> GuildBatch {
             // Created then deleted in one batch: both are written, the
             // removal last, so the server ends as left (join and leave logged).
             GuildEvent::Left(_) => pending.left = true,
+            GuildEvent::Permissions { event, .. } => {
+                match pending
+                    .created
+                    .as_mut()
+                    .and_then(|c| c.permissions.as_mut())
+                {
+                    Some(server) if !pending.left => {
+                        let mut change = ServerChange::default();
+                        change.note(guild, event);
+                        change.apply_to(server);
+                    }
+                    _ => pending.server.note(guild, event),
+                }
+            }
+            GuildEvent::ChannelChanged(channel) => {
+                let folded = pending
+                    .created
+                    .as_mut()
+                    .filter(|_| !pending.left)
+                    .and_then(|created| created.channels.iter_mut().find(|c| c.id == channel.id));
+                match folded {
+                    Some(kept) => *kept = channel,
+                    None => {
+                        pending.channels.insert(channel.id, Some(channel));
+                    }
+                }
+            }
+            GuildEvent::ChannelDeleted { channel, .. } => {
+                if let Some(created) = pending.created.as_mut() {
+                    created.channels.retain(|c| c.id != channel);
+                }
+                pending.channels.insert(channel, None);
+            }
         }
     }
     let mut batch = GuildBatch::default();
@@ -159,6 +221,15 @@ pub fn reduce(events: Vec<GuildEvent>) -> GuildBatch {
             batch.created.push(created);
         } else if let Some((name, icon)) = pending.renamed {
             batch.renamed.push((id, name, icon));
+        }
+        if pending.server != ServerChange::default() {
+            batch.server_changes.push((id, pending.server));
+        }
+        for (channel, change) in pending.channels {
+            match change {
+                Some(snapshot) => batch.channels_changed.push(snapshot),
+                None => batch.channels_deleted.push(channel),
+            }
         }
         if pending.left {
             batch.deleted.push(id);
@@ -279,6 +350,9 @@ async fn write_until_done(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::permissions::snapshot::ServerPermissions;
+    use crate::permissions::{ChannelKind, Overwrite, OverwriteTarget};
+    use serenity::all::Permissions;
 
     fn created(id: u64, name: &str) -> GuildEvent {
         GuildEvent::Created(GuildSnapshot {
@@ -287,7 +361,91 @@ mod tests {
             icon_hash: None,
             member_count: 1,
             joined_at: Utc::now(),
+            permissions: None,
+            channels: Vec::new(),
         })
+    }
+
+    fn with_snapshot(id: u64, channels: &[u64]) -> GuildEvent {
+        let GuildEvent::Created(mut snapshot) = created(id, "a") else {
+            unreachable!()
+        };
+        snapshot.permissions = Some(ServerPermissions {
+            owner_id: 1,
+            everyone: Permissions::VIEW_CHANNEL,
+            roles: BTreeMap::new(),
+            bot: None,
+        });
+        snapshot.channels = channels.iter().map(|c| channel(id, *c, 0)).collect();
+        GuildEvent::Created(snapshot)
+    }
+
+    fn channel(guild: u64, id: u64, denied: u64) -> ChannelSnapshot {
+        ChannelSnapshot {
+            id,
+            guild_id: guild,
+            name: "news".into(),
+            kind: ChannelKind::Messages,
+            parent_id: None,
+            overwrites: vec![Overwrite {
+                target: OverwriteTarget::Role(guild),
+                allow: Permissions::empty(),
+                deny: Permissions::from_bits_truncate(denied),
+            }],
+        }
+    }
+
+    #[test]
+    fn permission_changes_after_a_create_are_folded_into_it() {
+        let role = GuildEvent::Permissions {
+            guild: 1,
+            event: ServerEvent::RoleSet {
+                role: 5,
+                permissions: Permissions::SEND_MESSAGES,
+            },
+        };
+        let batch = reduce(vec![
+            with_snapshot(1, &[10, 11]),
+            role.clone(),
+            GuildEvent::ChannelChanged(channel(1, 10, 2048)),
+            GuildEvent::ChannelDeleted {
+                guild: 1,
+                channel: 11,
+            },
+            GuildEvent::ChannelChanged(channel(1, 12, 2048)),
+        ]);
+        let created = &batch.created[0];
+        let roles = &created.permissions.as_ref().unwrap().roles;
+        assert_eq!(roles.get(&5), Some(&Permissions::SEND_MESSAGES));
+        assert_eq!(created.channels, [channel(1, 10, 2048)]);
+        assert!(batch.server_changes.is_empty());
+        assert_eq!(batch.channels_deleted, [11]);
+        assert_eq!(
+            batch.channels_changed,
+            [channel(1, 12, 2048)],
+            "a channel the create did not keep may be kept by another process"
+        );
+
+        let batch = reduce(vec![role, GuildEvent::ChannelChanged(channel(2, 20, 0))]);
+        assert_eq!(batch.server_changes.len(), 1);
+        assert_eq!(
+            batch.server_changes[0].1.roles_set.get(&5),
+            Some(&Permissions::SEND_MESSAGES)
+        );
+        assert_eq!(batch.channels_changed, [channel(2, 20, 0)]);
+    }
+
+    #[test]
+    fn a_channel_deleted_then_changed_is_kept_as_changed() {
+        let batch = reduce(vec![
+            GuildEvent::ChannelDeleted {
+                guild: 1,
+                channel: 10,
+            },
+            GuildEvent::ChannelChanged(channel(1, 10, 0)),
+        ]);
+        assert!(batch.channels_deleted.is_empty());
+        assert_eq!(batch.channels_changed, [channel(1, 10, 0)]);
     }
 
     #[test]

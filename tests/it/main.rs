@@ -24,6 +24,7 @@ mod interactions_endpoint;
 mod logs;
 mod managers;
 mod outage;
+mod permission_snapshot;
 mod permissions;
 mod production_transport;
 mod reference_binary;

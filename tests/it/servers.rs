@@ -387,6 +387,8 @@ async fn the_active_server_counter_matches_a_real_count_through_every_change() {
         icon_hash: None,
         member_count: 10,
         joined_at: chrono::Utc::now(),
+        permissions: None,
+        channels: Vec::new(),
     };
     let now = chrono::Utc::now();
     let apply = |batch: GuildBatch| {

@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
-use crate::support::bot::{TestBot, test_config};
+use crate::support::bot::{TestBot, eventually, test_config};
 use crate::support::db::TestDb;
 use crate::support::discord::{CHANNEL_MESSAGE_WITH_SOURCE, EPHEMERAL, STRING_SELECT};
 use crate::support::fake_discord::FakeDiscord;
 use crate::support::fixtures;
+use admin_panel::store::permission_snapshots;
 use admin_panel::store::settings as store;
 use serde_json::{Value, json};
 
@@ -143,6 +144,24 @@ async fn a_broadcast_channel_is_saved_only_where_the_bot_can_post_embeds() {
     assert_eq!(saved["data"]["flags"], EPHEMERAL);
     assert_eq!(current(&db).await.broadcast_channel_id, Some(TEXT));
     assert_eq!(config_updates(&db).await, 1);
+    // What the check read is stored as the permission snapshot, for every
+    // process (this one may not hold the server's shard).
+    let (server, channel) = eventually("the snapshot stored", WAIT, || async {
+        let server = permission_snapshots::server(&db.pool, GUILD)
+            .await
+            .unwrap()?;
+        let (channel, _) = permission_snapshots::channel(&db.pool, TEXT)
+            .await
+            .unwrap()?;
+        Some((server, channel))
+    })
+    .await;
+    assert_eq!(server.bot.map(|bot| bot.roles), Some(vec![GUILD + 1]));
+    assert_eq!(
+        server.roles.get(&(GUILD + 1)).map(|p| p.bits()),
+        Some(BOT_PERMISSIONS)
+    );
+    assert_eq!((channel.guild_id, channel.overwrites.len()), (GUILD, 0));
 
     let cleared = run(&fake, settings("broadcast-channel", vec![])).await;
     assert!(content(&cleared).contains("to none"));

@@ -207,6 +207,54 @@ pub fn guild_channel(id: u64, guild_id: u64, kind: u8, overwrites: Value) -> Val
     })
 }
 
+/// A role as GUILD_CREATE and the role events carry it.
+pub fn role(id: u64, name: &str, permissions: u64) -> Value {
+    json!({
+        "id": id.to_string(), "name": name, "color": 0, "colors": { "primary_color": 0 },
+        "hoist": false, "icon": null, "unicode_emoji": null, "position": 0,
+        "permissions": permissions.to_string(), "managed": false, "mentionable": false, "flags": 0,
+    })
+}
+
+/// GUILD_ROLE_CREATE / GUILD_ROLE_UPDATE.
+pub fn role_event(guild_id: u64, id: u64, permissions: u64) -> Value {
+    json!({ "guild_id": guild_id.to_string(), "role": role(id, "Role", permissions) })
+}
+
+/// GUILD_ROLE_DELETE.
+pub fn role_delete(guild_id: u64, id: u64) -> Value {
+    json!({ "guild_id": guild_id.to_string(), "role_id": id.to_string() })
+}
+
+/// GUILD_MEMBER_UPDATE for the bot itself (sent without GUILD_MEMBERS).
+pub fn bot_member_update(guild_id: u64, roles: &[u64], timed_out_until: Option<&str>) -> Value {
+    let roles: Vec<String> = roles.iter().map(u64::to_string).collect();
+    json!({
+        "guild_id": guild_id.to_string(), "roles": roles, "user": bot_user(), "nick": null,
+        "avatar": null, "joined_at": TIMESTAMP, "premium_since": null, "deaf": false, "mute": false,
+        "pending": false, "communication_disabled_until": timed_out_until, "flags": 0,
+    })
+}
+
+/// The bot's own member as GUILD_CREATE's `members` lists it.
+pub fn bot_member_with(roles: &[u64]) -> Value {
+    let mut member = member(BOT_USER_ID, true);
+    member.as_object_mut().unwrap().remove("permissions");
+    member["roles"] = json!(roles.iter().map(u64::to_string).collect::<Vec<_>>());
+    member
+}
+
+/// A public thread of `parent`.
+pub fn thread(id: u64, guild_id: u64, parent: u64) -> Value {
+    let mut thread = guild_channel(id, guild_id, 11, json!([]));
+    thread["parent_id"] = json!(parent.to_string());
+    thread["thread_metadata"] = json!({
+        "archived": false, "auto_archive_duration": 1440, "archive_timestamp": TIMESTAMP,
+        "locked": false,
+    });
+    thread
+}
+
 /// `GET /guilds/{id}`: a guild whose @everyone role has `everyone_permissions`,
 /// plus a "Bot" role (id `guild_id + 1`) with `bot_role_permissions`.
 pub fn partial_guild(guild_id: u64, everyone_permissions: u64, bot_role_permissions: u64) -> Value {
@@ -284,7 +332,10 @@ pub fn message(id: u64, channel_id: u64, body: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serenity::all::{Guild, Interaction, Message, PartialGuild, Ready, UnavailableGuild};
+    use serenity::all::{
+        Guild, GuildChannel, GuildMemberUpdateEvent, GuildRoleDeleteEvent, GuildRoleUpdateEvent,
+        Interaction, Message, PartialGuild, Ready, UnavailableGuild,
+    };
 
     fn parse<T: serde::de::DeserializeOwned>(value: Value) -> T {
         serde_json::from_value(value)
@@ -303,6 +354,27 @@ mod tests {
         ));
         assert_eq!(guild.member_count, 42);
         let _: PartialGuild = parse(guild_update(5, "Renamed", None));
+        let role: GuildRoleUpdateEvent = parse(role_event(5, 6, 2048));
+        assert_eq!(
+            (role.role.guild_id.get(), role.role.permissions.bits()),
+            (5, 2048)
+        );
+        let deleted: GuildRoleDeleteEvent = parse(role_delete(5, 6));
+        assert_eq!(deleted.role_id.get(), 6);
+        let member: GuildMemberUpdateEvent = parse(bot_member_update(
+            5,
+            &[6],
+            Some("2030-01-01T00:00:00.000000+00:00"),
+        ));
+        assert_eq!(member.roles.len(), 1);
+        assert!(member.communication_disabled_until.is_some());
+        let mut with_bot = guild_create(5, "Five", 42, None);
+        with_bot["members"] = json!([bot_member_with(&[6])]);
+        let with_bot: Guild = parse(with_bot);
+        let bot = &with_bot.members[&serenity::all::UserId::new(BOT_USER_ID)];
+        assert_eq!(bot.roles.len(), 1);
+        let thread: GuildChannel = parse(thread(7, 5, 8));
+        assert_eq!(thread.parent_id.map(|p| p.get()), Some(8));
         let deleted: UnavailableGuild = parse(guild_delete(5, true));
         assert!(deleted.unavailable);
         let deleted: UnavailableGuild = parse(guild_delete(5, false));
