@@ -9,6 +9,10 @@
 //! `BENCH_FORBIDDEN_PERCENT=2` makes that share of the channels answer 403
 //! (permissions lost, no gateway event), and the run reports the invalid
 //! responses in the worst 10-minute window and the rate to the rest.
+//! `BENCH_LOST_SEND_PERCENT=10` makes that share of the channels lose Send
+//! Messages with the gateway saying so (their permission snapshot denies it,
+//! and the fake would refuse them): the run reports the requests made to
+//! them (goal 0) and the rate to the rest.
 //! For comparison, Red-DiscordBot's announcer sends one guild every 0.5 s.
 
 // The test harness's own unit tests do not run under a bench harness, so
@@ -41,6 +45,7 @@ async fn main() {
     let guilds: i64 = env_number("BENCH_GUILDS", 10_000);
     let rate: u32 = env_number("BROADCAST_RATE", 40);
     let forbidden_percent: i64 = env_number("BENCH_FORBIDDEN_PERCENT", 0);
+    let lost_percent: i64 = env_number("BENCH_LOST_SEND_PERCENT", 0);
     let rate_text = rate.to_string();
     // The bot runs as its own process (the reference binary), so its memory
     // is measured apart from the fake's, which keeps every request.
@@ -90,7 +95,22 @@ async fn main() {
             LATENCY,
         ),
     };
-    let deliverable = guilds - forbidden.len() as i64;
+    // Every n-th server (offset by one from the forbidden ones) lost Send
+    // Messages, and the snapshot kept from the gateway says so.
+    let lost = match lost_percent {
+        0 => Vec::new(),
+        percent => {
+            let every = 100 / percent.clamp(1, 100);
+            seed_snapshots(&db, guilds, every).await;
+            fake.refuse_sends_to(
+                (1..=guilds)
+                    .filter(|guild| (guild + 1) % every == 0)
+                    .map(channel),
+                LATENCY,
+            )
+        }
+    };
+    let deliverable = guilds - forbidden.len() as i64 - lost.len() as i64;
     fake.fail_route(
         "POST",
         "/api/v10/channels/*/messages",
@@ -166,6 +186,11 @@ async fn main() {
         (status == "sent").then_some(())
     })
     .await;
+    let requests_to_lost = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && lost.contains(&r.path))
+        .count();
     let (sent, failed): (i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status = 'failed')
            FROM broadcast_deliveries WHERE broadcast_id = $1",
@@ -200,6 +225,12 @@ async fn main() {
             "  {} channels answering 403 ({forbidden_percent}%): {} refusals, {worst_window} in the worst 10-minute window (INVALID_REQUEST_BUDGET default 2500, pause at 2000)",
             forbidden.len(),
             refused.len()
+        );
+    }
+    if !lost.is_empty() {
+        println!(
+            "  {} channels that lost Send Messages, announced ({lost_percent}%): {requests_to_lost} requests to them (goal 0)",
+            lost.len()
         );
     }
     println!(
@@ -279,4 +310,39 @@ async fn main() {
     // SAFETY: kill(2) with a pid we spawned and a valid signal number.
     unsafe { libc::kill(bot.id() as i32, libc::SIGTERM) };
     bot.wait().expect("the bot exits");
+}
+
+/// A permission snapshot for every server, as the gateway would have left
+/// it: @everyone views, the bot's role (server id + 1) sends with embeds,
+/// and in every `every`-th server (offset by one) the broadcast channel
+/// denies that role Send Messages.
+async fn seed_snapshots(db: &TestDb, guilds: i64, every: i64) {
+    const VIEW: i64 = 1 << 10;
+    const SEND: i64 = 1 << 11;
+    const EMBED: i64 = 1 << 14;
+    // language=PostgreSQL
+    sqlx::query(
+        "UPDATE guilds SET owner_id = 1, everyone_permissions = $1,
+                role_permissions = jsonb_build_object((id + 1)::text, $2::int8),
+                bot_user_id = $3, bot_role_ids = ARRAY[id + 1]",
+    )
+    .bind(VIEW)
+    .bind(SEND | EMBED)
+    .bind(support::fixtures::BOT_USER_ID as i64)
+    .execute(&db.pool)
+    .await
+    .expect("seed the server snapshots");
+    // language=PostgreSQL
+    sqlx::query(
+        "INSERT INTO channel_permissions (channel_id, guild_id, name, kind, overwrites)
+         SELECT 900000000000 + i, i, 'news', 0,
+                CASE WHEN (i + 1) % $2 = 0 THEN ARRAY[0, i + 1, 0, $3]::int8[] ELSE '{}' END
+           FROM generate_series(1, $1) AS i",
+    )
+    .bind(guilds)
+    .bind(every)
+    .bind(SEND)
+    .execute(&db.pool)
+    .await
+    .expect("seed the channel snapshots");
 }

@@ -77,6 +77,7 @@ pub async fn handle_event<U: HasAdminPanel>(
         FullEvent::GuildMemberUpdate { event, .. } if event.user.id == framework.bot_id() => {
             tracing::info!(guild = %event.guild_id, roles = event.roles.len(), timed_out = event.communication_disabled_until.is_some(), "the bot's member changed");
             let member = BotMember {
+                user_id: event.user.id.get(),
                 roles: event.roles.iter().map(|role| role.get()).collect(),
                 timed_out_until: event
                     .communication_disabled_until

@@ -17,12 +17,15 @@ use super::claims::{self, LEASE_SECS, claimed_in_batches};
 use super::classify::{classify_noting, timed_out_noting};
 use super::context::{WorkerContext, room_to_claim};
 use super::draft::Draft;
+use super::gate;
 use super::pacing::{Answer, Pace};
 use crate::discord_guard::RouteGroup;
 use crate::error::cause_chain;
+use crate::permissions::Need;
 use crate::store::broadcasts::followups::{self, Followup, Target, TargetOutcome};
 use crate::store::broadcasts::{self, FollowupKind, Outcome};
 use crate::store::logs::Severity;
+use crate::store::permission_targets;
 use crate::telemetry::oplog;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -91,6 +94,7 @@ pub(super) async fn follow_up(
                 LEASE_SECS,
             )
             .await?;
+            let claimed = held_back(ctx, followup, claimed).await?;
             Ok(claimed
                 .into_iter()
                 .filter_map(|t| room.take().map(|slot| (t, slot)))
@@ -111,6 +115,12 @@ pub(super) async fn follow_up(
                     };
                     if let TargetOutcome::Retry { after_secs, rate_limited: true, .. } = &outcome {
                         ctx.pacer.pause_for(*after_secs).await;
+                    }
+                    if let TargetOutcome::Failed { code: Some(code), .. } = &outcome
+                        && gate::is_refusal(*code)
+                        && let Err(error) = permission_targets::mark_refused(&ctx.pool, target.channel_id).await
+                    {
+                        tracing::warn!(error = %cause_chain(&error), channel = target.channel_id, "could not mark a channel refused");
                     }
                     if let Err(error) = followups::record_target(&ctx.pool, followup.id, target.guild_id, &outcome).await {
                         tracing::warn!(error = %cause_chain(&error), followup = followup.id, guild = target.guild_id, "could not record an edit or delete; its lease will expire and it will be retried");
@@ -291,7 +301,41 @@ fn target_outcome(outcome: Outcome, deleting: bool, attempts: i32) -> TargetOutc
             message,
         } => TargetOutcome::Gone { code, message },
         Outcome::Failed { code, message } => TargetOutcome::Failed { code, message },
+        Outcome::NotSent { missing, message } => TargetOutcome::NotSent { missing, message },
+        Outcome::ChannelDeleted => TargetOutcome::Gone {
+            code: UNKNOWN_CHANNEL,
+            message: "the channel was deleted".to_owned(),
+        },
     }
+}
+
+/// Records, without a request, the claimed targets the permission snapshot
+/// rules out (editing or deleting the bot's own message needs View
+/// Channel); returns the rest.
+async fn held_back(
+    ctx: &WorkerContext,
+    followup: &Followup,
+    claimed: Vec<Target>,
+) -> Result<Vec<Target>, sqlx::Error> {
+    let targets: Vec<(u64, u64)> = claimed.iter().map(|t| (t.guild_id, t.channel_id)).collect();
+    let verdicts = gate::verdicts(&ctx.pool, Need::SeeChannel, &targets).await?;
+    if verdicts.is_empty() {
+        return Ok(claimed);
+    }
+    let mut go = Vec::with_capacity(claimed.len());
+    for target in claimed {
+        let Some(verdict) = verdicts.get(&target.guild_id) else {
+            go.push(target);
+            continue;
+        };
+        let outcome = match (verdict.missing_permission(), verdict.reason()) {
+            (Some(missing), Some(message)) => Outcome::NotSent { missing, message },
+            _ => Outcome::ChannelDeleted,
+        };
+        let outcome = target_outcome(outcome, false, target.attempts);
+        followups::record_target(&ctx.pool, followup.id, target.guild_id, &outcome).await?;
+    }
+    Ok(go)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod classify;
 mod context;
 pub mod draft;
 mod followup;
+pub mod gate;
 mod pacing;
 mod publish;
 pub mod schedule;

@@ -25,12 +25,15 @@ use super::claims::{self, LEASE_SECS, claimed_in_batches};
 use super::classify::{classify_noting, timed_out_noting};
 use super::context::{WorkerContext, room_to_claim};
 use super::draft::{Draft, nonce};
+use super::gate::{self, Verdict};
 use super::pacing::{Answer, Pace, Pacer};
 use super::{followup, publish};
 use crate::discord_guard::{DiscordGuard, RouteGroup};
 use crate::error::cause_chain;
+use crate::permissions::Need;
 use crate::store::broadcasts::{self, CHANNEL, Claimed, Counts, Outcome};
 use crate::store::logs::Severity;
+use crate::store::permission_targets;
 use crate::store::settings;
 use crate::telemetry::metrics::DeliveryCounters;
 use crate::telemetry::oplog;
@@ -244,6 +247,7 @@ impl BroadcastWorker {
                 let claimed =
                     broadcasts::claim(&self.ctx.pool, id, self.ctx.instance_id, batch, LEASE_SECS)
                         .await?;
+                let claimed = self.held_back(id, claimed).await?;
                 Ok(claimed
                     .into_iter()
                     .filter_map(|d| room.take().map(|slot| (d, slot)))
@@ -275,6 +279,27 @@ impl BroadcastWorker {
             })
             .await;
         claims::claim_error(claim_error)
+    }
+
+    /// Records, without a request, the claimed deliveries the permission
+    /// snapshot rules out (a deleted channel, a missing permission, a 403
+    /// since the last event about the channel); returns the rest.
+    async fn held_back(&self, id: i64, claimed: Vec<Claimed>) -> Result<Vec<Claimed>, sqlx::Error> {
+        let targets: Vec<(u64, u64)> = claimed.iter().map(|d| (d.guild_id, d.channel_id)).collect();
+        let verdicts = gate::verdicts(&self.ctx.pool, Need::PostEmbed, &targets).await?;
+        if verdicts.is_empty() {
+            return Ok(claimed);
+        }
+        let mut go = Vec::with_capacity(claimed.len());
+        for delivery in claimed {
+            match verdicts.get(&delivery.guild_id) {
+                None => go.push(delivery),
+                Some(verdict) => {
+                    self.settle(id, &delivery, &not_sent(verdict)).await?;
+                }
+            }
+        }
+        Ok(go)
     }
 
     /// Sends one delivery; `None` when the bot token is refused (before or
@@ -321,13 +346,27 @@ impl BroadcastWorker {
         broadcasts::record_attempt(&self.ctx.pool, id, delivery.guild_id, outcome).await?;
         match outcome {
             Outcome::Sent { .. } => DeliveryCounters::add(&self.counters.sent, 1),
-            Outcome::Failed { .. } => DeliveryCounters::add(&self.counters.failed, 1),
-            Outcome::Retry { .. } => {}
+            Outcome::Failed { .. } | Outcome::NotSent { .. } => {
+                DeliveryCounters::add(&self.counters.failed, 1);
+            }
+            Outcome::Retry { .. } | Outcome::ChannelDeleted => {}
         }
         if let Outcome::Failed {
-            code: Some(UNKNOWN_CHANNEL),
-            ..
+            code: Some(code), ..
         } = outcome
+            && gate::is_refusal(*code)
+        {
+            permission_targets::mark_refused(&self.ctx.pool, delivery.channel_id).await?;
+        }
+        let deleted = match outcome {
+            Outcome::Failed {
+                code: Some(UNKNOWN_CHANNEL),
+                ..
+            } => Some("Discord error 10003"),
+            Outcome::ChannelDeleted => Some("the gateway said so"),
+            _ => None,
+        };
+        if let Some(how) = deleted
             && settings::clear_unknown_channel(
                 &self.ctx.pool,
                 delivery.guild_id,
@@ -336,7 +375,7 @@ impl BroadcastWorker {
             .await?
         {
             let message = format!(
-                "The broadcast channel <#{}> no longer exists (Discord error 10003 during broadcast #{id}); the server's broadcast channel setting was cleared",
+                "The broadcast channel <#{}> no longer exists ({how}, during broadcast #{id}); the server's broadcast channel setting was cleared",
                 delivery.channel_id
             );
             oplog::write_entry_or_warn(
@@ -439,5 +478,13 @@ impl BroadcastWorker {
             self.ctx.guard.observe_error(&error);
             tracing::debug!(error = %cause_chain(&error), broadcast = broadcast.id, "could not edit the broadcast progress message");
         }
+    }
+}
+
+/// How a delivery the gate held back is recorded.
+fn not_sent(verdict: &Verdict) -> Outcome {
+    match (verdict.missing_permission(), verdict.reason()) {
+        (Some(missing), Some(message)) => Outcome::NotSent { missing, message },
+        _ => Outcome::ChannelDeleted,
     }
 }

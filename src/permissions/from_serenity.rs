@@ -109,6 +109,7 @@ pub fn server_update(guild: &PartialGuild) -> ServerEvent {
 /// The bot's roles and timeout.
 pub fn bot_member_of(member: &Member) -> BotMember {
     BotMember {
+        user_id: member.user.id.get(),
         roles: member.roles.iter().map(|role| role.get()).collect(),
         timed_out_until: member.communication_disabled_until.and_then(to_utc),
     }

@@ -4,8 +4,6 @@
 //! the roles that grant one of them, and the overwrites of the channels the
 //! panel posts in (not of every channel: a server has up to 500).
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serenity::all::Permissions;
 
@@ -30,7 +28,7 @@ pub struct ServerPermissions {
     pub everyone: Permissions,
     /// Every other role granting a [`RELEVANT`] bit, with those bits; a role
     /// not listed grants none of them.
-    pub roles: BTreeMap<u64, Permissions>,
+    pub roles: RolePermissions,
     /// The bot's own roles and timeout; `None` when its member was not sent
     /// (no snapshot: the bot then sends as it did before).
     pub bot: Option<BotMember>,
@@ -39,6 +37,8 @@ pub struct ServerPermissions {
 /// The bot's member in one server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BotMember {
+    /// The bot's user id (what a member overwrite for it names).
+    pub user_id: u64,
     /// Its roles (not @everyone).
     pub roles: Vec<u64>,
     /// Until when it is in timeout, if it is.
@@ -97,9 +97,9 @@ pub struct ServerChange {
     /// New @everyone permissions.
     pub everyone: Option<Permissions>,
     /// Every role, replacing the stored ones.
-    pub roles_replaced: Option<BTreeMap<u64, Permissions>>,
+    pub roles_replaced: Option<RolePermissions>,
     /// Roles granting something now (after the replacement).
-    pub roles_set: BTreeMap<u64, Permissions>,
+    pub roles_set: RolePermissions,
     /// Roles that grant nothing relevant now or are gone (after the rest).
     pub roles_removed: Vec<u64>,
     /// The bot's member.
@@ -162,9 +162,7 @@ impl ServerChange {
         if let Some(roles) = &self.roles_replaced {
             server.roles.clone_from(roles);
         }
-        server
-            .roles
-            .extend(self.roles_set.iter().map(|(id, p)| (*id, *p)));
+        server.roles.extend(self.roles_set.iter());
         for role in &self.roles_removed {
             server.roles.remove(role);
         }
@@ -179,11 +177,80 @@ pub fn keep(permissions: Permissions) -> Permissions {
     permissions & RELEVANT
 }
 
+/// Roles and what they grant, sorted by id. A vector, not a map: a restart
+/// holds one per server in the guild-event queue, and a map's node takes
+/// about 200 bytes for even one role where this takes 16 a role.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RolePermissions(Vec<(u64, Permissions)>);
+
+impl RolePermissions {
+    /// What `role` grants, if it is listed.
+    pub fn get(&self, role: &u64) -> Option<&Permissions> {
+        self.position(*role).ok().map(|at| &self.0[at].1)
+    }
+
+    /// Whether `role` is listed.
+    pub fn contains_key(&self, role: &u64) -> bool {
+        self.position(*role).is_ok()
+    }
+
+    /// Lists `role` with `permissions` (replacing what it had).
+    pub fn insert(&mut self, role: u64, permissions: Permissions) {
+        match self.position(role) {
+            Ok(at) => self.0[at].1 = permissions,
+            Err(at) => self.0.insert(at, (role, permissions)),
+        }
+    }
+
+    /// Leaves `role` out.
+    pub fn remove(&mut self, role: &u64) {
+        if let Ok(at) = self.position(*role) {
+            self.0.remove(at);
+        }
+    }
+
+    /// Every role listed, by id.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, Permissions)> + '_ {
+        self.0.iter().copied()
+    }
+
+    /// Whether none is listed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Empties the list.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    fn position(&self, role: u64) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&role, |(id, _)| *id)
+    }
+}
+
+impl FromIterator<(u64, Permissions)> for RolePermissions {
+    fn from_iter<I: IntoIterator<Item = (u64, Permissions)>>(roles: I) -> Self {
+        let mut list = Self::default();
+        list.extend(roles);
+        list.0.shrink_to_fit();
+        list
+    }
+}
+
+impl Extend<(u64, Permissions)> for RolePermissions {
+    fn extend<I: IntoIterator<Item = (u64, Permissions)>>(&mut self, roles: I) {
+        for (role, permissions) in roles {
+            self.insert(role, permissions);
+        }
+    }
+}
+
 /// The roles other than @everyone that grant a [`RELEVANT`] bit.
 pub fn relevant_roles(
     guild_id: u64,
     roles: impl IntoIterator<Item = (u64, Permissions)>,
-) -> BTreeMap<u64, Permissions> {
+) -> RolePermissions {
     roles
         .into_iter()
         .filter(|(id, _)| *id != guild_id)
@@ -206,12 +273,12 @@ pub fn relevant_overwrites(overwrites: impl IntoIterator<Item = Overwrite>) -> V
 }
 
 /// The bot as [`super::permissions_in`] takes it; `None` without its member.
-pub fn member_of(server: &ServerPermissions, guild_id: u64, bot_id: u64) -> Option<MemberFacts> {
+pub fn member_of(server: &ServerPermissions, guild_id: u64) -> Option<MemberFacts> {
     let bot = server.bot.as_ref()?;
     Some(MemberFacts {
         guild_id,
         owner_id: server.owner_id,
-        user_id: bot_id,
+        user_id: bot.user_id,
         everyone: server.everyone,
         roles: bot
             .roles
@@ -258,6 +325,7 @@ mod tests {
                 )],
             ),
             bot: Some(BotMember {
+                user_id: BOT,
                 roles: vec![BOT_ROLE],
                 timed_out_until: None,
             }),
@@ -276,7 +344,7 @@ mod tests {
     }
 
     fn missing_in(server: &ServerPermissions, channel: &ChannelSnapshot) -> Vec<String> {
-        let member = member_of(server, GUILD, BOT).expect("the bot's member is known");
+        let member = member_of(server, GUILD).expect("the bot's member is known");
         missing(
             &member,
             &facts_of(channel, None),
@@ -310,7 +378,7 @@ mod tests {
         );
         assert_eq!(
             roles,
-            BTreeMap::from([(BOT_ROLE, Permissions::SEND_MESSAGES)]),
+            RolePermissions::from_iter([(BOT_ROLE, Permissions::SEND_MESSAGES)]),
             "@everyone is apart, a role granting nothing relevant is left out"
         );
         let overwrites = relevant_overwrites([
@@ -399,7 +467,7 @@ mod tests {
         ]);
         assert_eq!(
             server.roles,
-            BTreeMap::from([(
+            RolePermissions::from_iter([(
                 BOT_ROLE,
                 Permissions::SEND_MESSAGES | Permissions::EMBED_LINKS
             )])
@@ -410,6 +478,7 @@ mod tests {
     fn the_bots_member_update_brings_its_roles_and_timeout() {
         let until = Utc::now() + chrono::Duration::hours(1);
         let server = changed(vec![ServerEvent::Member(BotMember {
+            user_id: BOT,
             roles: vec![],
             timed_out_until: Some(until),
         })]);
@@ -420,6 +489,7 @@ mod tests {
         );
         let mut server = server;
         server.bot = Some(BotMember {
+            user_id: BOT,
             roles: vec![BOT_ROLE],
             timed_out_until: Some(until),
         });
@@ -436,7 +506,7 @@ mod tests {
     fn without_the_bots_member_there_is_no_snapshot() {
         let mut server = server();
         server.bot = None;
-        assert_eq!(member_of(&server, GUILD, BOT), None);
+        assert_eq!(member_of(&server, GUILD), None);
     }
 
     #[test]
@@ -456,7 +526,7 @@ mod tests {
             overwrites: Vec::new(),
             ..text(31, vec![])
         };
-        let member = member_of(&server(), GUILD, BOT).unwrap();
+        let member = member_of(&server(), GUILD).unwrap();
         let now = Utc::now();
         assert_eq!(
             missing(&member, &facts_of(&thread, None), Need::PostEmbed, now),

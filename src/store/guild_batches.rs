@@ -95,15 +95,20 @@ async fn create(
         .iter()
         .map(|bot| bot.and_then(|bot| bot.timed_out_until))
         .collect();
+    let bot_ids: Vec<Option<i64>> = bots
+        .iter()
+        .map(|bot| bot.map(|bot| db_id(bot.user_id)))
+        .collect();
     let channels = ChannelColumns::of(created.iter().flat_map(|g| &g.channels));
     // language=PostgreSQL
     let joined: Vec<DbId> = sqlx::query_scalar(
         r#"
         WITH input AS (
             SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::int4[], $5::timestamptz[],
-                                 $6::int8[], $7::int8[], $8::text[], $9::text[], $10::timestamptz[])
+                                 $6::int8[], $7::int8[], $8::text[], $9::text[], $10::timestamptz[],
+                                 $17::int8[])
                 AS i(id, name, icon_hash, member_count, joined_at,
-                     owner_id, everyone, roles, bot_roles, timed_out_until)
+                     owner_id, everyone, roles, bot_roles, timed_out_until, bot_user_id)
         ),
         -- By the primary key (`= ANY`): joined to `input`, the planner
         -- hashed the whole table for every batch (a scan of 100,000 rows
@@ -114,9 +119,9 @@ async fn create(
         upserted AS (
             INSERT INTO guilds (id, name, icon_hash, member_count, joined_at, left_at, updated_at,
                                 owner_id, everyone_permissions, role_permissions, bot_role_ids,
-                                bot_timed_out_until)
+                                bot_timed_out_until, bot_user_id)
             SELECT id, name, icon_hash, member_count, joined_at, NULL, now(),
-                   owner_id, everyone, roles::jsonb, bot_roles::int8[], timed_out_until
+                   owner_id, everyone, roles::jsonb, bot_roles::int8[], timed_out_until, bot_user_id
               FROM input
             ON CONFLICT (id) DO UPDATE
                SET name = EXCLUDED.name, icon_hash = EXCLUDED.icon_hash,
@@ -126,7 +131,8 @@ async fn create(
                    everyone_permissions = EXCLUDED.everyone_permissions,
                    role_permissions = EXCLUDED.role_permissions,
                    bot_role_ids = EXCLUDED.bot_role_ids,
-                   bot_timed_out_until = EXCLUDED.bot_timed_out_until
+                   bot_timed_out_until = EXCLUDED.bot_timed_out_until,
+                   bot_user_id = EXCLUDED.bot_user_id
             RETURNING id
         ),
         -- Only the channels the panel posts in (see `permission_snapshots`).
@@ -138,7 +144,15 @@ async fn create(
             ON CONFLICT (channel_id) DO UPDATE
                SET guild_id = EXCLUDED.guild_id, name = EXCLUDED.name, kind = EXCLUDED.kind,
                    parent_id = EXCLUDED.parent_id, overwrites = EXCLUDED.overwrites,
-                   deleted_at = NULL, updated_at = now()
+                   deleted_at = NULL, refused_at = NULL, updated_at = now()
+             -- A restart resends every channel: an unchanged one is not rewritten.
+             WHERE (channel_permissions.guild_id, channel_permissions.name, channel_permissions.kind,
+                    channel_permissions.parent_id, channel_permissions.overwrites)
+                   IS DISTINCT FROM
+                   (EXCLUDED.guild_id, EXCLUDED.name, EXCLUDED.kind, EXCLUDED.parent_id,
+                    EXCLUDED.overwrites)
+                OR channel_permissions.deleted_at IS NOT NULL
+                OR channel_permissions.refused_at IS NOT NULL
         ),
         settings AS (
             INSERT INTO guild_settings (guild_id) SELECT id FROM upserted
@@ -172,6 +186,7 @@ async fn create(
     .bind(&channels.kinds)
     .bind(&channels.parents)
     .bind(&channels.overwrites)
+    .bind(&bot_ids)
     .fetch_all(&mut **transaction)
     .await?;
     Ok(joined.into_iter().map(u64::from).collect())
@@ -215,7 +230,8 @@ async fn change_channels(
     sqlx::query(
         "UPDATE channel_permissions c
             SET name = u.name, kind = u.kind, parent_id = u.parent_id,
-                overwrites = u.overwrites::int8[], deleted_at = NULL, updated_at = now()
+                overwrites = u.overwrites::int8[], deleted_at = NULL, refused_at = NULL,
+                updated_at = now()
            FROM UNNEST($1::int8[], $2::text[], $3::int2[], $4::int8[], $5::text[])
                 AS u(id, name, kind, parent_id, overwrites)
           WHERE c.channel_id = u.id",

@@ -21,6 +21,7 @@ pub mod logs;
 pub mod managers;
 pub mod modules;
 pub mod permission_snapshots;
+pub mod permission_targets;
 pub mod servers;
 pub mod settings;
 pub mod trends;

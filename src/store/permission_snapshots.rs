@@ -9,14 +9,14 @@
 //! one operator), overwrites as a flat BIGINT[] of (target kind, id, allow,
 //! deny), since PostgreSQL arrays cannot be ragged.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serenity::all::Permissions;
 use sqlx::{Executor, PgPool, Postgres};
 
 use super::db_id;
-use crate::permissions::snapshot::{BotMember, ChannelSnapshot, ServerChange, ServerPermissions};
+use crate::permissions::snapshot::{
+    BotMember, ChannelSnapshot, RolePermissions, ServerChange, ServerPermissions,
+};
 use crate::permissions::{ChannelKind, Overwrite, OverwriteTarget};
 
 /// Permissions as stored.
@@ -29,15 +29,15 @@ fn from_bits(bits: i64) -> Permissions {
 }
 
 /// Roles as the JSONB object stored (as text, cast in SQL).
-pub fn roles_json(roles: &BTreeMap<u64, Permissions>) -> String {
+pub fn roles_json(roles: &RolePermissions) -> String {
     let object: serde_json::Map<String, serde_json::Value> = roles
         .iter()
-        .map(|(id, permissions)| (id.to_string(), bits(*permissions).into()))
+        .map(|(id, permissions)| (id.to_string(), bits(permissions).into()))
         .collect();
     serde_json::Value::Object(object).to_string()
 }
 
-fn roles_from_json(value: &serde_json::Value) -> BTreeMap<u64, Permissions> {
+fn roles_from_json(value: &serde_json::Value) -> RolePermissions {
     value
         .as_object()
         .into_iter()
@@ -64,7 +64,7 @@ pub fn overwrites_literal(overwrites: &[Overwrite]) -> String {
     }))
 }
 
-fn overwrites_from(flat: &[i64]) -> Vec<Overwrite> {
+pub(super) fn overwrites_from(flat: &[i64]) -> Vec<Overwrite> {
     flat.chunks_exact(4)
         .map(|o| Overwrite {
             target: if o[0] == 1 {
@@ -87,7 +87,7 @@ pub fn kind_code(kind: ChannelKind) -> i16 {
     }
 }
 
-fn kind_from(code: i16) -> ChannelKind {
+pub(super) fn kind_from(code: i16) -> ChannelKind {
     match code {
         0 => ChannelKind::Messages,
         1 => ChannelKind::Thread,
@@ -98,34 +98,43 @@ fn kind_from(code: i16) -> ChannelKind {
 /// The server-wide facts of `guild`, if a snapshot is known (the bot's
 /// member included) and the bot is there.
 pub async fn server(pool: &PgPool, guild: u64) -> Result<Option<ServerPermissions>, sqlx::Error> {
-    type Row = (
-        Option<i64>,
-        Option<i64>,
-        Option<serde_json::Value>,
-        Option<Vec<i64>>,
-        Option<DateTime<Utc>>,
-    );
     // language=PostgreSQL
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT owner_id, everyone_permissions, role_permissions, bot_role_ids, bot_timed_out_until
+    let row: Option<ServerRow> = sqlx::query_as(
+        "SELECT owner_id, everyone_permissions, role_permissions, bot_user_id, bot_role_ids,
+                bot_timed_out_until
            FROM guilds WHERE id = $1 AND left_at IS NULL",
     )
     .bind(db_id(guild))
     .fetch_optional(pool)
     .await?;
-    let Some((Some(owner), Some(everyone), Some(roles), Some(bot_roles), timed_out_until)) = row
-    else {
-        return Ok(None);
-    };
-    Ok(Some(ServerPermissions {
-        owner_id: owner as u64,
-        everyone: from_bits(everyone),
-        roles: roles_from_json(&roles),
-        bot: Some(BotMember {
-            roles: bot_roles.into_iter().map(|id| id as u64).collect(),
-            timed_out_until,
-        }),
-    }))
+    Ok(row.and_then(ServerRow::known))
+}
+
+/// The server-wide columns as read; [`ServerRow::known`] when complete.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ServerRow {
+    owner_id: Option<i64>,
+    everyone_permissions: Option<i64>,
+    role_permissions: Option<serde_json::Value>,
+    bot_user_id: Option<i64>,
+    bot_role_ids: Option<Vec<i64>>,
+    bot_timed_out_until: Option<DateTime<Utc>>,
+}
+
+impl ServerRow {
+    /// The snapshot, if every part of it is known.
+    pub fn known(self) -> Option<ServerPermissions> {
+        Some(ServerPermissions {
+            owner_id: self.owner_id? as u64,
+            everyone: from_bits(self.everyone_permissions?),
+            roles: roles_from_json(&self.role_permissions?),
+            bot: Some(BotMember {
+                user_id: self.bot_user_id? as u64,
+                roles: self.bot_role_ids?.into_iter().map(|id| id as u64).collect(),
+                timed_out_until: self.bot_timed_out_until,
+            }),
+        })
+    }
 }
 
 /// A channel's snapshot and whether it was deleted; `None` when none is kept.
@@ -187,13 +196,20 @@ pub async fn apply_change<'e>(
 ) -> Result<(), sqlx::Error> {
     let removed: Vec<String> = change.roles_removed.iter().map(u64::to_string).collect();
     // language=PostgreSQL
+    // Any change of the server's roles or of the bot's member is news
+    // about its channels: a 403 seen before no longer holds them back.
     sqlx::query(
-        "UPDATE guilds
+        "WITH cleared AS (
+             UPDATE channel_permissions SET refused_at = NULL
+              WHERE guild_id = $1 AND refused_at IS NOT NULL
+         )
+         UPDATE guilds
             SET owner_id = COALESCE($2, owner_id),
                 everyone_permissions = COALESCE($3, everyone_permissions),
                 role_permissions = (COALESCE($4::jsonb, role_permissions) || $5::jsonb) - $6::text[],
                 bot_role_ids = CASE WHEN $7 THEN $8::text::int8[] ELSE bot_role_ids END,
-                bot_timed_out_until = CASE WHEN $7 THEN $9 ELSE bot_timed_out_until END
+                bot_timed_out_until = CASE WHEN $7 THEN $9 ELSE bot_timed_out_until END,
+                bot_user_id = CASE WHEN $7 THEN $10 ELSE bot_user_id END
           WHERE id = $1",
     )
     .bind(db_id(guild))
@@ -210,6 +226,7 @@ pub async fn apply_change<'e>(
             .map(|bot| array_literal(bot.roles.iter().map(|id| db_id(*id)))),
     )
     .bind(change.bot.as_ref().and_then(|bot| bot.timed_out_until))
+    .bind(change.bot.as_ref().map(|bot| db_id(bot.user_id)))
     .execute(executor)
     .await?;
     Ok(())
@@ -233,7 +250,7 @@ pub async fn upsert_channels<'e>(
          ON CONFLICT (channel_id) DO UPDATE
             SET guild_id = EXCLUDED.guild_id, name = EXCLUDED.name, kind = EXCLUDED.kind,
                 parent_id = EXCLUDED.parent_id, overwrites = EXCLUDED.overwrites,
-                deleted_at = NULL, updated_at = now()",
+                deleted_at = NULL, refused_at = NULL, updated_at = now()",
     )
     .bind(&columns.ids)
     .bind(&columns.guilds)
@@ -293,7 +310,7 @@ mod tests {
 
     #[test]
     fn roles_and_overwrites_read_back_as_written() {
-        let roles = BTreeMap::from([
+        let roles = RolePermissions::from_iter([
             (1, Permissions::SEND_MESSAGES | Permissions::ADMINISTRATOR),
             (u64::MAX >> 2, Permissions::VIEW_CHANNEL),
         ]);

@@ -373,7 +373,7 @@ mod tests {
         snapshot.permissions = Some(ServerPermissions {
             owner_id: 1,
             everyone: Permissions::VIEW_CHANNEL,
-            roles: BTreeMap::new(),
+            roles: Default::default(),
             bot: None,
         });
         snapshot.channels = channels.iter().map(|c| channel(id, *c, 0)).collect();

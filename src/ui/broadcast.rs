@@ -204,7 +204,25 @@ pub fn report(
             ));
         }
     }
-    let failure_lines: Vec<String> = failures
+    let (not_sent, refused): (Vec<&FailureGroup>, Vec<&FailureGroup>) =
+        failures.iter().partition(|group| group.before_sending);
+    let not_sent_lines: Vec<String> = not_sent
+        .iter()
+        .map(|group| {
+            let examples: Vec<String> = group.examples.iter().map(|g| format!("`{g}`")).collect();
+            let missing = group
+                .error_message
+                .strip_prefix("missing permission: ")
+                .unwrap_or(&group.error_message);
+            format!(
+                "**{}** × {}: {}",
+                thousands(group.count),
+                truncate(missing, 120),
+                examples.join(", ")
+            )
+        })
+        .collect();
+    let failure_lines: Vec<String> = refused
         .iter()
         .map(|group| {
             let examples: Vec<String> = group.examples.iter().map(|g| format!("`{g}`")).collect();
@@ -225,6 +243,7 @@ pub fn report(
             let reason = match reason.as_str() {
                 "no_channel" => "no broadcast channel",
                 "category_refused" => "category not accepted",
+                "channel_deleted" => "channel deleted",
                 other => other,
             };
             format!("**{}** × {reason}", thousands(*count))
@@ -258,6 +277,13 @@ pub fn report(
             false,
         )
         .field("Skipped", or_none(&skipped_lines), false)
+        .fields((!not_sent_lines.is_empty()).then(|| {
+            (
+                "Not sent: missing permissions (known from the gateway; no request made)",
+                fit_lines(&not_sent_lines, EMBED_FIELD_VALUE_CHARS),
+                false,
+            )
+        }))
         .footer(CreateEmbedFooter::new(format!(
             "Category: {} · Audience: {}",
             broadcast.message.category,
@@ -347,6 +373,7 @@ mod tests {
             .map(|n| FailureGroup {
                 error_code: Some(50_000 + n),
                 error_message: "m".repeat(2_000),
+                before_sending: n % 2 == 0,
                 count: most,
                 examples: vec![u64::MAX; 10],
             })
@@ -354,6 +381,7 @@ mod tests {
         let skipped = vec![
             ("no_channel".to_owned(), most),
             ("category_refused".to_owned(), most),
+            ("channel_deleted".to_owned(), most),
         ];
         let publishing: Vec<(String, Option<String>, i64)> = (0..20)
             .map(|_| ("not_published".to_owned(), Some("p".repeat(500)), most))

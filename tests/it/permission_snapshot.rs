@@ -12,10 +12,9 @@ use admin_panel::store::permission_snapshots;
 use serde_json::{Value, json};
 use serenity::all::Permissions;
 
-use crate::support::bot::{ADMIN_GUILD, TestBot, eventually, test_config};
+use crate::support::bot::{eventually, start_on as start};
 use crate::support::broadcast::{channel, seed_guild};
 use crate::support::db::TestDb;
-use crate::support::fake_discord::FakeDiscord;
 use crate::support::fixtures::{self, BOT_USER_ID};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -51,7 +50,7 @@ async fn verdict(db: &TestDb, guild: u64, channel: u64) -> Option<Vec<String>> {
             .map(|(parent, _)| parent),
         None => None,
     };
-    let member = member_of(&server, guild, BOT_USER_ID)?;
+    let member = member_of(&server, guild)?;
     let facts = facts_of(&snapshot, parent.as_ref());
     Some(missing(
         &member,
@@ -96,14 +95,6 @@ async fn stored_channels(db: &TestDb) -> Vec<i64> {
         .fetch_all(&db.pool)
         .await
         .unwrap()
-}
-
-async fn start(db: &TestDb) -> (FakeDiscord, TestBot) {
-    let fake = FakeDiscord::start().await;
-    let admin_guild = ADMIN_GUILD.to_string();
-    let config = test_config(&fake, db, &[("ADMIN_GUILD_IDS", admin_guild.as_str())]);
-    let bot = TestBot::start(&fake, config).await;
-    (fake, bot)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

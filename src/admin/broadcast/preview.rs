@@ -13,9 +13,11 @@ use serenity::all::{
 use super::actions::{DISCARD, EDIT, EDIT_FORM, SEND, SEND_NOW, SESSION_TIMEOUT, TEST_SEND};
 use super::form::{input_of, modal};
 use crate::broadcast::draft::Draft;
+use crate::broadcast::gate::{self, Verdict};
 use crate::controls::Controls;
 use crate::error::{Error, UserError};
 use crate::panel::AdminPanel;
+use crate::permissions::Need;
 use crate::store::broadcasts::{self, Audience, ProgressTarget, Queueing};
 use crate::ui::broadcast::preview;
 use crate::ui::custom_id::View;
@@ -236,6 +238,20 @@ pub(super) async fn send_test(
         )
         .into());
     };
+    // What the gateway already said, before any request: a refused one
+    // would count towards Discord's invalid-request limit.
+    let verdicts = gate::verdicts(
+        &panel.pool,
+        Need::PostEmbed,
+        &[(guild.get(), channel.get())],
+    )
+    .await?;
+    if let Some(reason) = verdicts.get(&guild.get()).and_then(Verdict::reason) {
+        return Err(UserError::new(format!(
+            "Nothing was sent to <#{channel}>: {reason}. Grant it to my role (or in the channel's permissions) and try again."
+        ))
+        .into());
+    }
     let bot = http.get_current_user().await?.id;
     crate::broadcast::channel::check_broadcast_channel(http, guild, channel, bot).await?;
     let message = CreateMessage::new()

@@ -135,6 +135,14 @@ pub enum Outcome {
         code: Option<i32>,
         message: String,
     },
+    /// Not sent: the permission snapshot says the bot lacks `missing`
+    /// (no request was made).
+    NotSent {
+        missing: String,
+        message: String,
+    },
+    /// Skipped: the gateway said the channel was deleted.
+    ChannelDeleted,
 }
 
 /// Records how an attempt ended. A sent message is recorded even if the broadcast was
@@ -184,6 +192,22 @@ pub async fn record_attempt(
         .bind(db_id(guild))
         .bind(*code)
         .bind(message),
+        Outcome::NotSent { missing, message } => sqlx::query(
+            "UPDATE broadcast_deliveries SET status = 'failed', error_code = NULL, error_message = $3,
+                    missing_permission = $4, updated_at = now()
+              WHERE broadcast_id = $1 AND guild_id = $2 AND status = 'pending'",
+        )
+        .bind(broadcast)
+        .bind(db_id(guild))
+        .bind(message)
+        .bind(missing),
+        Outcome::ChannelDeleted => sqlx::query(
+            "UPDATE broadcast_deliveries SET status = 'skipped', skip_reason = 'channel_deleted',
+                    error_code = NULL, error_message = NULL, updated_at = now()
+              WHERE broadcast_id = $1 AND guild_id = $2 AND status = 'pending'",
+        )
+        .bind(broadcast)
+        .bind(db_id(guild)),
     };
     query.execute(pool).await?;
     Ok(())

@@ -324,6 +324,11 @@ pub enum TargetOutcome {
         code: Option<i32>,
         message: String,
     },
+    /// Not made: the permission snapshot says the bot lacks `missing`.
+    NotSent {
+        missing: String,
+        message: String,
+    },
 }
 
 /// Records how an attempt on one target ended.
@@ -333,8 +338,13 @@ pub async fn record_target(
     guild: u64,
     outcome: &TargetOutcome,
 ) -> Result<(), sqlx::Error> {
+    let missing = match outcome {
+        TargetOutcome::NotSent { missing, .. } => Some(missing),
+        _ => None,
+    };
     let (status, code, message, retry_after, counted) = match outcome {
         TargetOutcome::Done => ("done", None, None, None, true),
+        TargetOutcome::NotSent { message, .. } => ("failed", None, Some(message), None, true),
         TargetOutcome::Gone { code, message } => ("gone", Some(*code), Some(message), None, true),
         TargetOutcome::Retry {
             after_secs,
@@ -348,7 +358,8 @@ pub async fn record_target(
     // language=PostgreSQL
     sqlx::query(
         "UPDATE broadcast_followup_targets
-            SET status = $3, error_code = $4, error_message = $5, updated_at = now(),
+            SET status = $3, error_code = $4, error_message = $5, missing_permission = $8,
+                updated_at = now(),
                 next_attempt_at = CASE WHEN $6::float8 IS NULL THEN next_attempt_at
                                        ELSE now() + make_interval(secs => $6) END,
                 claimed_by = CASE WHEN $6::float8 IS NULL THEN claimed_by END,
@@ -362,6 +373,7 @@ pub async fn record_target(
     .bind(message)
     .bind(retry_after)
     .bind(counted)
+    .bind(missing)
     .execute(pool)
     .await?;
     Ok(())

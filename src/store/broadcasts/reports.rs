@@ -53,11 +53,14 @@ pub async fn counts(pool: &PgPool, id: i64) -> Result<Counts, sqlx::Error> {
 }
 
 /// Failures grouped by Discord's error, most frequent first, with up to 10
-/// example server ids each.
+/// example server ids each. Those the permission snapshot ruled out (no
+/// request made) are grouped by the missing permission, not by channel.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FailureGroup {
     pub error_code: Option<i32>,
     pub error_message: String,
+    /// Checked before sending: no request was made.
+    pub before_sending: bool,
     pub count: i64,
     #[sqlx(try_from = "crate::store::DbIds")]
     pub examples: Vec<u64>,
@@ -66,10 +69,14 @@ pub struct FailureGroup {
 pub async fn failures(pool: &PgPool, id: i64) -> Result<Vec<FailureGroup>, sqlx::Error> {
     // language=PostgreSQL
     sqlx::query_as(
-        "SELECT error_code, coalesce(error_message, 'unknown error') AS error_message, count(*) AS count,
+        "SELECT error_code,
+                CASE WHEN missing_permission IS NOT NULL
+                     THEN 'missing permission: ' || missing_permission
+                     ELSE coalesce(error_message, 'unknown error') END AS error_message,
+                missing_permission IS NOT NULL AS before_sending, count(*) AS count,
                 (array_agg(guild_id ORDER BY guild_id))[1:10] AS examples
            FROM broadcast_deliveries WHERE broadcast_id = $1 AND status = 'failed'
-          GROUP BY 1, 2 ORDER BY count DESC, 1 NULLS LAST",
+          GROUP BY 1, 2, 3 ORDER BY count DESC, 1 NULLS LAST, 2",
     )
     .bind(id)
     .fetch_all(pool)

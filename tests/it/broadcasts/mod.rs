@@ -14,6 +14,7 @@ mod followups;
 mod invalid_requests;
 mod lifecycle;
 mod outcomes;
+mod permission_gate;
 mod publish;
 mod test_send;
 

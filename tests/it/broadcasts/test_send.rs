@@ -120,3 +120,51 @@ async fn a_test_send_to_a_channel_without_embed_links_is_refused_with_the_reason
     assert!(fake.messages_in(NO_EMBEDS).is_empty());
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_test_send_where_the_gateway_said_send_messages_was_lost_makes_no_request() {
+    const LOST_SEND: u64 = 730_000_000_000_000_003;
+    let (fake, db, bot) = start_with_admin_guild(&[]).await;
+    admin_guild_channels(&fake);
+    // The snapshot the gateway left: the bot's role may send, but this
+    // channel denies it Send Messages.
+    let role = ADMIN_GUILD + 1;
+    sqlx::query(
+        "INSERT INTO guilds (id, name, joined_at, owner_id, everyone_permissions,
+                             role_permissions, bot_user_id, bot_role_ids)
+         VALUES ($1, 'Admin', now(), 1, 1024, jsonb_build_object($2::text, $3::int8), $4, ARRAY[$2])",
+    )
+    .bind(ADMIN_GUILD as i64)
+    .bind(role as i64)
+    .bind(BOT_PERMISSIONS as i64)
+    .bind(fixtures::BOT_USER_ID as i64)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO channel_permissions (channel_id, guild_id, name, kind, overwrites)
+         VALUES ($1, $2, 'announcements', 0, ARRAY[0, $3, 0, 2048])",
+    )
+    .bind(LOST_SEND as i64)
+    .bind(ADMIN_GUILD as i64)
+    .bind(role as i64)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    compose(&fake, 9421, "announcement", None, &[("title", "Try me")]).await;
+
+    let refused = pick_test_channel(&fake, "submit-9421", "test-9423", LOST_SEND).await;
+    let text = refused["data"]["content"].as_str().unwrap();
+    assert!(
+        text.contains("missing permission: Send Messages in #announcements"),
+        "{text}"
+    );
+    assert_eq!(refused["data"]["flags"], EPHEMERAL);
+    let asked = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains(&LOST_SEND.to_string()))
+        .count();
+    assert_eq!(asked, 0, "no request about that channel at all");
+    bot.stop().await;
+}

@@ -28,6 +28,16 @@ pub async fn start_with_admin_guild(extra: &[(&str, &str)]) -> (FakeDiscord, Tes
     (fake, db, bot)
 }
 
+/// A fake Discord and a bot with `/admin` in [`ADMIN_GUILD`] on `db`, which
+/// the test seeded first (what the bot reads at start).
+pub async fn start_on(db: &TestDb) -> (FakeDiscord, TestBot) {
+    let fake = FakeDiscord::start().await;
+    let admin_guild = ADMIN_GUILD.to_string();
+    let config = test_config(&fake, db, &[("ADMIN_GUILD_IDS", admin_guild.as_str())]);
+    let bot = TestBot::start(&fake, config).await;
+    (fake, bot)
+}
+
 /// The primary developer every test bot is configured with.
 pub const DEVELOPER: u64 = 200_000_000_000_000_001;
 /// A token that passes config validation; the fake accepts any token.

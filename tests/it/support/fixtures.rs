@@ -216,6 +216,26 @@ pub fn role(id: u64, name: &str, permissions: u64) -> Value {
     })
 }
 
+/// GUILD_CREATE as Discord sends it with only the GUILDS intent: @everyone
+/// grants `everyone`, the bot's own member (always sent) holds `bot_role`,
+/// which grants `bot_permissions`, and the server has `channels`.
+pub fn guild_with_bot(
+    id: u64,
+    everyone: u64,
+    bot_role: u64,
+    bot_permissions: u64,
+    channels: Vec<Value>,
+) -> Value {
+    let mut guild = guild_create(id, &format!("Server {id}"), 10, None);
+    guild["roles"] = json!([
+        role(id, "@everyone", everyone),
+        role(bot_role, "Bot", bot_permissions)
+    ]);
+    guild["members"] = json!([bot_member_with(&[bot_role])]);
+    guild["channels"] = json!(channels);
+    guild
+}
+
 /// GUILD_ROLE_CREATE / GUILD_ROLE_UPDATE.
 pub fn role_event(guild_id: u64, id: u64, permissions: u64) -> Value {
     json!({ "guild_id": guild_id.to_string(), "role": role(id, "Role", permissions) })
