@@ -211,8 +211,9 @@ fn report(run: &Run, empty: f64) {
     );
 }
 
-/// One GUILD_CREATE as Discord sends it, with `channels` text channels and
-/// two roles (what a full cache would keep).
+/// One GUILD_CREATE as Discord sends it, with `channels` text channels (the
+/// first one the system channel), two roles (what a full cache would keep)
+/// and the bot's own member.
 fn guild(id: u64, channels: u64) -> Value {
     let mut guild = fixtures::guild_create(id, &format!("Server {id}"), 1_000 + id % 5_000, None);
     let list: Vec<Value> = (1..=channels)
