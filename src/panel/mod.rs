@@ -18,6 +18,7 @@ use crate::developer_set::DeveloperSet;
 use crate::discord_guard::DiscordGuard;
 use crate::permissions::watched::WatchedChannels;
 use crate::store::{self, instances};
+use crate::telemetry::event_order::EventOrder;
 use crate::telemetry::guild_events::GuildEvents;
 use crate::telemetry::health_server::{HealthShared, HealthState};
 use crate::telemetry::recorder::{CHANNEL_CAPACITY, CommandRecorder};
@@ -140,6 +141,9 @@ pub struct AdminPanel {
     /// Each server's broadcast channel, whose permission snapshot the
     /// gateway handler keeps.
     pub watched_channels: Arc<WatchedChannels>,
+    /// The collectors that queue guild events in each shard's order, and
+    /// what they queued (so the handlers skip it).
+    pub event_order: Arc<EventOrder>,
 }
 
 impl AdminPanel {
@@ -222,6 +226,7 @@ impl AdminPanel {
             control_key,
             discord_guard,
             watched_channels,
+            event_order: Arc::default(),
         };
         background.start_panel_tasks(&panel, receiver, guild_receiver);
         Ok((panel, background))

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::AdminPanel;
 use crate::store::command_stats::CommandEvent;
-use crate::telemetry::guild_events::{GuildEvent, run_guild_writer};
+use crate::telemetry::guild_events::{GuildEventQueue, run_guild_writer};
 use crate::telemetry::health_server::{HealthState, probe_database, serve};
 use crate::telemetry::heartbeat::run_heartbeat;
 use crate::telemetry::log_layer::{run_writer as run_log_writer, take_installed_queue};
@@ -47,7 +47,7 @@ impl BackgroundTasks {
         &mut self,
         panel: &AdminPanel,
         receiver: mpsc::Receiver<CommandEvent>,
-        guild_receiver: mpsc::Receiver<GuildEvent>,
+        guild_receiver: GuildEventQueue,
     ) {
         let shutdown = self.shutdown_token();
         // Queues outlive a crashed task: its restart drains the same channel.

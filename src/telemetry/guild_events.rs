@@ -101,19 +101,75 @@ pub struct GuildEventCounters {
 #[derive(Debug, Clone)]
 pub struct GuildEvents {
     sender: mpsc::Sender<GuildEvent>,
+    ordered: mpsc::UnboundedSender<GuildEvent>,
     /// What the writer reports.
     pub counters: Arc<GuildEventCounters>,
 }
 
+/// What the writer drains: the events each shard's collector queued in the
+/// order the shard received them ([`crate::telemetry::event_order`]), and
+/// those a handler queued itself (before its shard's collector was in place).
+#[derive(Debug)]
+pub struct GuildEventQueue {
+    handled: mpsc::Receiver<GuildEvent>,
+    ordered: mpsc::UnboundedReceiver<GuildEvent>,
+}
+
+impl GuildEventQueue {
+    /// Waits for events (the ordered lane first) and takes up to `limit`;
+    /// 0 once every sender is gone.
+    async fn recv_many(&mut self, events: &mut Vec<GuildEvent>, limit: usize) -> usize {
+        let before = events.len();
+        tokio::select! {
+            biased;
+            Some(event) = self.ordered.recv() => events.push(event),
+            Some(event) = self.handled.recv() => events.push(event),
+            else => return 0,
+        }
+        while events.len() - before < limit {
+            match self.try_recv() {
+                Some(event) => events.push(event),
+                None => break,
+            }
+        }
+        events.len() - before
+    }
+
+    fn try_recv(&mut self) -> Option<GuildEvent> {
+        self.ordered
+            .try_recv()
+            .ok()
+            .or_else(|| self.handled.try_recv().ok())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ordered.is_empty() && self.handled.is_empty()
+    }
+}
+
 impl GuildEvents {
     /// A handle and the queue the writer drains.
-    pub fn new() -> (Self, mpsc::Receiver<GuildEvent>) {
-        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+    pub fn new() -> (Self, GuildEventQueue) {
+        let (sender, handled) = mpsc::channel(QUEUE_CAPACITY);
+        let (ordered, ordered_receiver) = mpsc::unbounded_channel();
         let events = Self {
             sender,
+            ordered,
             counters: Arc::default(),
         };
-        (events, receiver)
+        let queue = GuildEventQueue {
+            handled,
+            ordered: ordered_receiver,
+        };
+        (events, queue)
+    }
+
+    /// Queues an event from a shard's collector, which runs in the shard's
+    /// own loop and must not wait: unbounded, but what it holds is the small
+    /// translated event (serenity's parsed guild is freed as usual), at most
+    /// one per server and event while the database catches up.
+    pub fn push_ordered(&self, event: GuildEvent) {
+        let _ = self.ordered.send(event);
     }
 
     /// Queues an event; waits only while the queue is full (the database far
@@ -241,7 +297,7 @@ pub fn reduce(events: Vec<GuildEvent>) -> GuildBatch {
 /// Writes queued events in batches until `shutdown`, then writes what is left.
 pub async fn run_guild_writer(
     pool: PgPool,
-    receiver: &mut mpsc::Receiver<GuildEvent>,
+    receiver: &mut GuildEventQueue,
     counters: Arc<GuildEventCounters>,
     shutdown: CancellationToken,
 ) {
@@ -256,7 +312,7 @@ pub async fn run_guild_writer(
             return; // every sender is gone
         }
         if shutdown.is_cancelled() {
-            while let Ok(event) = receiver.try_recv() {
+            while let Some(event) = receiver.try_recv() {
                 events.push(event);
             }
             write_until_done(&pool, std::mem::take(&mut events), &counters, &shutdown).await;
@@ -270,8 +326,8 @@ pub async fn run_guild_writer(
             tokio::time::sleep(GATHER).await;
             while events.len() < MAX_BATCH {
                 match receiver.try_recv() {
-                    Ok(event) => events.push(event),
-                    Err(_) => break,
+                    Some(event) => events.push(event),
+                    None => break,
                 }
             }
         }

@@ -4,6 +4,7 @@
 //! retention of old logs and events, this process's heartbeat, the system
 //! sampler (CPU, memory, disk), and the health-check HTTP server.
 
+pub mod event_order;
 pub mod guild_events;
 pub mod health_server;
 pub mod heartbeat;
