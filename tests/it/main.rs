@@ -27,6 +27,7 @@ mod outage;
 mod permission_snapshot;
 mod permissions;
 mod production_transport;
+mod reconnects;
 mod reference_binary;
 mod revoked_token;
 mod secrets;

@@ -9,7 +9,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use super::{Connection, FakeDiscord, shard_owns};
+use super::{Connection, FakeDiscord, Session, shard_owns};
 use crate::support::fixtures;
 
 /// Discord says 41,250 ms. serenity notices a dead socket only when a heartbeat
@@ -128,15 +128,25 @@ async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
                     .copied()
                     .filter(|id| shard_owns(shard, *id))
                     .collect();
-                let ready = fixtures::ready(shard, &fake.gateway_url(), &guilds);
+                let session = format!("session-{}-{id}", shard[0]);
+                let mut ready = fixtures::ready(shard, &fake.gateway_url(), &guilds);
+                ready["session_id"] = json!(session);
                 let event = json!({ "op": 0, "s": 1, "t": "READY", "d": ready });
                 let _ = reply.send(event.to_string());
                 state.identified.push(shard);
                 state.identified_at.push(std::time::Instant::now());
+                // A new session ends the shard's older ones.
+                for older in state.sessions.values_mut().filter(|s| s.shard == shard) {
+                    older.resumable = false;
+                }
+                state
+                    .sessions
+                    .insert(session.clone(), Session::new(session.clone(), shard));
                 if let Some(strong) = sender.take() {
                     state.connections.push(Connection {
                         id,
                         shard,
+                        session,
                         sender: strong,
                         sequence: 1,
                         kill: kill.clone(),
@@ -145,9 +155,45 @@ async fn handle(fake: FakeDiscord, stream: tokio::net::TcpStream, id: u64) {
                 drop(state);
                 fake.inner.changed.notify_waiters();
             }
-            // RESUME: we keep no sessions, so ask for a fresh IDENTIFY.
+            // RESUME: the session picks up on this connection, what it
+            // missed is replayed, then RESUMED; an ended or unknown session
+            // (or one further back than the fake kept) gets op 9.
             Some(6) => {
-                let _ = reply.send(json!({ "op": 9, "d": false }).to_string());
+                let session_id = payload["d"]["session_id"].as_str().unwrap_or_default();
+                let seq = payload["d"]["seq"].as_u64().unwrap_or(0);
+                let mut state = fake.state();
+                let missed = state
+                    .sessions
+                    .get(session_id)
+                    .filter(|session| session.resumable)
+                    .and_then(|session| Some((session.shard, session.after(seq)?)));
+                let Some((shard, missed)) = missed else {
+                    drop(state);
+                    let _ = reply.send(json!({ "op": 9, "d": false }).to_string());
+                    continue;
+                };
+                for frame in missed {
+                    let _ = reply.send(frame);
+                }
+                let session = state.sessions.get_mut(session_id).expect("found above");
+                let sequence = session.sequence + 1;
+                let resumed =
+                    json!({ "op": 0, "s": sequence, "t": "RESUMED", "d": {} }).to_string();
+                session.record(sequence, &resumed);
+                let _ = reply.send(resumed);
+                state.resumes += 1;
+                if let Some(strong) = sender.take() {
+                    state.connections.push(Connection {
+                        id,
+                        shard,
+                        session: session_id.to_owned(),
+                        sender: strong,
+                        sequence,
+                        kill: kill.clone(),
+                    });
+                }
+                drop(state);
+                fake.inner.changed.notify_waiters();
             }
             _ => {}
         }

@@ -77,9 +77,61 @@ struct InteractionState {
     original: Option<Value>,
 }
 
+/// One gateway session and the dispatches it carried (the last
+/// [`Session::KEPT`] only: a RESUME further back is refused, as Discord's
+/// buffer is finite too).
+struct Session {
+    id: String,
+    shard: [u16; 2],
+    /// The last sequence number dispatched in it.
+    sequence: u64,
+    sent: VecDeque<(u64, String)>,
+    /// Ended by an op 9 or a newer IDENTIFY of its shard.
+    resumable: bool,
+}
+
+impl Session {
+    const KEPT: usize = 1_000;
+
+    fn new(id: String, shard: [u16; 2]) -> Self {
+        Self {
+            id,
+            shard,
+            sequence: 1,
+            sent: VecDeque::new(),
+            resumable: true,
+        }
+    }
+
+    fn record(&mut self, sequence: u64, frame: &str) {
+        self.sequence = sequence;
+        if self.sent.len() == Self::KEPT {
+            self.sent.pop_front();
+        }
+        self.sent.push_back((sequence, frame.to_owned()));
+    }
+
+    /// What came after `sequence`, if the session still holds all of it.
+    fn after(&self, sequence: u64) -> Option<Vec<String>> {
+        let oldest = self.sent.front().map_or(self.sequence + 1, |(s, _)| *s);
+        if sequence + 1 < oldest {
+            return None;
+        }
+        Some(
+            self.sent
+                .iter()
+                .filter(|(s, _)| *s > sequence)
+                .map(|(_, frame)| frame.clone())
+                .collect(),
+        )
+    }
+}
+
 struct Connection {
     id: u64,
     shard: [u16; 2],
+    /// The session it carries (an IDENTIFY starts one, a RESUME picks one up).
+    session: String,
     sender: mpsc::UnboundedSender<String>,
     /// The last sequence number sent on this connection: each session counts
     /// its own, as Discord's do (READY is 1).
@@ -110,6 +162,9 @@ struct State {
     users: HashMap<u64, Value>,
     members: HashMap<(u64, u64), Value>,
     connections: Vec<Connection>,
+    /// Gateway sessions by id, with what was dispatched in each: a RESUME
+    /// replays what the client missed, as Discord does.
+    sessions: HashMap<String, Session>,
     identified: Vec<[u16; 2]>,
     /// When each of `identified` came.
     identified_at: Vec<Instant>,
@@ -124,6 +179,8 @@ struct State {
     revoked_tokens: std::collections::HashSet<String>,
     /// Requests answered 401 because their token was revoked.
     unauthorized_served: usize,
+    /// RESUMEs accepted.
+    resumes: usize,
     next_id: u64,
     gateway_closed: bool,
     /// Discord's own heartbeat interval instead of the fake's quick one.
@@ -411,15 +468,64 @@ impl FakeDiscord {
     }
 
     fn dispatch_serialized(&self, event: &str, data: &str, target: impl Fn([u16; 2]) -> bool) {
-        let mut state = self.state();
+        let mut guard = self.state();
+        let state = &mut *guard;
         for connection in state.connections.iter_mut().filter(|c| target(c.shard)) {
             connection.sequence += 1;
             let frame = format!(
                 r#"{{"op":0,"s":{},"t":"{event}","d":{data}}}"#,
                 connection.sequence
             );
+            if let Some(session) = state.sessions.get_mut(&connection.session) {
+                session.record(connection.sequence, &frame);
+            }
             let _ = connection.sender.send(frame);
         }
+        // A session whose connection dropped (resumably) keeps what it
+        // misses, for the RESUME to replay.
+        for session in state.sessions.values_mut() {
+            let live = state.connections.iter().any(|c| c.session == session.id);
+            if session.resumable && !live && target(session.shard) {
+                let sequence = session.sequence + 1;
+                let frame = format!(r#"{{"op":0,"s":{sequence},"t":"{event}","d":{data}}}"#);
+                session.record(sequence, &frame);
+            }
+        }
+    }
+
+    /// Sends op 9 Invalid Session (not resumable) on every connection, as
+    /// Discord does when it ends a session: the bot must IDENTIFY afresh
+    /// (and gets READY and every GUILD_CREATE again).
+    pub fn invalidate_sessions(&self) {
+        let mut state = self.state();
+        for connection in &state.connections {
+            let _ = connection
+                .sender
+                .send(json!({ "op": 9, "d": false }).to_string());
+        }
+        for session in state.sessions.values_mut() {
+            session.resumable = false;
+        }
+    }
+
+    /// Sends op 7 Reconnect on every connection, as Discord does before it
+    /// moves a session: the bot reconnects and resumes, and what is
+    /// dispatched from now on waits in the session and is replayed on its
+    /// RESUME. (A connection that just dies is often noticed by serenity's
+    /// heartbeat first, which then identifies afresh instead.)
+    pub fn ask_to_reconnect(&self) {
+        let mut state = self.state();
+        for connection in state.connections.drain(..) {
+            let _ = connection
+                .sender
+                .send(json!({ "op": 7, "d": null }).to_string());
+        }
+    }
+
+    /// RESUMEs accepted so far (the session picked up and what it missed
+    /// replayed).
+    pub fn resumes(&self) -> usize {
+        self.state().resumes
     }
 
     /// Closes every gateway connection and refuses new ones until [`Self::allow_gateway`].
@@ -622,6 +728,14 @@ impl FakeDiscord {
     /// one the bot was removed from while offline.
     pub fn join_guilds(&self, ids: impl IntoIterator<Item = u64>) {
         self.state().member_of.extend(ids);
+    }
+
+    /// The bot is no longer in these servers: the next READY leaves them out.
+    pub fn leave_guilds(&self, ids: impl IntoIterator<Item = u64>) {
+        let mut state = self.state();
+        for id in ids {
+            state.member_of.remove(&id);
+        }
     }
 
     /// Takes the bot out of a server, as a removal while it is offline does.
