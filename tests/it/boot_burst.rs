@@ -174,6 +174,56 @@ async fn after_a_restart_the_same_servers_are_refreshed_and_no_join_is_logged_tw
     bot.stop().await;
 }
 
+/// Discord ends the session of a full shard (op 9): the bot identifies
+/// afresh and gets all 2,500 GUILD_CREATEs again. `/admin` replies sent in
+/// the middle of them still come within 3 s, and nothing is counted or
+/// logged twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reidentify_of_a_full_shard_keeps_replies_within_three_seconds() {
+    let (fake, db, bot, health) = start_like_discord().await;
+    const FULL_SHARD: u64 = 2_500;
+    let servers = FIRST + 20_000..FIRST + 20_000 + FULL_SHARD;
+    fake.join_guilds(servers.clone());
+    // No probe in the first burst: its ids would be the second's.
+    burst(&fake, servers.clone(), FULL_SHARD + 1).await;
+    eventually("every server counted", Duration::from_secs(30), || async {
+        (active(&db).await == FULL_SHARD as i64).then_some(())
+    })
+    .await;
+
+    let identified = fake.identified_shards().len();
+    fake.invalidate_sessions();
+    eventually("a fresh IDENTIFY", Duration::from_secs(30), || async {
+        (fake.identified_shards().len() > identified).then_some(())
+    })
+    .await;
+    let mut answered = burst(&fake, servers, 100).await;
+    let written = format!(
+        "admin_panel_guild_events_written_total {}\n",
+        2 * FULL_SHARD
+    );
+    eventually("every refresh written", Duration::from_secs(30), || async {
+        let (_, metrics) = get(&health, "/metrics").await;
+        metrics.contains(&written).then_some(())
+    })
+    .await;
+    answered.sort();
+    let slowest = *answered.last().unwrap();
+    eprintln!(
+        "re-identify of {FULL_SHARD} servers: {} interactions, median {} ms, slowest {} ms",
+        answered.len(),
+        answered[answered.len() / 2].as_millis(),
+        slowest.as_millis()
+    );
+    assert!(
+        slowest < FIRST_RESPONSE_LIMIT,
+        "an interaction took {slowest:?}"
+    );
+    assert_eq!(active(&db).await, FULL_SHARD as i64, "counted once each");
+    assert_eq!(joins_logged(&db).await, FULL_SHARD as i64, "no join twice");
+    bot.stop().await;
+}
+
 /// Servers added and removed at once (an anti-raid bot kicking the bot as
 /// it joins): each GUILD_DELETE right behind its GUILD_CREATE on the same
 /// connection, no gap. serenity hands each event to a task of its own, and
