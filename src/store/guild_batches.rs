@@ -99,14 +99,13 @@ async fn create(
         .iter()
         .map(|bot| bot.map(|bot| db_id(bot.user_id)))
         .collect();
-    let channels = ChannelColumns::of(created.iter().flat_map(|g| &g.channels));
     // language=PostgreSQL
     let joined: Vec<DbId> = sqlx::query_scalar(
         r#"
         WITH input AS (
             SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::int4[], $5::timestamptz[],
                                  $6::int8[], $7::int8[], $8::text[], $9::text[], $10::timestamptz[],
-                                 $17::int8[])
+                                 $11::int8[])
                 AS i(id, name, icon_hash, member_count, joined_at,
                      owner_id, everyone, roles, bot_roles, timed_out_until, bot_user_id)
         ),
@@ -135,25 +134,6 @@ async fn create(
                    bot_user_id = EXCLUDED.bot_user_id
             RETURNING id
         ),
-        -- Only the channels the panel posts in (see `permission_snapshots`).
-        channels AS (
-            INSERT INTO channel_permissions (channel_id, guild_id, name, kind, parent_id, overwrites)
-            SELECT id, guild_id, name, kind, parent_id, overwrites::int8[]
-              FROM UNNEST($11::int8[], $12::int8[], $13::text[], $14::int2[], $15::int8[], $16::text[])
-                   AS c(id, guild_id, name, kind, parent_id, overwrites)
-            ON CONFLICT (channel_id) DO UPDATE
-               SET guild_id = EXCLUDED.guild_id, name = EXCLUDED.name, kind = EXCLUDED.kind,
-                   parent_id = EXCLUDED.parent_id, overwrites = EXCLUDED.overwrites,
-                   deleted_at = NULL, refused_at = NULL, updated_at = now()
-             -- A restart resends every channel: an unchanged one is not rewritten.
-             WHERE (channel_permissions.guild_id, channel_permissions.name, channel_permissions.kind,
-                    channel_permissions.parent_id, channel_permissions.overwrites)
-                   IS DISTINCT FROM
-                   (EXCLUDED.guild_id, EXCLUDED.name, EXCLUDED.kind, EXCLUDED.parent_id,
-                    EXCLUDED.overwrites)
-                OR channel_permissions.deleted_at IS NOT NULL
-                OR channel_permissions.refused_at IS NOT NULL
-        ),
         settings AS (
             INSERT INTO guild_settings (guild_id) SELECT id FROM upserted
             ON CONFLICT (guild_id) DO NOTHING
@@ -180,15 +160,15 @@ async fn create(
     .bind(&roles)
     .bind(&bot_roles)
     .bind(&timeouts)
-    .bind(&channels.ids)
-    .bind(&channels.guilds)
-    .bind(&channels.names)
-    .bind(&channels.kinds)
-    .bind(&channels.parents)
-    .bind(&channels.overwrites)
     .bind(&bot_ids)
     .fetch_all(&mut **transaction)
     .await?;
+    // Only the channels the panel posts in (see `permission_snapshots`).
+    let channels: Vec<ChannelSnapshot> = created
+        .iter()
+        .flat_map(|g| g.channels.iter().cloned())
+        .collect();
+    permission_snapshots::upsert_channels(&mut **transaction, &channels).await?;
     Ok(joined.into_iter().map(u64::from).collect())
 }
 

@@ -250,7 +250,15 @@ pub async fn upsert_channels<'e>(
          ON CONFLICT (channel_id) DO UPDATE
             SET guild_id = EXCLUDED.guild_id, name = EXCLUDED.name, kind = EXCLUDED.kind,
                 parent_id = EXCLUDED.parent_id, overwrites = EXCLUDED.overwrites,
-                deleted_at = NULL, refused_at = NULL, updated_at = now()",
+                deleted_at = NULL, refused_at = NULL, updated_at = now()
+          -- A restart resends every channel: an unchanged one is not rewritten.
+          WHERE (channel_permissions.guild_id, channel_permissions.name, channel_permissions.kind,
+                 channel_permissions.parent_id, channel_permissions.overwrites)
+                IS DISTINCT FROM
+                (EXCLUDED.guild_id, EXCLUDED.name, EXCLUDED.kind, EXCLUDED.parent_id,
+                 EXCLUDED.overwrites)
+             OR channel_permissions.deleted_at IS NOT NULL
+             OR channel_permissions.refused_at IS NOT NULL",
     )
     .bind(&columns.ids)
     .bind(&columns.guilds)

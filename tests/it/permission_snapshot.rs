@@ -15,6 +15,7 @@ use serenity::all::Permissions;
 use crate::support::bot::{eventually, start_on as start};
 use crate::support::broadcast::{channel, seed_guild};
 use crate::support::db::TestDb;
+use crate::support::fake_discord::FakeDiscord;
 use crate::support::fixtures::{self, BOT_USER_ID};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -86,6 +87,21 @@ fn server(id: u64, channels: Vec<Value>, threads: Vec<Value>) -> Value {
     guild
 }
 
+async fn update_channel(fake: &FakeDiscord, guild: u64, channel: u64, overwrites: Value) {
+    let channel = fixtures::guild_channel(channel, guild, 0, overwrites);
+    fake.dispatch("CHANNEL_UPDATE", channel).await;
+}
+
+async fn deletion_kept(db: &TestDb, channel: u64) {
+    eventually("the deletion kept", WAIT, || async {
+        let kept = permission_snapshots::channel(&db.pool, channel)
+            .await
+            .unwrap();
+        kept.filter(|(_, deleted)| *deleted)
+    })
+    .await;
+}
+
 fn overwrite(kind: u8, id: u64, allow: u64, deny: u64) -> Value {
     json!({ "id": id.to_string(), "type": kind, "allow": allow.to_string(), "deny": deny.to_string() })
 }
@@ -137,35 +153,19 @@ async fn every_event_that_moves_the_bots_permissions_is_kept() {
 
     // A channel overwrite takes Send Messages from the bot's role.
     let denied = json!([overwrite(0, BOT_ROLE, 0, SEND)]);
-    fake.dispatch(
-        "CHANNEL_UPDATE",
-        fixtures::guild_channel(broadcast, GUILD, 0, denied),
-    )
-    .await;
+    update_channel(&fake, GUILD, broadcast, denied).await;
     verdict_becomes(&db, GUILD, broadcast, &["Send Messages"]).await;
     // Another channel's overwrites are not the panel's concern.
-    fake.dispatch(
-        "CHANNEL_UPDATE",
-        fixtures::guild_channel(OTHER, GUILD, 0, json!([overwrite(0, GUILD, 0, VIEW)])),
-    )
-    .await;
+    update_channel(&fake, GUILD, OTHER, json!([overwrite(0, GUILD, 0, VIEW)])).await;
 
     // A member overwrite for the bot itself, over its role's.
     let member_overwrite = json!([
         overwrite(0, BOT_ROLE, 0, SEND),
         overwrite(1, BOT_USER_ID, SEND, VIEW)
     ]);
-    fake.dispatch(
-        "CHANNEL_UPDATE",
-        fixtures::guild_channel(broadcast, GUILD, 0, member_overwrite),
-    )
-    .await;
+    update_channel(&fake, GUILD, broadcast, member_overwrite).await;
     verdict_becomes(&db, GUILD, broadcast, &["View Channel"]).await;
-    fake.dispatch(
-        "CHANNEL_UPDATE",
-        fixtures::guild_channel(broadcast, GUILD, 0, json!([])),
-    )
-    .await;
+    update_channel(&fake, GUILD, broadcast, json!([])).await;
     verdict_becomes(&db, GUILD, broadcast, &[]).await;
     assert_eq!(stored_channels(&db).await.len(), 2, "{OTHER} was not kept");
 
@@ -231,13 +231,7 @@ async fn every_event_that_moves_the_bots_permissions_is_kept() {
         fixtures::guild_channel(broadcast, GUILD, 0, json!([])),
     )
     .await;
-    eventually("the deletion kept", WAIT, || async {
-        let channel = permission_snapshots::channel(&db.pool, broadcast)
-            .await
-            .unwrap();
-        channel.filter(|(_, deleted)| *deleted)
-    })
-    .await;
+    deletion_kept(&db, broadcast).await;
 
     // The bot leaves: the snapshot goes with it.
     fake.dispatch("GUILD_DELETE", fixtures::guild_delete(GUILD, false))
@@ -271,11 +265,7 @@ async fn a_thread_is_judged_by_its_parents_overwrites() {
 
     // The parent takes Send Messages in Threads from the bot's role.
     let denied = json!([overwrite(0, BOT_ROLE, 0, IN_THREADS)]);
-    fake.dispatch(
-        "CHANNEL_UPDATE",
-        fixtures::guild_channel(PARENT, THREADED, 0, denied),
-    )
-    .await;
+    update_channel(&fake, THREADED, PARENT, denied).await;
     verdict_becomes(&db, THREADED, thread, &["Send Messages in Threads"]).await;
 
     fake.dispatch(
@@ -286,13 +276,7 @@ async fn a_thread_is_judged_by_its_parents_overwrites() {
         }),
     )
     .await;
-    eventually("the thread's deletion kept", WAIT, || async {
-        let channel = permission_snapshots::channel(&db.pool, thread)
-            .await
-            .unwrap();
-        channel.filter(|(_, deleted)| *deleted)
-    })
-    .await;
+    deletion_kept(&db, thread).await;
     bot.stop().await;
 }
 
@@ -313,12 +297,6 @@ async fn a_broadcast_channel_gone_while_the_bot_was_away_is_marked_deleted() {
     let (fake, bot) = start(&db).await;
     fake.dispatch("GUILD_CREATE", server(GUILD, vec![], vec![]))
         .await;
-    eventually("the deletion kept", WAIT, || async {
-        let channel = permission_snapshots::channel(&db.pool, broadcast)
-            .await
-            .unwrap();
-        channel.filter(|(_, deleted)| *deleted)
-    })
-    .await;
+    deletion_kept(&db, broadcast).await;
     bot.stop().await;
 }

@@ -4,12 +4,13 @@
 //! logged twice, a server that left during the gap is gone, and
 //! interactions that come meanwhile are answered.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::bot::{ADMIN_GUILD, DEVELOPER, TestBot, eventually, test_config};
+use crate::support::bot::{ADMIN_GUILD, TestBot, eventually, test_config};
 use crate::support::db::TestDb;
 use crate::support::fake_discord::FakeDiscord;
 use crate::support::fixtures;
+use crate::support::interact::stats_reply_time;
 use admin_panel::store::guilds;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -34,23 +35,6 @@ fn create(fake: &FakeDiscord, guild: u64) {
         "GUILD_CREATE",
         fixtures::guild_create(guild, &format!("Server {guild}"), 10, None),
     );
-}
-
-/// `/admin stats` sent now; the time its first response took.
-async fn stats(fake: &FakeDiscord, id: u64) -> Duration {
-    let token = format!("reconnect-stats-{id}");
-    let interaction = fixtures::slash_command(
-        id,
-        &token,
-        Some(ADMIN_GUILD),
-        DEVELOPER,
-        &["admin", "stats"],
-        vec![],
-    );
-    let sent = Instant::now();
-    fake.dispatch_for_guild(ADMIN_GUILD, "INTERACTION_CREATE", interaction);
-    fake.wait_for_callback(&token, WAIT).await;
-    sent.elapsed()
 }
 
 /// The bot in `servers` (and the admin guild), every one created and
@@ -95,7 +79,7 @@ async fn an_invalid_session_and_a_fresh_identify_change_no_count_and_log_no_join
     for guild in &servers[1..16] {
         create(&fake, *guild);
     }
-    let took = stats(&fake, 9801).await;
+    let took = stats_reply_time(&fake, 9801).await;
     for guild in &servers[16..] {
         create(&fake, *guild);
     }
@@ -145,7 +129,7 @@ async fn a_resume_replays_what_was_missed_and_counts_nothing_twice() {
         "GUILD_DELETE",
         fixtures::guild_delete(servers[2], false),
     );
-    let took = stats(&fake, 9811).await;
+    let took = stats_reply_time(&fake, 9811).await;
     assert_eq!(fake.resumes(), 1, "resumed, not identified afresh");
     assert_eq!(fake.identified_shards().len(), identified);
     assert!(

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::bot::ADMIN_GUILD;
+use super::bot::{ADMIN_GUILD, DEVELOPER};
 use super::discord::STRING_SELECT;
 use super::fake_discord::FakeDiscord;
 use super::fixtures;
@@ -129,4 +129,30 @@ pub async fn submit(
     }
     fake.dispatch_for_guild(ADMIN_GUILD, "INTERACTION_CREATE", interaction);
     fake.wait_for_callback(token, WAIT).await
+}
+
+/// `/admin stats` as the primary developer, sent on the gateway now (it
+/// waits behind whatever was dispatched before it); how long its first
+/// response took. `id` names the interaction and its token.
+pub async fn stats_reply_time(fake: &FakeDiscord, id: u64) -> Duration {
+    let token = format!("stats-{id}");
+    let interaction = fixtures::slash_command(
+        id,
+        &token,
+        Some(ADMIN_GUILD),
+        DEVELOPER,
+        &["admin", "stats"],
+        vec![],
+    );
+    let started = std::time::Instant::now();
+    fake.dispatch_for_guild(ADMIN_GUILD, "INTERACTION_CREATE", interaction);
+    let response = fake
+        .wait_for_callback(&token, Duration::from_secs(30))
+        .await;
+    let took = started.elapsed();
+    assert_eq!(
+        response["data"]["embeds"][0]["title"], "Bot statistics",
+        "{response}"
+    );
+    took
 }
