@@ -25,7 +25,6 @@ use crate::permissions::Need;
 use crate::store::broadcasts::followups::{self, Followup, Target, TargetOutcome};
 use crate::store::broadcasts::{self, FollowupKind, Outcome};
 use crate::store::logs::Severity;
-use crate::store::permission_targets;
 use crate::telemetry::oplog;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -116,9 +115,8 @@ pub(super) async fn follow_up(
                     if let TargetOutcome::Retry { after_secs, rate_limited: true, .. } = &outcome {
                         ctx.pacer.pause_for(*after_secs).await;
                     }
-                    if let TargetOutcome::Failed { code: Some(code), .. } = &outcome
-                        && gate::is_refusal(*code)
-                        && let Err(error) = permission_targets::mark_refused(&ctx.pool, target.channel_id).await
+                    if let TargetOutcome::Failed { code, .. } = &outcome
+                        && let Err(error) = gate::note_refusal(&ctx.pool, *code, target.channel_id).await
                     {
                         tracing::warn!(error = %cause_chain(&error), channel = target.channel_id, "could not mark a channel refused");
                     }
@@ -317,22 +315,12 @@ async fn held_back(
     followup: &Followup,
     claimed: Vec<Target>,
 ) -> Result<Vec<Target>, sqlx::Error> {
-    let targets: Vec<(u64, u64)> = claimed.iter().map(|t| (t.guild_id, t.channel_id)).collect();
-    let verdicts = gate::verdicts(&ctx.pool, Need::SeeChannel, &targets).await?;
-    if verdicts.is_empty() {
-        return Ok(claimed);
-    }
-    let mut go = Vec::with_capacity(claimed.len());
-    for target in claimed {
-        let Some(verdict) = verdicts.get(&target.guild_id) else {
-            go.push(target);
-            continue;
-        };
-        let outcome = match (verdict.missing_permission(), verdict.reason()) {
-            (Some(missing), Some(message)) => Outcome::NotSent { missing, message },
-            _ => Outcome::ChannelDeleted,
-        };
-        let outcome = target_outcome(outcome, false, target.attempts);
+    let (go, held) = gate::hold_back(&ctx.pool, Need::SeeChannel, claimed, |t| {
+        (t.guild_id, t.channel_id)
+    })
+    .await?;
+    for (target, verdict) in held {
+        let outcome = target_outcome(verdict.outcome(), false, target.attempts);
         followups::record_target(&ctx.pool, followup.id, target.guild_id, &outcome).await?;
     }
     Ok(go)

@@ -12,6 +12,7 @@ use sqlx::PgPool;
 
 use crate::permissions::snapshot::member_of;
 use crate::permissions::{ChannelFacts, ChannelKind, Need, missing};
+use crate::store::broadcasts::Outcome;
 use crate::store::permission_targets::{self, TargetSnapshot};
 
 /// What the snapshot says of one request.
@@ -52,6 +53,15 @@ impl Verdict {
         }
     }
 
+    /// How a request held back is recorded: not sent for a missing
+    /// permission or a refusal, skipped for a deleted channel.
+    pub fn outcome(&self) -> Outcome {
+        match (self.missing_permission(), self.reason()) {
+            (Some(missing), Some(message)) => Outcome::NotSent { missing, message },
+            _ => Outcome::ChannelDeleted,
+        }
+    }
+
     /// What the report groups by: the permissions, or the refusal.
     pub fn missing_permission(&self) -> Option<String> {
         match self {
@@ -64,8 +74,46 @@ impl Verdict {
 
 /// Discord's codes for a 403 about permissions (Missing Access, Missing
 /// Permissions): the channel is marked refused.
-pub fn is_refusal(code: i32) -> bool {
+fn is_refusal(code: i32) -> bool {
     matches!(code, 50001 | 50013)
+}
+
+/// Marks `channel` refused when Discord answered a request there with a
+/// 403 about permissions (`code`) although the snapshot allowed it.
+pub async fn note_refusal(
+    pool: &PgPool,
+    code: Option<i32>,
+    channel: u64,
+) -> Result<(), sqlx::Error> {
+    if code.is_some_and(is_refusal) {
+        permission_targets::mark_refused(pool, channel).await?;
+    }
+    Ok(())
+}
+
+/// Splits claimed requests into those to make and those the snapshot rules
+/// out for `need`, with their verdicts; `target` names a request's server
+/// and channel.
+pub async fn hold_back<T>(
+    pool: &PgPool,
+    need: Need,
+    claimed: Vec<T>,
+    target: impl Fn(&T) -> (u64, u64),
+) -> Result<(Vec<T>, Vec<(T, Verdict)>), sqlx::Error> {
+    let targets: Vec<(u64, u64)> = claimed.iter().map(&target).collect();
+    let mut verdicts = verdicts(pool, need, &targets).await?;
+    if verdicts.is_empty() {
+        return Ok((claimed, Vec::new()));
+    }
+    let mut go = Vec::with_capacity(claimed.len());
+    let mut held = Vec::new();
+    for request in claimed {
+        match verdicts.remove(&target(&request).0) {
+            Some(verdict) => held.push((request, verdict)),
+            None => go.push(request),
+        }
+    }
+    Ok((go, held))
 }
 
 /// The verdicts for `targets` (server, channel) by server, for `need`; a

@@ -25,7 +25,7 @@ use super::claims::{self, LEASE_SECS, claimed_in_batches};
 use super::classify::{classify_noting, timed_out_noting};
 use super::context::{WorkerContext, room_to_claim};
 use super::draft::{Draft, nonce};
-use super::gate::{self, Verdict};
+use super::gate;
 use super::pacing::{Answer, Pace, Pacer};
 use super::{followup, publish};
 use crate::discord_guard::{DiscordGuard, RouteGroup};
@@ -33,7 +33,6 @@ use crate::error::cause_chain;
 use crate::permissions::Need;
 use crate::store::broadcasts::{self, CHANNEL, Claimed, Counts, Outcome};
 use crate::store::logs::Severity;
-use crate::store::permission_targets;
 use crate::store::settings;
 use crate::telemetry::metrics::DeliveryCounters;
 use crate::telemetry::oplog;
@@ -285,19 +284,12 @@ impl BroadcastWorker {
     /// snapshot rules out (a deleted channel, a missing permission, a 403
     /// since the last event about the channel); returns the rest.
     async fn held_back(&self, id: i64, claimed: Vec<Claimed>) -> Result<Vec<Claimed>, sqlx::Error> {
-        let targets: Vec<(u64, u64)> = claimed.iter().map(|d| (d.guild_id, d.channel_id)).collect();
-        let verdicts = gate::verdicts(&self.ctx.pool, Need::PostEmbed, &targets).await?;
-        if verdicts.is_empty() {
-            return Ok(claimed);
-        }
-        let mut go = Vec::with_capacity(claimed.len());
-        for delivery in claimed {
-            match verdicts.get(&delivery.guild_id) {
-                None => go.push(delivery),
-                Some(verdict) => {
-                    self.settle(id, &delivery, &not_sent(verdict)).await?;
-                }
-            }
+        let (go, held) = gate::hold_back(&self.ctx.pool, Need::PostEmbed, claimed, |d| {
+            (d.guild_id, d.channel_id)
+        })
+        .await?;
+        for (delivery, verdict) in held {
+            self.settle(id, &delivery, &verdict.outcome()).await?;
         }
         Ok(go)
     }
@@ -351,12 +343,8 @@ impl BroadcastWorker {
             }
             Outcome::Retry { .. } | Outcome::ChannelDeleted => {}
         }
-        if let Outcome::Failed {
-            code: Some(code), ..
-        } = outcome
-            && gate::is_refusal(*code)
-        {
-            permission_targets::mark_refused(&self.ctx.pool, delivery.channel_id).await?;
+        if let Outcome::Failed { code, .. } = outcome {
+            gate::note_refusal(&self.ctx.pool, *code, delivery.channel_id).await?;
         }
         let deleted = match outcome {
             Outcome::Failed {
@@ -478,13 +466,5 @@ impl BroadcastWorker {
             self.ctx.guard.observe_error(&error);
             tracing::debug!(error = %cause_chain(&error), broadcast = broadcast.id, "could not edit the broadcast progress message");
         }
-    }
-}
-
-/// How a delivery the gate held back is recorded.
-fn not_sent(verdict: &Verdict) -> Outcome {
-    match (verdict.missing_permission(), verdict.reason()) {
-        (Some(missing), Some(message)) => Outcome::NotSent { missing, message },
-        _ => Outcome::ChannelDeleted,
     }
 }

@@ -56,16 +56,6 @@ impl WatchedChannels {
             .is_none_or(|loaded| loaded.elapsed() >= age)
     }
 
-    /// How many servers have one.
-    pub fn len(&self) -> usize {
-        self.read().by_guild.len()
-    }
-
-    /// Whether no server has one.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Watched> {
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }

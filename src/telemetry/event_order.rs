@@ -89,7 +89,8 @@ impl EventOrder {
     }
 
     /// Notes not matched yet (the handlers still to run).
-    pub fn waiting(&self) -> usize {
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
         self.lock_taken().values().map(|n| *n as usize).sum()
     }
 
