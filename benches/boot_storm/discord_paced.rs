@@ -33,22 +33,24 @@ pub async fn storm(servers: u64, channels: u64) -> Run {
     stop(bot, &fake).await;
     set_broadcast_channels(&pool).await;
 
-    let restarted_at = chrono::Utc::now();
+    let before_restart = RestartWrites::start(&pool).await;
     let identified = fake.identified_shards().len();
     let bot = launch(&fake, &db, &dir, "second.log", shards);
     let second = feed(&fake, identified, servers, channels, shards, |target| {
-        refreshed(pool.clone(), restarted_at, target)
+        taken(target as u64)
     })
     .await;
     tokio::time::sleep(SETTLE).await;
     let (rss_after_restart, second_peak) = memory_mib(bot.id());
     stop(bot, &fake).await;
+    let restart_writes = before_restart.end(&pool).await;
 
     Run {
         servers,
         counted_in: first.took,
         sent_in: first.sent_in,
         refreshed_in: second.took,
+        restart_writes,
         acks: [first.acks, second.acks].concat(),
         shard_rates: [first.shard_rates, second.shard_rates].concat(),
         rss_after_burst,

@@ -32,7 +32,9 @@ pub struct GuildSnapshot {
 /// restart), and a plan cannot be pinned. Reading the shard's active ids is
 /// one index-free pass of 8 bytes a server; the update then touches only the
 /// missing ones. A server refreshed by a GUILD_CREATE since READY (`updated_at`
-/// after `at`) is kept.
+/// after `at`) is kept. An unchanged GUILD_CREATE leaves `updated_at` as it
+/// was, but one for a server missing from READY is never unchanged: that
+/// server added the bot back since, and its `joined_at` is new.
 pub async fn mark_missing_as_left(
     pool: &PgPool,
     shard: u32,

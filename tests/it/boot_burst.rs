@@ -133,8 +133,11 @@ async fn a_burst_of_two_thousand_servers_is_counted_while_every_interaction_is_a
     bot.stop().await;
 }
 
+/// After a restart Discord sends every server's GUILD_CREATE again: each is
+/// taken (the writer's counter), only the servers that changed meanwhile
+/// are rewritten, and no join is logged twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_a_restart_the_same_servers_are_refreshed_and_no_join_is_logged_twice() {
+async fn after_a_restart_only_changed_servers_are_rewritten_and_no_join_is_logged_twice() {
     let (fake, db, bot, _) = start_like_discord().await;
     let servers = FIRST..FIRST + 300;
     fake.join_guilds(servers.clone());
@@ -144,22 +147,57 @@ async fn after_a_restart_the_same_servers_are_refreshed_and_no_join_is_logged_tw
     })
     .await;
 
-    let bot = bot.restart(&fake, config(&fake, &db, &free_addr())).await;
-    burst(&fake, servers, 1_000).await;
+    let health = free_addr();
+    let bot = bot.restart(&fake, config(&fake, &db, &health)).await;
+    let restarted_at = db_now(&db).await;
+    // Ten servers gained members while the bot was away.
+    const GREW: u64 = 10;
+    for (n, id) in servers.clone().enumerate() {
+        let members = if (n as u64) < GREW { 150 } else { 100 };
+        fake.dispatch(
+            "GUILD_CREATE",
+            fixtures::guild_create(id, &format!("Server {n}"), members, None),
+        )
+        .await;
+    }
     stats(&fake, 99_999).await;
+    written(&health, 300).await;
 
-    let updated = eventually("the refreshes written", Duration::from_secs(30), || async {
-        let refreshed: i64 = sqlx::query_scalar("SELECT count(*) FROM guilds WHERE updated_at > joined_at + interval '0 seconds' AND name LIKE 'Server %'")
-            .fetch_one(&db.pool)
+    let rewritten: Vec<(i64, i32)> =
+        sqlx::query_as("SELECT id, member_count FROM guilds WHERE updated_at >= $1 ORDER BY id")
+            .bind(restarted_at)
+            .fetch_all(&db.pool)
             .await
             .unwrap();
-        (refreshed == 300).then_some(refreshed)
-    })
-    .await;
-    assert_eq!(updated, 300);
+    let grew: Vec<(i64, i32)> = servers
+        .take(GREW as usize)
+        .map(|id| (id as i64, 150))
+        .collect();
+    assert_eq!(
+        rewritten, grew,
+        "only the servers that changed are rewritten"
+    );
     assert_eq!(joins_logged(&db).await, 300, "a refresh is not a join");
     assert_eq!(active(&db).await, 300);
     bot.stop().await;
+}
+
+/// The database's clock (rows are stamped with it, not the test's).
+async fn db_now(db: &TestDb) -> chrono::DateTime<chrono::Utc> {
+    sqlx::query_scalar("SELECT clock_timestamp()")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+}
+
+/// Waits until the writer has taken `events` guild events since its start.
+async fn written(health: &str, events: u64) {
+    let line = format!("admin_panel_guild_events_written_total {events}\n");
+    eventually("every event written", Duration::from_secs(30), || async {
+        let (_, metrics) = get(health, "/metrics").await;
+        metrics.contains(&line).then_some(())
+    })
+    .await;
 }
 
 /// Discord ends the session of a full shard (op 9): the bot identifies
@@ -180,24 +218,23 @@ async fn a_reidentify_of_a_full_shard_keeps_replies_within_three_seconds() {
     .await;
 
     let identified = fake.identified_shards().len();
+    let invalidated_at = db_now(&db).await;
     fake.invalidate_sessions();
     eventually("a fresh IDENTIFY", Duration::from_secs(30), || async {
         (fake.identified_shards().len() > identified).then_some(())
     })
     .await;
     let answered = burst(&fake, servers, 100).await;
-    let written = format!(
-        "admin_panel_guild_events_written_total {}\n",
-        2 * FULL_SHARD
-    );
-    eventually("every refresh written", Duration::from_secs(30), || async {
-        let (_, metrics) = get(&health, "/metrics").await;
-        metrics.contains(&written).then_some(())
-    })
-    .await;
+    written(&health, 2 * FULL_SHARD).await;
     assert_in_time(answered, &format!("re-identify of {FULL_SHARD} servers"));
     assert_eq!(active(&db).await, FULL_SHARD as i64, "counted once each");
     assert_eq!(joins_logged(&db).await, FULL_SHARD as i64, "no join twice");
+    let rewritten: i64 = sqlx::query_scalar("SELECT count(*) FROM guilds WHERE updated_at >= $1")
+        .bind(invalidated_at)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rewritten, 0, "nothing changed, so no row is rewritten");
     bot.stop().await;
 }
 
