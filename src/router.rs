@@ -5,6 +5,7 @@
 //! press answers it, also after a restart. Components that are not the
 //! panel's (the host bot's own) are left alone.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serenity::all::{
@@ -63,7 +64,7 @@ async fn on_component(panel: &AdminPanel, ctx: &Context, press: &ComponentIntera
     let handling = catching_panics(async {
         #[cfg(feature = "test-support")]
         panic_if_injected(&press.token);
-        handle_component(panel, http, press, &control).await
+        handle_component(panel, &ctx.http, press, &control).await
     });
     let handled = access::noting_refusals(handling).await;
     conclude(
@@ -80,7 +81,7 @@ async fn on_component(panel: &AdminPanel, ctx: &Context, press: &ComponentIntera
 
 async fn handle_component(
     panel: &AdminPanel,
-    http: &Http,
+    http: &Arc<Http>,
     press: &ComponentInteraction,
     control: &ControlId,
 ) -> Result<(), Error> {
@@ -114,6 +115,7 @@ async fn handle_component(
                 admin::broadcast::compose::on_press(panel, http, press, control).await
             }
             View::Categories => settings::categories::on_pick(panel, http, press, control).await,
+            View::Leave => admin::leave::on_press(panel, http, press, control).await,
         }
     }
 }
@@ -141,6 +143,8 @@ async fn on_modal(panel: &AdminPanel, ctx: &Context, submit: &ModalInteraction) 
                 .map_err(Error::from)
         } else if control.view == View::Composer {
             admin::broadcast::compose::on_submit(panel, http, submit, &control).await
+        } else if control.view == View::Leave {
+            admin::leave::on_submit(panel, &ctx.http, submit, &control).await
         } else {
             reply::ephemeral(http, submit.id, &submit.token, INVALID_CONTROL)
                 .await
@@ -248,8 +252,10 @@ fn command_of(control: &ControlId) -> &'static str {
         View::Confirm => match control.arg(0) {
             Ok(1) => "admin developers remove",
             Ok(3) => "admin broadcast recall",
+            Ok(4) => "admin leave",
             _ => "admin broadcast cancel",
         },
+        View::Leave => "admin leave",
         view => view.command().trim_start_matches('/'),
     }
 }
@@ -294,7 +300,7 @@ fn drawn_by_an_earlier_version(custom_id: &str) -> bool {
 /// does what was confirmed, and the dialog shows the outcome.
 async fn on_confirm(
     panel: &AdminPanel,
-    http: &Http,
+    http: &Arc<Http>,
     press: &ComponentInteraction,
     control: &ControlId,
 ) -> Result<(), Error> {
@@ -311,6 +317,9 @@ async fn on_confirm(
         }
         Answer::Confirmed(Subject::RecallBroadcast(id)) => {
             admin::broadcast::followup::recall_confirmed(panel, press, id).await?
+        }
+        Answer::Confirmed(Subject::LeaveServer(id)) => {
+            admin::leave::leave_confirmed(panel, http, &press.user, id).await?
         }
         Answer::Declined(subject) => subject.declined_text().to_owned(),
     };

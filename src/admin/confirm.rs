@@ -1,26 +1,28 @@
 //! A yes/no question with two buttons, for the admin actions that cannot be
-//! undone (removing a developer, cancelling or recalling a broadcast). What is being
-//! confirmed travels in the buttons' signed ids, so any process answers the
-//! press, also after a restart. Only the asker may answer, and only while
-//! still a developer; anyone else gets an ephemeral refusal and the question
-//! stays open. Unanswered, it expires after [`CONFIRM_TIMEOUT`].
+//! undone (removing a developer, cancelling or recalling a broadcast,
+//! leaving a server). What is being confirmed travels in the buttons' signed
+//! ids, so any process answers the press, also after a restart. Only the
+//! asker may answer, and only while still a developer; anyone else gets an
+//! ephemeral refusal and the question stays open. Unanswered, it expires after [`CONFIRM_TIMEOUT`].
 //!
 //! The dialog only asks and reads the answer ([`read_answer`]); the caller
 //! that routes presses does what was confirmed and replaces the question
 //! with the outcome ([`conclude`]), so the dialog imports none of the views
 //! that use it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use poise::CreateReply;
 use serenity::all::{
-    ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton, CreateInteractionResponse,
-    CreateInteractionResponseMessage, Http, User, UserId,
+    ButtonStyle, ComponentInteraction, CreateActionRow, CreateAllowedMentions, CreateButton,
+    CreateInteractionResponse, CreateInteractionResponseMessage, Http, ModalInteraction, User,
+    UserId,
 };
 
 use super::Context;
 use crate::access::{Needs, guard_press};
-use crate::controls::{Controls, send_expiring};
+use crate::controls::{Controls, disable_when_expired, send_expiring};
 use crate::error::{Error, UserError};
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::ui::custom_id::{ControlId, View};
@@ -37,6 +39,8 @@ pub enum Subject {
     RemoveDeveloper(UserId),
     CancelBroadcast(i64),
     RecallBroadcast(i64),
+    /// A stored request to leave a server ([`super::leave`]).
+    LeaveServer(i64),
 }
 
 impl Subject {
@@ -45,6 +49,7 @@ impl Subject {
             Self::RemoveDeveloper(user) => [1, user.get()],
             Self::CancelBroadcast(id) => [2, id as u64],
             Self::RecallBroadcast(id) => [3, id as u64],
+            Self::LeaveServer(id) => [4, id as u64],
         }
     }
 
@@ -54,6 +59,7 @@ impl Subject {
             1 if target > 0 => Ok(Self::RemoveDeveloper(UserId::new(target))),
             2 => Ok(Self::CancelBroadcast(target as i64)),
             3 => Ok(Self::RecallBroadcast(target as i64)),
+            4 => Ok(Self::LeaveServer(target as i64)),
             _ => Err(UserError::new("That question is not one this version asks.").into()),
         }
     }
@@ -76,15 +82,7 @@ pub async fn ask<U: HasAdminPanel>(
 ) -> Result<(), Error> {
     let panel = ctx.data().admin_panel();
     let controls = Controls::new(panel, View::Confirm, ctx.author().id.get(), CONFIRM_TIMEOUT);
-    let target = question.subject.encode();
-    let buttons = vec![CreateActionRow::Buttons(vec![
-        CreateButton::new(controls.id(YES, &target))
-            .label(question.confirm)
-            .style(ButtonStyle::Danger),
-        CreateButton::new(controls.id(NO, &target))
-            .label(question.decline)
-            .style(ButtonStyle::Secondary),
-    ])];
+    let buttons = buttons(&controls, &question);
     send_expiring(
         ctx,
         CreateReply::default()
@@ -93,6 +91,40 @@ pub async fn ask<U: HasAdminPanel>(
         &controls,
     )
     .await
+}
+
+/// Asks `question` ephemerally in answer to a form's submit (a question
+/// that needed typed input first).
+pub async fn ask_after_submit(
+    panel: &AdminPanel,
+    http: &Arc<Http>,
+    submit: &ModalInteraction,
+    question: Question<'_>,
+) -> Result<(), Error> {
+    let controls = Controls::new(panel, View::Confirm, submit.user.id.get(), CONFIRM_TIMEOUT);
+    let message = CreateInteractionResponseMessage::new()
+        .components(buttons(&controls, &question))
+        .content(question.text)
+        .allowed_mentions(CreateAllowedMentions::new())
+        .ephemeral(true);
+    submit
+        .create_response(http, CreateInteractionResponse::Message(message))
+        .await?;
+    disable_when_expired(http.clone(), submit.token.clone(), controls.remaining());
+    Ok(())
+}
+
+/// The red button that goes ahead and the one that changes nothing.
+fn buttons(controls: &Controls<'_>, question: &Question<'_>) -> Vec<CreateActionRow> {
+    let target = question.subject.encode();
+    vec![CreateActionRow::Buttons(vec![
+        CreateButton::new(controls.id(YES, &target))
+            .label(question.confirm)
+            .style(ButtonStyle::Danger),
+        CreateButton::new(controls.id(NO, &target))
+            .label(question.decline)
+            .style(ButtonStyle::Secondary),
+    ])]
 }
 
 /// How the asker answered.
@@ -108,6 +140,7 @@ impl Subject {
         match self {
             Self::RemoveDeveloper(_) => "Cancelled: nothing changed.",
             Self::CancelBroadcast(_) | Self::RecallBroadcast(_) => "Kept: nothing changed.",
+            Self::LeaveServer(_) => "Stayed: the bot is still in that server.",
         }
     }
 }

@@ -4,8 +4,8 @@
 use sqlx::PgPool;
 
 use super::Context;
+use super::guild_option::{autocomplete_guild, parse_guild_id};
 use super::pager::{self, ListView, Page, PageAt};
-use super::server::{autocomplete_guild, parse_guild_id};
 use crate::access::developer_autocompletes;
 use crate::error::{Error, UserError};
 use crate::panel::{AdminPanel, HasAdminPanel};
@@ -14,7 +14,7 @@ use crate::telemetry::log_layer::KNOWN_EVENT_TYPES;
 use crate::ui::custom_id::View;
 use crate::ui::logs::{CSV_FILE, PAGE_SIZE, render_entry, render_page, to_csv};
 use serenity::all::{
-    AutocompleteChoice, CreateAttachment, CreateAutocompleteResponse, CreateEmbed,
+    AutocompleteChoice, CreateAttachment, CreateAutocompleteResponse,
     CreateInteractionResponseMessage,
 };
 
@@ -159,14 +159,15 @@ impl ListView for LogList {
         panel: &AdminPanel,
         args: &LogListArgs,
         value: &str,
-    ) -> Result<CreateEmbed, Error> {
+        _owner: u64,
+    ) -> Result<CreateInteractionResponseMessage, Error> {
         let entries = Self::entries(panel, args).await?;
         let entry = value
             .parse::<i64>()
             .ok()
             .and_then(|id| entries.iter().find(|entry| entry.id == id))
             .ok_or_else(|| UserError::new("That entry is not in this list."))?;
-        Ok(render_entry(entry))
+        Ok(CreateInteractionResponseMessage::new().embed(render_entry(entry)))
     }
 
     fn actions(_args: &LogListArgs) -> Vec<(char, &'static str)> {

@@ -5,7 +5,9 @@ pub mod alerts;
 pub mod broadcast;
 pub mod confirm;
 pub mod developers;
+pub mod guild_option;
 pub mod health;
+pub mod leave;
 pub mod logs;
 pub mod modules;
 pub mod pager;
@@ -29,6 +31,7 @@ pub type Context<'a, U> = poise::Context<'a, U, Error>;
         "health::health",
         "servers::servers",
         "server::server",
+        "leave::leave",
         "developers::developers",
         "usage::usage",
         "modules::modules",

@@ -64,12 +64,14 @@ pub trait ListView: Send + Sync + 'static {
         at: PageAt,
     ) -> impl Future<Output = Result<Page, Error>> + Send;
 
-    /// The item the select menu chose, shown as a new ephemeral message.
+    /// The item the select menu chose, shown as a new ephemeral message
+    /// (with controls of its own for `owner`, the list's).
     fn open(
         panel: &AdminPanel,
         args: &Self::Args,
         value: &str,
-    ) -> impl Future<Output = Result<CreateEmbed, Error>> + Send;
+        owner: u64,
+    ) -> impl Future<Output = Result<CreateInteractionResponseMessage, Error>> + Send;
 
     /// Buttons acting on the whole list: (action letter, label). Upper-case
     /// letters, so they never meet the pager's own.
@@ -178,9 +180,8 @@ pub async fn on_press<L: ListView>(
             let value = values
                 .first()
                 .ok_or_else(|| UserError::new("Nothing was selected."))?;
-            let embed = L::open(panel, &args, value).await?;
-            let message = CreateInteractionResponseMessage::new()
-                .embed(embed)
+            let message = L::open(panel, &args, value, control.owner)
+                .await?
                 .ephemeral(true);
             press
                 .create_response(http, CreateInteractionResponse::Message(message))

@@ -2,13 +2,12 @@
 //! the server list's menu opens).
 
 use chrono::{DateTime, Utc};
-use serenity::all::{AutocompleteChoice, CreateAutocompleteResponse, CreateEmbed};
-use sqlx::PgPool;
+use serenity::all::{CreateActionRow, CreateEmbed};
 
 use super::Context;
-use crate::access::developer_autocompletes;
+use super::guild_option::{autocomplete_guild, parse_guild_id};
 use crate::error::{Error, UserError};
-use crate::panel::HasAdminPanel;
+use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::store::servers;
 use crate::ui::servers::render_detail;
 
@@ -21,61 +20,34 @@ pub async fn server<U: HasAdminPanel>(
     guild: String,
 ) -> Result<(), Error> {
     let id = parse_guild_id(&guild)?;
-    let embed = view(&ctx.data().admin_panel().pool, id, Utc::now()).await?;
-    ctx.send(poise::CreateReply::default().embed(embed).ephemeral(true))
-        .await?;
+    let owner = ctx.author().id.get();
+    let (embed, controls) = view(ctx.data().admin_panel(), id, owner, Utc::now()).await?;
+    ctx.send(
+        poise::CreateReply::default()
+            .embed(embed)
+            .components(controls)
+            .ephemeral(true),
+    )
+    .await?;
     Ok(())
 }
 
-/// A Discord server id, or a clear error saying what was wrong.
-pub fn parse_guild_id(raw: &str) -> Result<u64, UserError> {
-    let raw = raw.trim();
-    match raw.parse::<u64>() {
-        Ok(id) if id > 0 && id <= i64::MAX as u64 => Ok(id),
-        _ => Err(UserError::new(format!(
-            "`{}` is not a server id: use the number from Discord (e.g. 123456789012345678) or pick a server from the suggestions.",
-            crate::ui::text::truncate(raw, 40).replace('`', "'")
-        ))),
-    }
-}
-
-/// The server view, or a clear error when the bot never knew that server.
-pub async fn view(pool: &PgPool, id: u64, now: DateTime<Utc>) -> Result<CreateEmbed, Error> {
-    match servers::detail(pool, id, now).await? {
-        Some(detail) => Ok(render_detail(&detail, now)),
-        None => Err(UserError::new(format!("No server with id {id} is known to the bot.")).into()),
-    }
-}
-
-/// Suggests servers by name prefix. Autocomplete runs no checks in poise, so
-/// non-developers get no suggestions (server names are not theirs to see).
-pub(crate) async fn autocomplete_guild<U: HasAdminPanel>(
-    ctx: Context<'_, U>,
-    partial: &str,
-) -> CreateAutocompleteResponse {
-    CreateAutocompleteResponse::new().set_choices(suggestions(ctx, partial).await)
-}
-
-async fn suggestions<U: HasAdminPanel>(
-    ctx: Context<'_, U>,
-    partial: &str,
-) -> Vec<AutocompleteChoice> {
-    let panel = ctx.data().admin_panel();
-    if !developer_autocompletes(ctx).await {
-        return Vec::new();
-    }
-    let prefix: String = partial.trim().chars().take(100).collect();
-    match servers::search_by_name(&panel.pool, &prefix, 25).await {
-        Ok(found) => found
-            .into_iter()
-            .map(|(id, name)| {
-                let label = crate::ui::text::truncate(&format!("{name} ({id})"), 100);
-                AutocompleteChoice::new(label, id.to_string())
-            })
-            .collect(),
-        Err(error) => {
-            tracing::warn!(error = %crate::error::cause_chain(&error), "server autocomplete failed");
-            Vec::new()
+/// The server view with its controls for `owner` (Leave, while the bot is
+/// in the server), or a clear error when the bot never knew that server.
+pub async fn view(
+    panel: &AdminPanel,
+    id: u64,
+    owner: u64,
+    now: DateTime<Utc>,
+) -> Result<(CreateEmbed, Vec<CreateActionRow>), Error> {
+    match servers::detail(&panel.pool, id, now).await? {
+        Some(detail) => {
+            let controls = match detail.guild.left_at {
+                None => vec![super::leave::button(panel, owner, id)],
+                Some(_) => Vec::new(),
+            };
+            Ok((render_detail(&detail, now), controls))
         }
+        None => Err(UserError::new(format!("No server with id {id} is known to the bot.")).into()),
     }
 }

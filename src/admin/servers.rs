@@ -1,7 +1,7 @@
 //! `/admin servers`: every active server, ten a page, sorted and searchable.
 
 use chrono::Utc;
-use serenity::all::CreateEmbed;
+use serenity::all::CreateInteractionResponseMessage;
 use sqlx::PgPool;
 
 use super::Context;
@@ -130,8 +130,12 @@ impl ListView for ServerList {
         panel: &AdminPanel,
         _args: &ServerListArgs,
         value: &str,
-    ) -> Result<CreateEmbed, Error> {
-        let id = super::server::parse_guild_id(value)?;
-        super::server::view(&panel.pool, id, Utc::now()).await
+        owner: u64,
+    ) -> Result<CreateInteractionResponseMessage, Error> {
+        let id = super::guild_option::parse_guild_id(value)?;
+        let (embed, controls) = super::server::view(panel, id, owner, Utc::now()).await?;
+        Ok(CreateInteractionResponseMessage::new()
+            .embed(embed)
+            .components(controls))
     }
 }

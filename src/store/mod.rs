@@ -11,6 +11,7 @@ pub mod broadcasts;
 pub mod command_stats;
 pub mod developers;
 pub mod duties;
+pub mod forced_leaves;
 pub mod guild_batches;
 pub mod guilds;
 pub mod health;

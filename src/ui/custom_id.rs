@@ -38,10 +38,12 @@ pub enum View {
     Composer,
     /// `/settings broadcast-categories`.
     Categories,
+    /// The Leave button of a server's view, and its reason form.
+    Leave,
 }
 
 impl View {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 8] = [
         Self::ServerList,
         Self::Logs,
         Self::BroadcastHistory,
@@ -49,6 +51,7 @@ impl View {
         Self::Confirm,
         Self::Composer,
         Self::Categories,
+        Self::Leave,
     ];
 
     fn code(self) -> char {
@@ -60,6 +63,7 @@ impl View {
             Self::Confirm => 'c',
             Self::Composer => 'b',
             Self::Categories => 'k',
+            Self::Leave => 'v',
         }
     }
 
@@ -73,6 +77,7 @@ impl View {
             Self::Confirm => "the command",
             Self::Composer => "/admin broadcast new",
             Self::Categories => "/settings broadcast-categories",
+            Self::Leave => "/admin server",
         }
     }
 }

@@ -24,6 +24,7 @@ mod interactions_endpoint;
 mod logs;
 mod managers;
 mod outage;
+mod owner_controls;
 mod permission_snapshot;
 mod permissions;
 mod production_transport;

@@ -196,6 +196,8 @@ async fn the_pager_answers_only_its_invoker_and_opens_a_server_from_the_menu() {
     assert_eq!(opened["type"], CHANNEL_MESSAGE_WITH_SOURCE);
     assert_eq!(opened["data"]["flags"], EPHEMERAL);
     assert_eq!(opened["data"]["embeds"][0]["title"], "Server 07");
+    // Its own controls, for the one who opened it.
+    control(&opened, "Leave server");
 
     fake.assert_no_spec_violations();
     bot.stop().await;

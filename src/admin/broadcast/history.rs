@@ -1,7 +1,7 @@
 //! `/admin broadcast history`: every broadcast, newest first, ten a page; the
 //! menu opens one's report.
 
-use serenity::all::CreateEmbed;
+use serenity::all::CreateInteractionResponseMessage;
 
 use super::super::Context;
 use super::super::pager::{self, ListView, Page, PageAt};
@@ -49,10 +49,16 @@ impl ListView for History {
         })
     }
 
-    async fn open(panel: &AdminPanel, _args: &(), value: &str) -> Result<CreateEmbed, Error> {
+    async fn open(
+        panel: &AdminPanel,
+        _args: &(),
+        value: &str,
+        _owner: u64,
+    ) -> Result<CreateInteractionResponseMessage, Error> {
         let id = value
             .parse::<i64>()
             .map_err(|_| UserError::new("That is not a broadcast."))?;
-        report_embed(&panel.pool, id).await
+        let embed = report_embed(&panel.pool, id).await?;
+        Ok(CreateInteractionResponseMessage::new().embed(embed))
     }
 }

@@ -7,7 +7,7 @@ mod audience;
 pub mod cancel;
 pub mod compose;
 pub mod followup;
-mod form;
+pub(crate) mod form;
 pub mod history;
 mod preview;
 pub mod report;

@@ -68,7 +68,12 @@ impl ListView for Report {
         })
     }
 
-    async fn open(_panel: &AdminPanel, _id: &i64, _value: &str) -> Result<CreateEmbed, Error> {
+    async fn open(
+        _panel: &AdminPanel,
+        _id: &i64,
+        _value: &str,
+        _owner: u64,
+    ) -> Result<CreateInteractionResponseMessage, Error> {
         Err(UserError::new("Nothing to open here.").into())
     }
 

@@ -159,6 +159,8 @@ struct State {
     guilds: HashMap<u64, Value>,
     /// The servers the bot is in, as READY lists them.
     member_of: std::collections::BTreeSet<u64>,
+    /// Servers the bot left with `DELETE /users/@me/guilds/{id}`, in order.
+    left_on_request: Vec<u64>,
     users: HashMap<u64, Value>,
     members: HashMap<(u64, u64), Value>,
     connections: Vec<Connection>,
@@ -736,6 +738,11 @@ impl FakeDiscord {
         for id in ids {
             state.member_of.remove(&id);
         }
+    }
+
+    /// The servers the bot itself left (`DELETE /users/@me/guilds/{id}`).
+    pub fn left_on_request(&self) -> Vec<u64> {
+        self.state().left_on_request.clone()
     }
 
     /// Takes the bot out of a server, as a removal while it is offline does.

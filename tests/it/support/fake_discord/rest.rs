@@ -279,6 +279,9 @@ fn answer(fake: &FakeDiscord, method: &str, segments: &[&str], body: Value) -> R
             "session_start_limit": fake.session_start_limit(),
         })),
         ("GET", ["users", "@me"]) => ok(fixtures::bot_user()),
+        ("DELETE", ["users", "@me", "guilds", guild]) => {
+            leave_guild(fake, guild.parse().unwrap_or(0))
+        }
         ("GET", ["oauth2", "applications", "@me"]) => ok(application()),
         ("PUT", ["applications", _, "commands"]) => register(fake, None, body),
         ("PUT", ["applications", _, "guilds", guild, "commands"]) => {
@@ -384,6 +387,20 @@ fn answer(fake: &FakeDiscord, method: &str, segments: &[&str], body: Value) -> R
         ),
         _ => unknown_route(),
     }
+}
+
+/// The bot leaves a server it is in: 204, then the GUILD_DELETE on the
+/// server's shard, as Discord does; "Unknown Guild" for any other server.
+fn leave_guild(fake: &FakeDiscord, guild: u64) -> Response {
+    {
+        let mut state = fake.state();
+        if !state.member_of.remove(&guild) {
+            return error(404, 10004, "Unknown Guild");
+        }
+        state.left_on_request.push(guild);
+    }
+    fake.dispatch_for_guild(guild, "GUILD_DELETE", json!({ "id": guild.to_string() }));
+    no_content()
 }
 
 fn lookup(
