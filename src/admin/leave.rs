@@ -184,7 +184,7 @@ pub async fn on_submit(
 }
 
 /// Leaves once `by` confirmed request `request` (maybe in another process,
-/// or after a restart). Answers within [`ANSWER_WITHIN`]: a slower Discord
+/// or after a restart). Answers within `ANSWER_WITHIN`: a slower Discord
 /// gets the leave finished, and logged, in the background.
 pub async fn leave_confirmed(
     panel: &AdminPanel,
