@@ -8,6 +8,10 @@
 //! `/settings` and its controls are for members with Manage Server and for the
 //! server's managers ([`can_change_settings`]); being a manager of a server
 //! opens that server's `/settings` only, never `/admin`.
+//!
+//! A user on the blocklist ([`is_blocked_user`]) is refused everything: the
+//! panel's controls here, and every command, the host bot's own included,
+//! in [`crate::hooks::command_check`].
 
 use serenity::all::{
     ComponentInteraction, GuildId, Http, InteractionId, ModalInteraction, Permissions, UserId,
@@ -16,6 +20,7 @@ use serenity::all::{
 use crate::error::Error;
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::reply;
+use crate::store::blocklist::BlockKind;
 use crate::store::managers;
 
 /// What a non-developer is told, on commands, buttons and modals alike.
@@ -23,6 +28,9 @@ pub const REFUSAL: &str = "This command is for the bot's developers.";
 
 /// What anyone pressing someone else's controls is told.
 pub const NOT_YOURS: &str = "These controls belong to someone else.";
+
+/// What a blocked user is told, on every command, button and form.
+pub const NOT_AVAILABLE: &str = "This bot is not available to you.";
 
 /// What a member without Manage Server is told by `/settings` and its menus.
 pub const NEEDS_MANAGE_SERVER: &str =
@@ -33,6 +41,13 @@ pub const NEEDS_MANAGE_SERVER: &str =
 /// no database round trip, so the check answers even when the database does not.
 pub fn is_developer(panel: &AdminPanel, user: UserId) -> bool {
     user == panel.options.primary_developer || panel.developers.contains(user.get())
+}
+
+/// Whether `user` is on the blocklist (as this process holds it, see
+/// [`crate::blocked_set`]). A developer never is: developers cannot be
+/// blocked, and an entry made by hand does not lock one out.
+pub fn is_blocked_user(panel: &AdminPanel, user: UserId) -> bool {
+    panel.blocked.contains(BlockKind::User, user.get()) && !is_developer(panel, user)
 }
 
 /// The poise check on the `/admin` parent command (it guards every subcommand).
@@ -134,6 +149,9 @@ pub async fn refusal(
     owner: UserId,
     press: Press<'_>,
 ) -> Result<Option<&'static str>, sqlx::Error> {
+    if is_blocked_user(panel, press.user) {
+        return Ok(Some(NOT_AVAILABLE));
+    }
     if press.user != owner {
         return Ok(Some(NOT_YOURS));
     }

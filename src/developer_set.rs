@@ -13,11 +13,10 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::cause_chain;
 use crate::store::developers;
+use crate::store::notified::keep_current;
 
 /// The channel the `developers` trigger notifies.
 pub const CHANNEL: &str = "admin_panel_developers";
@@ -58,28 +57,11 @@ impl DeveloperSet {
     /// every [`REFRESH_INTERVAL`]. Errors are logged and retried; the set is
     /// never emptied by a failure.
     pub async fn run(self, pool: PgPool, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let mut listener = PgListener::connect_with(&pool).await?;
-        listener.listen(CHANNEL).await?;
-        // Anything that changed before LISTEN took effect.
-        self.reload_or_warn(&pool).await;
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                notified = listener.recv() => {
-                    if let Err(error) = notified {
-                        tracing::warn!(error = %cause_chain(&error), "lost the developer notifications; reconnecting");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                }
-                () = tokio::time::sleep(REFRESH_INTERVAL) => {}
-            }
-            self.reload_or_warn(&pool).await;
-        }
-    }
-
-    async fn reload_or_warn(&self, pool: &PgPool) {
-        if let Err(error) = self.reload(pool).await {
-            tracing::warn!(error = %cause_chain(&error), "could not refresh the developer list; keeping the last one");
-        }
+        let what = "the developer list";
+        keep_current(pool, CHANNEL, REFRESH_INTERVAL, what, shutdown, |pool| {
+            let set = self.clone();
+            async move { set.reload(&pool).await }
+        })
+        .await
     }
 }

@@ -15,7 +15,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use poise::{CreateReply, FrameworkError};
 
-use crate::access::REFUSAL;
+use crate::access::{self, REFUSAL};
 use crate::error::{Error, UserError, cause_chain};
 use crate::panel::HasAdminPanel;
 use crate::reply;
@@ -37,10 +37,14 @@ pub fn millis_between(start: Instant, end: Instant) -> u32 {
 }
 
 /// The framework-wide check (poise's `command_check`): starts the
-/// invocation's clock and lets it through. A host bot with a `command_check`
-/// of its own calls this first.
+/// invocation's clock, then refuses a user on the blocklist, on every
+/// command of the bot (the host's own too). A host bot with a
+/// `command_check` of its own calls this first.
 pub async fn command_check<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<bool, Error> {
     start_clock(ctx).await;
+    if access::is_blocked_user(ctx.data().admin_panel(), ctx.author().id) {
+        return Err(UserError::new(access::NOT_AVAILABLE).into());
+    }
     Ok(true)
 }
 

@@ -81,6 +81,7 @@ pub mod access;
 #[doc(hidden)]
 pub mod admin;
 pub mod alerts;
+pub mod blocked_set;
 pub mod bot;
 #[doc(hidden)]
 pub mod broadcast;

@@ -116,6 +116,10 @@ async fn handle_component(
             }
             View::Categories => settings::categories::on_pick(panel, http, press, control).await,
             View::Leave => admin::leave::on_press(panel, http, press, control).await,
+            View::Blocklist => {
+                admin::pager::on_press::<admin::blocklist::Blocklist>(panel, http, press, control)
+                    .await
+            }
         }
     }
 }

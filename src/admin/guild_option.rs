@@ -10,6 +10,23 @@ use crate::error::UserError;
 use crate::panel::HasAdminPanel;
 use crate::store::servers;
 
+/// A Discord id (a snowflake: 17 to 19 digits, within a signed 64-bit
+/// number) for something that may be unknown to the bot, named `what` in
+/// the error ("server", "user").
+pub fn parse_snowflake(raw: &str, what: &str) -> Result<u64, UserError> {
+    let raw = raw.trim();
+    let digits = raw.len();
+    match raw.parse::<u64>() {
+        Ok(id) if (17..=19).contains(&digits) && id <= i64::MAX as u64 && !raw.starts_with('0') => {
+            Ok(id)
+        }
+        _ => Err(UserError::new(format!(
+            "`{}` is not a {what} id: use the 17 to 19 digit number from Discord (e.g. 123456789012345678). Nothing changed.",
+            crate::ui::text::truncate(raw, 40).replace('`', "'")
+        ))),
+    }
+}
+
 /// A Discord server id, or a clear error saying what was wrong.
 pub fn parse_guild_id(raw: &str) -> Result<u64, UserError> {
     let raw = raw.trim();

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use serenity::all::{
     ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton, CreateInputText,
-    CreateInteractionResponse, CreateModal, GuildId, Http, HttpError, InputTextStyle,
-    MessageBuilder, ModalInteraction, User, UserId,
+    CreateInteractionResponse, CreateModal, GuildId, Http, InputTextStyle, MessageBuilder,
+    ModalInteraction, User, UserId,
 };
 
 use super::Context;
@@ -22,6 +22,7 @@ use super::guild_option::{autocomplete_guild, parse_guild_id};
 use crate::access::{Needs, guard_press};
 use crate::controls::Controls;
 use crate::error::{Error, UserError, cause_chain};
+use crate::events::blocked::is_unknown_guild;
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::store::forced_leaves::{self, Claim, LeaveTarget, NotLeavable};
 use crate::store::logs::Severity;
@@ -64,7 +65,7 @@ pub async fn leave<U: HasAdminPanel>(
 }
 
 /// The trimmed reason, or why it is refused.
-fn checked_reason(raw: &str) -> Result<String, UserError> {
+pub(super) fn checked_reason(raw: &str) -> Result<String, UserError> {
     let reason = raw.trim();
     let chars = reason.chars().count();
     if chars == 0 || chars > MAX_REASON_CHARS {
@@ -290,15 +291,6 @@ async fn leave_now(
     )
     .await?;
     Ok(())
-}
-
-/// Discord's "Unknown Guild": the bot is not in that server.
-fn is_unknown_guild(error: &serenity::Error) -> bool {
-    matches!(
-        error,
-        serenity::Error::Http(HttpError::UnsuccessfulRequest(response))
-            if response.error.code == 10004
-    )
 }
 
 #[cfg(test)]

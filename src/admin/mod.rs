@@ -2,6 +2,7 @@
 //! every subcommand; one file per view.
 
 pub mod alerts;
+pub mod blocklist;
 pub mod broadcast;
 pub mod confirm;
 pub mod developers;
@@ -32,6 +33,7 @@ pub type Context<'a, U> = poise::Context<'a, U, Error>;
         "servers::servers",
         "server::server",
         "leave::leave",
+        "blocklist::blocklist",
         "developers::developers",
         "usage::usage",
         "modules::modules",

@@ -8,10 +8,11 @@
 //! Guild events keep their order per server: a collector on each shard
 //! queues them as the shard received them ([`crate::telemetry::event_order`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use serenity::all::{CollectorCallback, FullEvent, ShardMessenger, UserId};
+use serenity::all::{CollectorCallback, FullEvent, Http, ShardMessenger, UserId};
 
 use crate::error::Error;
 use crate::panel::{AdminPanel, HasAdminPanel};
@@ -20,7 +21,11 @@ use crate::store::instances;
 use crate::store::logs::{self, NewLogEntry, Severity};
 use crate::store::settings;
 
+pub mod blocked;
 mod translate;
+
+use blocked::Leaver;
+use translate::Source;
 
 /// The poise `event_handler` a host bot installs (or chains from its own).
 pub async fn handle_event<U: HasAdminPanel>(
@@ -34,6 +39,9 @@ pub async fn handle_event<U: HasAdminPanel>(
         if panel.event_order.take(source.key()) {
             return Ok(());
         }
+        if turned_away(&leaver(panel, &framework.serenity_context.http), &source) {
+            return Ok(());
+        }
         for event in source.events(bot, &panel.watched_channels) {
             panel.guild_events.push(event).await;
         }
@@ -43,7 +51,8 @@ pub async fn handle_event<U: HasAdminPanel>(
         let (shard, total) = data_about_bot
             .shard
             .map_or((0, 1), |shard| (shard.id.0, shard.total));
-        collect_in_order(panel, &framework.serenity_context.shard, shard, bot);
+        let leaver = leaver(panel, &framework.serenity_context.http);
+        collect_in_order(panel, &framework.serenity_context.shard, leaver, shard, bot);
         // A fresh IDENTIFY resends every GUILD_CREATE: the channels to
         // keep may have been set by another process since the last read.
         if panel.watched_channels.older_than(WATCHED_REFRESH) {
@@ -66,7 +75,13 @@ const WATCHED_REFRESH: Duration = Duration::from_secs(30);
 /// often on a new runner): from now on it queues the shard's guild events
 /// itself, in the order the shard received them
 /// ([`crate::telemetry::event_order`]).
-fn collect_in_order(panel: &AdminPanel, messenger: &ShardMessenger, shard: u32, bot: UserId) {
+fn collect_in_order(
+    panel: &AdminPanel,
+    messenger: &ShardMessenger,
+    leaver: Leaver,
+    shard: u32,
+    bot: UserId,
+) {
     let token = panel.event_order.enlist(shard);
     let order = panel.event_order.clone();
     let events = panel.guild_events.clone();
@@ -78,12 +93,31 @@ fn collect_in_order(panel: &AdminPanel, messenger: &ShardMessenger, shard: u32, 
         if let Some(source) = translate::from_gateway_event(event, bot) {
             // Noted before serenity spawns the handler, which skips it.
             order.note_taken(source.key());
+            if turned_away(&leaver, &source) {
+                return true;
+            }
             for event in source.events(bot, &watched) {
                 events.push_ordered(event);
             }
         }
         true
     })));
+}
+
+/// What leaves a blocked server, from the panel and the bot's HTTP client.
+fn leaver(panel: &AdminPanel, http: &Arc<Http>) -> Leaver {
+    Leaver {
+        pool: panel.background_pool.clone(),
+        http: http.clone(),
+        guard: panel.discord_guard.clone(),
+        blocked: panel.blocked.clone(),
+    }
+}
+
+/// Whether `source` is a blocked server's GUILD_CREATE: the bot leaves it,
+/// and the event goes no further (no join, no row).
+fn turned_away(leaver: &Leaver, source: &Source<'_>) -> bool {
+    matches!(source, Source::Created(guild) if leaver.turned_away(guild.id.get(), &guild.name))
 }
 
 /// READY lists every server of its shard; an active one missing from it

@@ -12,6 +12,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::alerts::{AlertEvaluator, AlertState};
+use crate::blocked_set::BlockedSet;
 use crate::broadcast::worker::BroadcastWorker;
 use crate::config::{AlertConfig, DEFAULT_BROADCAST_RATE, DEFAULT_PAGER_TIMEOUT, Retention};
 use crate::developer_set::DeveloperSet;
@@ -119,6 +120,8 @@ pub struct AdminPanel {
     pub recorder: CommandRecorder,
     /// The `developers` table, held in memory (the access check reads this).
     pub developers: DeveloperSet,
+    /// The blocklist, held in memory (interactions and GUILD_CREATEs read it).
+    pub blocked: BlockedSet,
     /// Guild events on their way to the database, in batches.
     pub guild_events: GuildEvents,
     /// When this process started (its uptime).
@@ -198,6 +201,11 @@ impl AdminPanel {
             .reload(&pool)
             .await
             .context("Failed to read the developers table")?;
+        let blocked = BlockedSet::default();
+        blocked
+            .reload(&pool)
+            .await
+            .context("Failed to read the blocklist")?;
 
         let watched_channels = Arc::new(WatchedChannels::default());
         watched_channels.replace(
@@ -217,6 +225,7 @@ impl AdminPanel {
             options,
             recorder,
             developers,
+            blocked,
             guild_events,
             started_at,
             instance_id,

@@ -138,11 +138,20 @@ impl BackgroundTasks {
         let (developers, pool, stop) = (
             panel.developers.clone(),
             panel.background_pool.clone(),
-            shutdown,
+            shutdown.clone(),
         );
         self.supervisor.spawn("developer_list", false, move || {
             let (developers, pool, stop) = (developers.clone(), pool.clone(), stop.clone());
             developers.run(pool, stop)
+        });
+        let (blocked, pool, stop) = (
+            panel.blocked.clone(),
+            panel.background_pool.clone(),
+            shutdown,
+        );
+        self.supervisor.spawn("blocklist", false, move || {
+            let (blocked, pool, stop) = (blocked.clone(), pool.clone(), stop.clone());
+            blocked.run(pool, stop)
         });
     }
 

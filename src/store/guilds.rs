@@ -81,6 +81,15 @@ pub async fn count_active(db: impl sqlx::PgExecutor<'_>) -> Result<i64, sqlx::Er
         .await
 }
 
+/// The name of server `id` if the bot is in it now.
+pub async fn active_name(pool: &sqlx::PgPool, id: u64) -> Result<Option<String>, sqlx::Error> {
+    // language=PostgreSQL
+    sqlx::query_scalar("SELECT name FROM guilds WHERE id = $1 AND left_at IS NULL")
+        .bind(super::db_id(id))
+        .fetch_optional(pool)
+        .await
+}
+
 /// A server's name as last reported by Discord, if the bot knows the server.
 pub async fn name(pool: &sqlx::PgPool, guild_id: u64) -> Result<Option<String>, sqlx::Error> {
     // language=PostgreSQL

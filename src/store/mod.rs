@@ -7,6 +7,7 @@
 
 pub mod alert_sources;
 pub mod alerts;
+pub mod blocklist;
 pub mod broadcasts;
 pub mod command_stats;
 pub mod developers;
@@ -21,6 +22,7 @@ pub mod latency;
 pub mod logs;
 pub mod managers;
 pub mod modules;
+pub mod notified;
 pub mod permission_snapshots;
 pub mod permission_targets;
 pub mod servers;

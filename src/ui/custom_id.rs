@@ -40,10 +40,12 @@ pub enum View {
     Categories,
     /// The Leave button of a server's view, and its reason form.
     Leave,
+    /// `/admin blocklist list`.
+    Blocklist,
 }
 
 impl View {
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 9] = [
         Self::ServerList,
         Self::Logs,
         Self::BroadcastHistory,
@@ -52,6 +54,7 @@ impl View {
         Self::Composer,
         Self::Categories,
         Self::Leave,
+        Self::Blocklist,
     ];
 
     fn code(self) -> char {
@@ -64,6 +67,7 @@ impl View {
             Self::Composer => 'b',
             Self::Categories => 'k',
             Self::Leave => 'v',
+            Self::Blocklist => 'x',
         }
     }
 
@@ -78,6 +82,7 @@ impl View {
             Self::Composer => "/admin broadcast new",
             Self::Categories => "/settings broadcast-categories",
             Self::Leave => "/admin server",
+            Self::Blocklist => "/admin blocklist list",
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod audience;
+pub mod blocklist;
 pub mod broadcast;
 mod broadcast_history;
 pub mod charts;

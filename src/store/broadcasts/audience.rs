@@ -43,8 +43,10 @@ pub(super) const AUDIENCE_COLUMNS: &str =
         coalesce(audience_guild_ids, '{}') AS audience_guild_ids";
 
 /// Whether server `g` (settings `s`, possibly NULL) belongs to the audience
-/// in row `a` (its four `audience_*` columns, NULL where not given).
-pub(super) const IN_AUDIENCE: &str = "(a.audience_language IS NULL OR coalesce(s.language, 'en') = a.audience_language)
+/// in row `a` (its four `audience_*` columns, NULL where not given). A
+/// blocked server never does, even while the bot is still leaving it.
+pub(super) const IN_AUDIENCE: &str = "NOT EXISTS (SELECT 1 FROM blocklist b WHERE b.kind = 'server' AND b.id = g.id)
+    AND (a.audience_language IS NULL OR coalesce(s.language, 'en') = a.audience_language)
     AND (a.audience_module IS NULL OR EXISTS (
          SELECT 1 FROM cog_settings c WHERE c.guild_id = g.id AND c.module = a.audience_module AND c.enabled))
     AND (a.audience_min_members IS NULL OR g.member_count >= a.audience_min_members)

@@ -1,6 +1,7 @@
 //! The controls bot owners ask for most (issue 39): leaving a server, a
 //! blocklist, maintenance mode, and why the bot fails in one server.
 
+mod blocklist;
 mod leave;
 
 use std::time::Duration;
