@@ -22,6 +22,7 @@ use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::reply;
 use crate::store::blocklist::BlockKind;
 use crate::store::managers;
+use crate::ui::custom_id::ControlId;
 
 /// What a non-developer is told, on commands, buttons and modals alike.
 pub const REFUSAL: &str = "This command is for the bot's developers.";
@@ -183,6 +184,19 @@ pub async fn guard_press(
     let _ = REFUSED.try_with(|refused| refused.set(true));
     reply::ephemeral(http, press.id, press.token, text).await?;
     Ok(true)
+}
+
+/// [`guard_press`] for a control of the panel: its owner is the user its
+/// signed id names.
+pub async fn guard_control(
+    panel: &AdminPanel,
+    http: &Http,
+    needs: Needs,
+    control: &ControlId,
+    press: Press<'_>,
+) -> Result<bool, Error> {
+    let owner = UserId::new(control.owner.max(1));
+    guard_press(panel, http, needs, owner, press).await
 }
 
 tokio::task_local! {

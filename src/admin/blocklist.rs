@@ -86,12 +86,8 @@ pub async fn add<U: HasAdminPanel>(
         }
         BlockKind::Server => block_server(ctx, id, &format!("blocked by {who}: {reason}")).await?,
     };
-    ctx.send(
-        poise::CreateReply::default()
-            .content(outcome)
-            .ephemeral(true),
-    )
-    .await?;
+    // The command is ephemeral: so is what it says.
+    ctx.say(outcome).await?;
     Ok(())
 }
 
@@ -164,12 +160,8 @@ pub async fn remove<U: HasAdminPanel>(
             "Unblocked server `{id}`: the bot stays if it is added again (it does not rejoin by itself)."
         ),
     };
-    ctx.send(
-        poise::CreateReply::default()
-            .content(outcome)
-            .ephemeral(true),
-    )
-    .await?;
+    // The command is ephemeral: so is what it says.
+    ctx.say(outcome).await?;
     Ok(())
 }
 
@@ -195,14 +187,7 @@ impl ListView for Blocklist {
 
     async fn page(panel: &AdminPanel, _args: &(), at: PageAt) -> Result<Page, Error> {
         let total = blocklist::count(&panel.pool).await?;
-        let pages = usize::try_from((total + PAGE_SIZE - 1) / PAGE_SIZE)
-            .unwrap_or(1)
-            .max(1);
-        let index = match at {
-            PageAt::First => 0,
-            PageAt::Last => pages - 1,
-            PageAt::Index { index, .. } => index.min(pages - 1),
-        };
+        let (index, pages) = pager::by_offset(total, PAGE_SIZE, at);
         let entries = blocklist::page(&panel.pool, index as i64 * PAGE_SIZE, PAGE_SIZE).await?;
         Ok(Page {
             embed: render_page(&entries, total, index, pages),

@@ -21,7 +21,7 @@ use serenity::all::{
 };
 
 use super::Context;
-use crate::access::{Needs, guard_press};
+use crate::access::{Needs, guard_control};
 use crate::controls::{Controls, disable_when_expired, send_expiring};
 use crate::error::{Error, UserError};
 use crate::panel::{AdminPanel, HasAdminPanel};
@@ -153,8 +153,7 @@ pub async fn read_answer(
     press: &ComponentInteraction,
     control: &ControlId,
 ) -> Result<Option<Answer>, Error> {
-    let owner = UserId::new(control.owner.max(1));
-    if guard_press(panel, http, Needs::Developer, owner, press.into()).await? {
+    if guard_control(panel, http, Needs::Developer, control, press.into()).await? {
         return Ok(None);
     }
     let subject = Subject::decode(control)?;

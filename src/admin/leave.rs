@@ -10,16 +10,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serenity::all::{
-    ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton, CreateInputText,
-    CreateInteractionResponse, CreateModal, GuildId, Http, InputTextStyle, MessageBuilder,
-    ModalInteraction, User, UserId,
+    ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton, CreateInteractionResponse,
+    GuildId, Http, MessageBuilder, ModalInteraction, User,
 };
 
 use super::Context;
-use super::broadcast::form::input_of_field;
+use super::broadcast::form::{REASON_FIELD, input_of_field, reason_form};
 use super::confirm::{self, Question, Subject};
 use super::guild_option::{autocomplete_guild, parse_guild_id};
-use crate::access::{Needs, guard_press};
+use crate::access::{Needs, guard_control};
 use crate::controls::Controls;
 use crate::error::{Error, UserError, cause_chain};
 use crate::events::blocked::is_unknown_guild;
@@ -43,8 +42,6 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(2);
 const ASK_REASON: char = 'a';
 /// The reason form's submit.
 const REASON_FORM: char = 'f';
-/// The reason field of the form.
-const REASON_FIELD: &str = "reason";
 
 /// Makes the bot leave a server, after a confirmation.
 #[poise::command(slash_command, ephemeral)]
@@ -139,8 +136,7 @@ pub async fn on_press(
     press: &ComponentInteraction,
     control: &ControlId,
 ) -> Result<(), Error> {
-    let owner = UserId::new(control.owner.max(1));
-    if guard_press(panel, http, Needs::Developer, owner, press.into()).await? {
+    if guard_control(panel, http, Needs::Developer, control, press.into()).await? {
         return Ok(());
     }
     if control.action != ASK_REASON {
@@ -148,16 +144,12 @@ pub async fn on_press(
     }
     let guild = control.arg(0)?;
     let controls = Controls::continuing(panel, control);
-    let form = CreateModal::new(controls.id(REASON_FORM, &[guild]), "Leave this server")
-        .components(vec![CreateActionRow::InputText(
-            CreateInputText::new(
-                InputTextStyle::Paragraph,
-                "Why (kept in the log)",
-                REASON_FIELD,
-            )
-            .max_length(MAX_REASON_CHARS as u16)
-            .required(true),
-        )]);
+    let form = reason_form(
+        controls.id(REASON_FORM, &[guild]),
+        "Leave this server".to_owned(),
+        "Why (kept in the log)",
+        MAX_REASON_CHARS,
+    );
     press
         .create_response(http, CreateInteractionResponse::Modal(form))
         .await?;
@@ -171,8 +163,7 @@ pub async fn on_submit(
     submit: &ModalInteraction,
     control: &ControlId,
 ) -> Result<(), Error> {
-    let owner = UserId::new(control.owner.max(1));
-    if guard_press(panel, http, Needs::Developer, owner, submit.into()).await? {
+    if guard_control(panel, http, Needs::Developer, control, submit.into()).await? {
         return Ok(());
     }
     if control.action != REASON_FORM {

@@ -17,7 +17,7 @@ use serenity::all::{
 };
 
 use super::Context;
-use crate::access::{Needs, guard_press};
+use crate::access::{Needs, guard_control};
 use crate::controls::{Controls, send_expiring};
 use crate::error::{Error, UserError};
 use crate::panel::{AdminPanel, HasAdminPanel};
@@ -37,6 +37,21 @@ pub enum PageAt {
         after: Option<u64>,
         before: Option<u64>,
     },
+}
+
+/// For a list paged by offset (one that holds hundreds of rows, not
+/// millions): the page `at` names among those `total` rows make at `size` a
+/// page, and how many pages there are (at least one, even when empty).
+pub fn by_offset(total: i64, size: i64, at: PageAt) -> (usize, usize) {
+    let pages = usize::try_from((total + size - 1) / size)
+        .unwrap_or(1)
+        .max(1);
+    let index = match at {
+        PageAt::First => 0,
+        PageAt::Last => pages - 1,
+        PageAt::Index { index, .. } => index.min(pages - 1),
+    };
+    (index, pages)
 }
 
 /// One rendered page.
@@ -141,8 +156,7 @@ pub async fn on_press<L: ListView>(
     press: &ComponentInteraction,
     control: &ControlId,
 ) -> Result<(), Error> {
-    let owner = serenity::all::UserId::new(control.owner.max(1));
-    if guard_press(panel, http, Needs::Developer, owner, press.into()).await? {
+    if guard_control(panel, http, Needs::Developer, control, press.into()).await? {
         return Ok(());
     }
     let view_id = control.arg(0)?;

@@ -9,11 +9,11 @@ use poise::CreateReply;
 use serenity::all::{
     ComponentInteraction, ComponentInteractionDataKind, CreateActionRow, CreateInteractionResponse,
     CreateInteractionResponseMessage, CreateSelectMenu, CreateSelectMenuKind,
-    CreateSelectMenuOption, Http, UserId,
+    CreateSelectMenuOption, Http,
 };
 
 use super::{Context, guild, persist, unknown_server};
-use crate::access::{Needs, guard_press};
+use crate::access::{Needs, guard_control};
 use crate::broadcast::category::Category;
 use crate::controls::{Controls, send_expiring};
 use crate::error::{Error, UserError};
@@ -66,8 +66,7 @@ pub async fn on_pick(
     pick: &ComponentInteraction,
     control: &ControlId,
 ) -> Result<(), Error> {
-    let owner = UserId::new(control.owner.max(1));
-    if guard_press(panel, http, Needs::ManageServer, owner, pick.into()).await? {
+    if guard_control(panel, http, Needs::ManageServer, control, pick.into()).await? {
         return Ok(());
     }
     let guild_id = control.arg(0)?;

@@ -9,14 +9,13 @@
 use chrono::{TimeDelta, Utc};
 use serenity::all::{
     ButtonStyle, ComponentInteraction, ComponentInteractionDataKind, CreateActionRow, CreateButton,
-    CreateEmbed, CreateInputText, CreateInteractionResponse, CreateInteractionResponseMessage,
-    CreateModal, CreateSelectMenu, CreateSelectMenuKind, CreateSelectMenuOption, Http,
-    InputTextStyle, ModalInteraction, User,
+    CreateEmbed, CreateInteractionResponse, CreateInteractionResponseMessage, CreateSelectMenu,
+    CreateSelectMenuKind, CreateSelectMenuOption, Http, ModalInteraction, User,
 };
 
 use super::super::Context;
 use super::actions::{APPROVE, REJECT, REJECT_FORM, REVIEW_PICK, SESSION_TIMEOUT};
-use super::form::input_of_field;
+use super::form::{REASON_FIELD, input_of_field, reason_form};
 use crate::broadcast::draft::Draft;
 use crate::controls::Controls;
 use crate::error::{Error, UserError};
@@ -259,19 +258,12 @@ pub(super) async fn ask_reason(
     id: i64,
 ) -> Result<(), Error> {
     let controls = Controls::new(panel, View::Composer, press.user.id.get(), SESSION_TIMEOUT);
-    let form = CreateModal::new(
+    let form = reason_form(
         controls.id(REJECT_FORM, &[id as u64]),
         format!("Reject broadcast #{id}"),
-    )
-    .components(vec![CreateActionRow::InputText(
-        CreateInputText::new(
-            InputTextStyle::Paragraph,
-            "Why (the composer sees this)",
-            "reason",
-        )
-        .max_length(MAX_REASON_CHARS as u16)
-        .required(true),
-    )]);
+        "Why (the composer sees this)",
+        MAX_REASON_CHARS,
+    );
     press
         .create_response(http, CreateInteractionResponse::Modal(form))
         .await?;
@@ -285,7 +277,7 @@ pub(super) async fn reject(
     submit: &ModalInteraction,
     id: i64,
 ) -> Result<(), Error> {
-    let reason = input_of_field(submit, "reason").trim().to_owned();
+    let reason = input_of_field(submit, REASON_FIELD).trim().to_owned();
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
         return Err(UserError::new(format!(
             "Give a reason of 1 to {MAX_REASON_CHARS} characters: nothing changed."

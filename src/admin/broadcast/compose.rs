@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serenity::all::{
     ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton, CreateInteractionResponse,
-    CreateInteractionResponseMessage, Http, ModalInteraction, UserId,
+    CreateInteractionResponseMessage, Http, ModalInteraction,
 };
 
 use super::super::Context;
@@ -22,7 +22,7 @@ use super::actions::{
 };
 use super::form::{input_of, modal};
 use super::{approval, audience, followup, preview};
-use crate::access::{Needs, Press, guard_press};
+use crate::access::{Needs, Press, guard_control};
 use crate::broadcast::audience::AudienceOptions;
 use crate::broadcast::draft::{Category, Draft, DraftInput};
 use crate::broadcast::schedule;
@@ -203,8 +203,7 @@ async fn refused(
     control: &ControlId,
     press: Press<'_>,
 ) -> Result<bool, Error> {
-    let owner = UserId::new(control.owner.max(1));
-    guard_press(panel, http, Needs::Developer, owner, press).await
+    guard_control(panel, http, Needs::Developer, control, press).await
 }
 
 /// What a refused first submit keeps, so Edit can reopen the form with it.

@@ -98,6 +98,19 @@ pub fn input_of(submit: &ModalInteraction) -> DraftInput {
     input
 }
 
+/// A form with one required paragraph, `reason` (read it back with
+/// [`input_of_field`]), of at most `max_chars`.
+pub fn reason_form(custom_id: String, title: String, label: &str, max_chars: usize) -> CreateModal {
+    CreateModal::new(custom_id, title).components(vec![CreateActionRow::InputText(
+        CreateInputText::new(InputTextStyle::Paragraph, label, REASON_FIELD)
+            .max_length(u16::try_from(max_chars).unwrap_or(u16::MAX))
+            .required(true),
+    )])
+}
+
+/// The field of [`reason_form`].
+pub const REASON_FIELD: &str = "reason";
+
 /// One submitted text field by its custom id (empty when absent).
 pub fn input_of_field(submit: &ModalInteraction, field: &str) -> String {
     submit

@@ -29,14 +29,7 @@ impl ListView for History {
 
     async fn page(panel: &AdminPanel, _args: &(), at: PageAt) -> Result<Page, Error> {
         let total = broadcasts::history_count(&panel.pool).await?;
-        let pages = usize::try_from((total + PAGE_SIZE - 1) / PAGE_SIZE)
-            .unwrap_or(1)
-            .max(1);
-        let index = match at {
-            PageAt::First => 0,
-            PageAt::Last => pages - 1,
-            PageAt::Index { index, .. } => index.min(pages - 1),
-        };
+        let (index, pages) = pager::by_offset(total, PAGE_SIZE, at);
         let rows = broadcasts::history(&panel.pool, index as i64 * PAGE_SIZE, PAGE_SIZE).await?;
         let (embed, items) = history_page(&rows, total, index, pages);
         Ok(Page {
