@@ -181,6 +181,7 @@ async fn main() {
                 ),
                 identifies_left: None,
                 this_instance: panel.instance_id,
+                maintenance: panel.maintenance.scopes(),
                 stale_after: TimeDelta::seconds(90),
                 now: Utc::now(),
             };

@@ -2,7 +2,7 @@
 //! every GUILD_CREATE is checked against it, so the check is a set lookup,
 //! never a database round trip. A trigger on `blocklist` NOTIFYs every
 //! process of each change (migration 0027), so a change is in force
-//! everywhere within moments; a re-read every [`REFRESH_INTERVAL`] catches a
+//! everywhere within moments; a re-read every few seconds catches a
 //! notification lost while the listening connection was down.
 //!
 //! A database that cannot be read keeps the last copy: an entry is never
@@ -10,19 +10,14 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 
 use crate::store::blocklist::{self, BlockKind};
-use crate::store::notified::keep_current;
+use crate::store::notified::Followed;
 
 /// The channel the `blocklist` trigger notifies.
 pub const CHANNEL: &str = "admin_panel_blocklist";
-
-/// How often the set is re-read even without a notification.
-pub const REFRESH_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Cheap to clone; every clone is the same set.
 #[derive(Debug, Clone, Default)]
@@ -48,19 +43,15 @@ impl BlockedSet {
         Ok(())
     }
 
-    /// Keeps the set current until `shutdown` (see the module's text).
-    pub async fn run(self, pool: PgPool, shutdown: CancellationToken) -> anyhow::Result<()> {
-        keep_current(
-            pool,
+    /// How [`crate::store::notified::keep_current`] keeps it current: a
+    /// reload on every NOTIFY and every few seconds; a failure is logged and
+    /// never empties it.
+    pub fn followed(&self) -> Followed {
+        Followed::new(
             CHANNEL,
-            REFRESH_INTERVAL,
             "the blocklist",
-            shutdown,
-            |pool| {
-                let set = self.clone();
-                async move { set.reload(&pool).await }
-            },
+            self.clone(),
+            |set: Self, pool| async move { set.reload(&pool).await },
         )
-        .await
     }
 }

@@ -2,7 +2,7 @@
 //! command, button or modal is a set lookup, never a database round trip, so
 //! a developer's interaction never waits behind background writes or an
 //! unanswering database. A trigger on `developers` NOTIFYs every process of
-//! any change (migration 0008); a refresh every [`REFRESH_INTERVAL`] catches a
+//! any change (migration 0008); a refresh every few seconds catches a
 //! notification lost while the listening connection was down.
 //!
 //! A database that cannot be read never opens the door: the set only ever
@@ -10,19 +10,14 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 
 use crate::store::developers;
-use crate::store::notified::keep_current;
+use crate::store::notified::Followed;
 
 /// The channel the `developers` trigger notifies.
 pub const CHANNEL: &str = "admin_panel_developers";
-
-/// How often the set is re-read even without a notification.
-pub const REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Cheap to clone; every clone is the same set.
 #[derive(Debug, Clone, Default)]
@@ -53,15 +48,15 @@ impl DeveloperSet {
         Ok(())
     }
 
-    /// Keeps the set current until `shutdown`: a reload on every NOTIFY and
-    /// every [`REFRESH_INTERVAL`]. Errors are logged and retried; the set is
-    /// never emptied by a failure.
-    pub async fn run(self, pool: PgPool, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let what = "the developer list";
-        keep_current(pool, CHANNEL, REFRESH_INTERVAL, what, shutdown, |pool| {
-            let set = self.clone();
-            async move { set.reload(&pool).await }
-        })
-        .await
+    /// How [`crate::store::notified::keep_current`] keeps it current: a
+    /// reload on every NOTIFY and every few seconds; a failure is logged and
+    /// never empties it.
+    pub fn followed(&self) -> Followed {
+        Followed::new(
+            CHANNEL,
+            "the developer list",
+            self.clone(),
+            |set: Self, pool| async move { set.reload(&pool).await },
+        )
     }
 }

@@ -37,13 +37,23 @@ pub fn millis_between(start: Instant, end: Instant) -> u32 {
 }
 
 /// The framework-wide check (poise's `command_check`): starts the
-/// invocation's clock, then refuses a user on the blocklist, on every
-/// command of the bot (the host's own too). A host bot with a
+/// invocation's clock, then, on every command of the bot (the host's own
+/// too), refuses a user on the blocklist and answers a command under
+/// maintenance with its message instead of running it. A host bot with a
 /// `command_check` of its own calls this first.
 pub async fn command_check<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<bool, Error> {
     start_clock(ctx).await;
-    if access::is_blocked_user(ctx.data().admin_panel(), ctx.author().id) {
+    let panel = ctx.data().admin_panel();
+    if access::is_blocked_user(panel, ctx.author().id) {
         return Err(UserError::new(access::NOT_AVAILABLE).into());
+    }
+    let command = ctx.command();
+    let root = ctx
+        .parent_commands()
+        .first()
+        .map_or(&command.name, |root| &root.name);
+    if let Some(message) = panel.maintenance.message_for(root, &command.qualified_name) {
+        return Err(UserError::new(message).into());
     }
     Ok(true)
 }

@@ -95,6 +95,7 @@ pub mod events;
 pub mod gateway;
 pub mod hooks;
 pub mod interactions_endpoint;
+pub mod maintenance;
 pub mod modules;
 pub mod panel;
 pub mod permissions;

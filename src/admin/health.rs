@@ -95,6 +95,7 @@ pub async fn health<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<(), Error> 
             .identifies_left()
             .map(|left| (left.remaining, left.total, left.resets_at)),
         this_instance: panel.instance_id,
+        maintenance: panel.maintenance.scopes(),
         stale_after: TimeDelta::from_std(HEARTBEAT_INTERVAL * 3).unwrap_or(TimeDelta::seconds(90)),
         now,
     };

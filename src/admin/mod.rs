@@ -10,6 +10,7 @@ pub mod guild_option;
 pub mod health;
 pub mod leave;
 pub mod logs;
+pub mod maintenance;
 pub mod modules;
 pub mod pager;
 pub mod server;
@@ -34,6 +35,7 @@ pub type Context<'a, U> = poise::Context<'a, U, Error>;
         "server::server",
         "leave::leave",
         "blocklist::blocklist",
+        "maintenance::maintenance",
         "developers::developers",
         "usage::usage",
         "modules::modules",

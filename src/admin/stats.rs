@@ -38,5 +38,6 @@ pub async fn gather(panel: &AdminPanel) -> Result<GlobalStats, sqlx::Error> {
         last_restart,
         now,
         trend,
+        maintenance: panel.maintenance.scopes(),
     })
 }

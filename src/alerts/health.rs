@@ -113,6 +113,7 @@ impl Memory {
             ),
             identifies_left: None,
             this_instance: state.instance_id,
+            maintenance: Vec::new(),
             stale_after,
             now,
         };

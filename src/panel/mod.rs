@@ -17,6 +17,7 @@ use crate::broadcast::worker::BroadcastWorker;
 use crate::config::{AlertConfig, DEFAULT_BROADCAST_RATE, DEFAULT_PAGER_TIMEOUT, Retention};
 use crate::developer_set::DeveloperSet;
 use crate::discord_guard::DiscordGuard;
+use crate::maintenance::Maintenance;
 use crate::permissions::watched::WatchedChannels;
 use crate::store::{self, instances};
 use crate::telemetry::event_order::EventOrder;
@@ -122,6 +123,8 @@ pub struct AdminPanel {
     pub developers: DeveloperSet,
     /// The blocklist, held in memory (interactions and GUILD_CREATEs read it).
     pub blocked: BlockedSet,
+    /// Maintenance mode, held in memory (every command reads it).
+    pub maintenance: Maintenance,
     /// Guild events on their way to the database, in batches.
     pub guild_events: GuildEvents,
     /// When this process started (its uptime).
@@ -206,6 +209,11 @@ impl AdminPanel {
             .reload(&pool)
             .await
             .context("Failed to read the blocklist")?;
+        let maintenance = Maintenance::default();
+        maintenance
+            .reload(&pool)
+            .await
+            .context("Failed to read the maintenance mode")?;
 
         let watched_channels = Arc::new(WatchedChannels::default());
         watched_channels.replace(
@@ -226,6 +234,7 @@ impl AdminPanel {
             recorder,
             developers,
             blocked,
+            maintenance,
             guild_events,
             started_at,
             instance_id,

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::AdminPanel;
 use crate::store::command_stats::CommandEvent;
+use crate::store::notified::keep_current;
 use crate::telemetry::guild_events::{GuildEventQueue, run_guild_writer};
 use crate::telemetry::health_server::{HealthState, probe_database, serve};
 use crate::telemetry::heartbeat::run_heartbeat;
@@ -23,6 +24,11 @@ use crate::telemetry::supervisor::{ProcessKey, Supervisor, TaskBoard};
 pub struct BackgroundTasks {
     supervisor: Supervisor,
 }
+
+/// How often the in-memory tables (developers, blocklist, maintenance) are
+/// re-read even without a notification: a change is in force everywhere
+/// within this, at worst.
+pub const IN_MEMORY_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl BackgroundTasks {
     pub(super) fn new(process: ProcessKey, pool: sqlx::PgPool) -> Self {
@@ -135,23 +141,22 @@ impl BackgroundTasks {
                 Ok(())
             }
         });
-        let (developers, pool, stop) = (
+        // The developer list, the blocklist and maintenance mode: read on
+        // every interaction, so held in memory, on one listening connection.
+        let (developers, blocked, maintenance, pool) = (
             panel.developers.clone(),
-            panel.background_pool.clone(),
-            shutdown.clone(),
-        );
-        self.supervisor.spawn("developer_list", false, move || {
-            let (developers, pool, stop) = (developers.clone(), pool.clone(), stop.clone());
-            developers.run(pool, stop)
-        });
-        let (blocked, pool, stop) = (
             panel.blocked.clone(),
+            panel.maintenance.clone(),
             panel.background_pool.clone(),
-            shutdown,
         );
-        self.supervisor.spawn("blocklist", false, move || {
-            let (blocked, pool, stop) = (blocked.clone(), pool.clone(), stop.clone());
-            blocked.run(pool, stop)
+        self.supervisor.spawn("in_memory_tables", false, move || {
+            let followed = [
+                developers.followed(),
+                blocked.followed(),
+                maintenance.followed(),
+            ];
+            let (pool, stop) = (pool.clone(), shutdown.clone());
+            async move { keep_current(pool, &followed, IN_MEMORY_REFRESH, stop).await }
         });
     }
 

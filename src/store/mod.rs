@@ -20,6 +20,7 @@ pub mod identify_slots;
 pub mod instances;
 pub mod latency;
 pub mod logs;
+pub mod maintenance;
 pub mod managers;
 pub mod modules;
 pub mod notified;

@@ -15,6 +15,7 @@ pub mod followups;
 pub mod health;
 pub mod limits;
 pub mod logs;
+pub mod maintenance;
 pub mod managers;
 pub mod modules;
 pub mod pager;

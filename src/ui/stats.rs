@@ -7,6 +7,7 @@ use super::INFO_COLOR;
 use super::ranking::ranking;
 use super::text::{discord_time, human_duration, thousands};
 use crate::store::command_stats::CommandUses;
+use crate::store::maintenance::MaintenanceRow;
 use crate::store::trends::Window;
 
 /// How many commands the 24 h ranking shows.
@@ -24,6 +25,8 @@ pub struct GlobalStats {
     pub now: DateTime<Utc>,
     /// The last 24 h and the 24 h before, from the rollups.
     pub trend: (Window, Window),
+    /// Maintenance mode's scopes (empty: off, and not shown).
+    pub maintenance: Vec<MaintenanceRow>,
 }
 
 impl GlobalStats {
@@ -44,7 +47,7 @@ pub fn render(stats: &GlobalStats) -> CreateEmbed {
         |at| format!("{} ({})", discord_time(at, 'f'), discord_time(at, 'R')),
     );
 
-    CreateEmbed::new()
+    let embed = CreateEmbed::new()
         .title("Bot statistics")
         .color(INFO_COLOR)
         .field("Servers", thousands(stats.active_guilds), true)
@@ -65,7 +68,15 @@ pub fn render(stats: &GlobalStats) -> CreateEmbed {
         .footer(CreateEmbedFooter::new(
             "Unique users: everyone who ever ran a command · changes from the hourly rollups (whole hours)",
         ))
-        .timestamp(stats.now)
+        .timestamp(stats.now);
+    if stats.maintenance.is_empty() {
+        return embed;
+    }
+    embed.field(
+        "Maintenance",
+        super::maintenance::field_value(&stats.maintenance),
+        false,
+    )
 }
 
 /// One line per figure: now, before, and the change.
@@ -140,6 +151,15 @@ mod tests {
             last_restart: Some(now - TimeDelta::hours(5)),
             now,
             trend: (Window::default(), Window::default()),
+            // The largest it can be: every scope, every message at its longest.
+            maintenance: (0..50)
+                .map(|i| MaintenanceRow {
+                    command: if i == 0 { "*".into() } else { format!("c{i}") },
+                    message: "m".repeat(1000),
+                    since: now,
+                    set_by: 42,
+                })
+                .collect(),
         }
     }
 

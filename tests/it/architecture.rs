@@ -21,6 +21,7 @@ const LAYERS: &[&[&str]] = &[
         "broadcast",
         "developer_set",
         "blocked_set",
+        "maintenance",
         "alerts",
         "gateway",
     ],

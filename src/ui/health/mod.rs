@@ -8,6 +8,7 @@ use serenity::all::{CreateEmbed, CreateEmbedFooter};
 use super::limits::EMBED_FIELD_VALUE_CHARS;
 use super::text::{bytes, discord_time, fit_lines, human_duration, thousands, truncate};
 use crate::store::health::{DatabaseFacts, InstanceRow};
+use crate::store::maintenance::MaintenanceRow;
 
 pub const GREEN: u32 = 0x57F287;
 pub const ORANGE: u32 = 0xFEE75C;
@@ -76,6 +77,8 @@ pub struct HealthReport {
     /// its daily total, and when they reset; `None` before the first read.
     pub identifies_left: Option<(u64, u64, DateTime<Utc>)>,
     pub this_instance: i64,
+    /// Maintenance mode's scopes (empty: off).
+    pub maintenance: Vec<MaintenanceRow>,
     /// Heartbeats older than this are stale (three heartbeat intervals).
     pub stale_after: TimeDelta,
     pub now: DateTime<Utc>,
@@ -262,6 +265,7 @@ pub fn render(report: &HealthReport) -> CreateEmbed {
         },
         truncate(&report.status_detail, 200)
     )];
+    status.extend(super::maintenance::lines(&report.maintenance));
     status.extend(report.shards.iter().map(|shard| {
         let latency = shard.latency.map_or_else(
             || "latency not measured yet".to_owned(),

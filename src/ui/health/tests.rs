@@ -48,6 +48,12 @@ fn report() -> HealthReport {
         invalid_requests: (12, 2_500),
         identifies_left: Some((998, 1_000, now)),
         this_instance: 1,
+        maintenance: vec![MaintenanceRow {
+            command: "*".into(),
+            message: "m".repeat(1000),
+            since: now,
+            set_by: 42,
+        }],
         stale_after: TimeDelta::seconds(90),
         now,
     }

@@ -7,10 +7,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{SERVER, WAIT, admin, content, joined, logged};
-use crate::support::bot::{
-    ADMIN_GUILD, DEVELOPER, TestBot, eventually, start_with_admin_guild, test_config,
-};
+use super::{SERVER, WAIT, admin, command_in, content, joined, logged, two_processes};
+use crate::support::bot::{DEVELOPER, eventually, start_with_admin_guild};
 use crate::support::db::TestDb;
 use crate::support::discord::{EPHEMERAL, STRING_SELECT};
 use crate::support::fake_discord::FakeDiscord;
@@ -48,21 +46,6 @@ async fn blocklist(
         options,
     )
     .await
-}
-
-/// A command of `path` by `user` in `guild`; the first response.
-async fn command_in(fake: &FakeDiscord, guild: u64, user: u64, path: &[&str]) -> Value {
-    let token = format!("cmd-{}", rand::random::<u32>());
-    let interaction = fixtures::slash_command(
-        rand::random::<u32>() as u64 + 1,
-        &token,
-        Some(guild),
-        user,
-        path,
-        vec![],
-    );
-    fake.dispatch_for_guild(guild, "INTERACTION_CREATE", interaction);
-    fake.wait_for_callback(&token, WAIT).await
 }
 
 async fn joins(db: &TestDb, guild: u64) -> i64 {
@@ -291,12 +274,7 @@ async fn a_blocked_server_is_never_a_broadcast_target() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_user_is_refused_everywhere_in_every_process() {
-    let db = TestDb::new().await;
-    let (fake_a, fake_b) = (FakeDiscord::start().await, FakeDiscord::start().await);
-    let admin_guild = ADMIN_GUILD.to_string();
-    let vars = [("ADMIN_GUILD_IDS", admin_guild.as_str())];
-    let bot_a = TestBot::start(&fake_a, test_config(&fake_a, &db, &vars)).await;
-    let bot_b = TestBot::start(&fake_b, test_config(&fake_b, &db, &vars)).await;
+    let (db, (fake_a, bot_a), (fake_b, bot_b)) = two_processes().await;
     joined(&fake_b, &db, SERVER, "Chess Club", 40).await;
 
     // A menu the member opened before being blocked (they hold Manage Server).

@@ -3,12 +3,13 @@
 
 mod blocklist;
 mod leave;
+mod maintenance;
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::bot::eventually;
+use crate::support::bot::{ADMIN_GUILD, TestBot, eventually, test_config};
 use crate::support::db::TestDb;
 use crate::support::fake_discord::FakeDiscord;
 use crate::support::fixtures;
@@ -84,4 +85,34 @@ pub async fn logged(db: &TestDb, event_type: &str) -> Vec<String> {
         .fetch_all(&db.pool)
         .await
         .unwrap()
+}
+
+/// A command of `path` by `user` in `guild`; the first response.
+async fn command_in(fake: &FakeDiscord, guild: u64, user: u64, path: &[&str]) -> Value {
+    let token = format!("cmd-{}", rand::random::<u32>());
+    let interaction = fixtures::slash_command(
+        rand::random::<u32>() as u64 + 1,
+        &token,
+        Some(guild),
+        user,
+        path,
+        vec![],
+    );
+    fake.dispatch_for_guild(guild, "INTERACTION_CREATE", interaction);
+    fake.wait_for_callback(&token, WAIT).await
+}
+
+/// Two bot processes on one database, each with its own fake Discord.
+pub async fn two_processes() -> (TestDb, (FakeDiscord, TestBot), (FakeDiscord, TestBot)) {
+    let db = TestDb::new().await;
+    let (fake_a, fake_b) = (FakeDiscord::start().await, FakeDiscord::start().await);
+    let bot_a = TestBot::start(&fake_a, config(&fake_a, &db)).await;
+    let bot_b = TestBot::start(&fake_b, config(&fake_b, &db)).await;
+    (db, (fake_a, bot_a), (fake_b, bot_b))
+}
+
+/// The test configuration, with `/admin` in the admin guild.
+pub fn config(fake: &FakeDiscord, db: &TestDb) -> admin_panel::config::Config {
+    let admin_guild = ADMIN_GUILD.to_string();
+    test_config(fake, db, &[("ADMIN_GUILD_IDS", admin_guild.as_str())])
 }
