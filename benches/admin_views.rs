@@ -147,7 +147,7 @@ async fn main() {
                 .await
                 .unwrap()
                 .expect("seeded");
-            let _ = std::hint::black_box(render_detail(&detail, now));
+            let _ = std::hint::black_box(render_detail(&detail, &[], now));
         }
     })
     .await;

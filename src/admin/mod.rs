@@ -14,6 +14,7 @@ pub mod maintenance;
 pub mod modules;
 pub mod pager;
 pub mod server;
+pub mod server_reach;
 pub mod servers;
 pub mod stats;
 pub mod usage;

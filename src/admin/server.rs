@@ -46,7 +46,9 @@ pub async fn view(
                 None => vec![super::leave::button(panel, owner, id)],
                 Some(_) => Vec::new(),
             };
-            Ok((render_detail(&detail, now), controls))
+            let channel = detail.guild.broadcast_channel_id;
+            let reach = super::server_reach::reach(panel, id, channel, now).await?;
+            Ok((render_detail(&detail, &reach, now), controls))
         }
         None => Err(UserError::new(format!("No server with id {id} is known to the bot.")).into()),
     }

@@ -128,16 +128,18 @@ impl BackgroundTasks {
                 Ok(())
             }
         });
-        let (pool, instance, system, stop) = (
+        let (pool, instance, system, health, stop) = (
             panel.background_pool.clone(),
             panel.instance_id,
             panel.system.clone(),
+            panel.health.clone(),
             shutdown.clone(),
         );
         self.supervisor.spawn("heartbeat", false, move || {
-            let (pool, system, stop) = (pool.clone(), system.clone(), stop.clone());
+            let (pool, system, health, stop) =
+                (pool.clone(), system.clone(), health.clone(), stop.clone());
             async move {
-                run_heartbeat(pool, instance, system, stop).await;
+                run_heartbeat(pool, instance, system, health, stop).await;
                 Ok(())
             }
         });

@@ -32,13 +32,15 @@ pub struct InstanceRow {
     pub shard_count: Option<i32>,
     pub started_at: DateTime<Utc>,
     pub last_heartbeat_at: DateTime<Utc>,
+    /// Its shards connected at that heartbeat (`None`: not known).
+    pub connected_shards: Option<Vec<i32>>,
 }
 
 /// Processes that have not stopped, newest first (at most 20).
 pub async fn running_instances(pool: &PgPool) -> Result<Vec<InstanceRow>, sqlx::Error> {
     // language=PostgreSQL
     sqlx::query_as(
-        "SELECT id, host, pid, shard_ids, shard_count, started_at, last_heartbeat_at
+        "SELECT id, host, pid, shard_ids, shard_count, started_at, last_heartbeat_at, connected_shards
            FROM bot_instances
           WHERE stopped_at IS NULL AND last_heartbeat_at > now() - interval '1 day'
           ORDER BY started_at DESC LIMIT 20",

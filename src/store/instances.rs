@@ -52,13 +52,16 @@ pub async fn heartbeat(
     pool: &PgPool,
     instance_id: i64,
     memory_bytes: Option<u64>,
+    connected_shards: Option<Vec<i32>>,
 ) -> Result<(), sqlx::Error> {
     // language=PostgreSQL
     sqlx::query(
-        "UPDATE bot_instances SET last_heartbeat_at = now(), memory_bytes = $2 WHERE id = $1",
+        "UPDATE bot_instances SET last_heartbeat_at = now(), memory_bytes = $2, connected_shards = $3
+          WHERE id = $1",
     )
     .bind(instance_id)
     .bind(memory_bytes.map(|bytes| i64::try_from(bytes).unwrap_or(i64::MAX)))
+    .bind(connected_shards)
     .execute(pool)
     .await?;
     Ok(())

@@ -125,7 +125,9 @@ fn module_settings(modules: &[ModuleRow]) -> Vec<String> {
         .collect()
 }
 
-pub fn render_detail(detail: &ServerDetail, now: DateTime<Utc>) -> CreateEmbed {
+/// One server's view; `reach` says what decides whether the bot works there
+/// (one line each: broadcast channel, shard, blocklist).
+pub fn render_detail(detail: &ServerDetail, reach: &[String], now: DateTime<Utc>) -> CreateEmbed {
     let guild = &detail.guild;
     let status = match guild.left_at {
         Some(left) => format!(
@@ -186,6 +188,11 @@ pub fn render_detail(detail: &ServerDetail, now: DateTime<Utc>) -> CreateEmbed {
         .field("Broadcast channel", channel, true)
         .field("Accepted broadcasts", categories, true)
         .field("Commands (30 days)", thousands(detail.commands_30d), true)
+        .field(
+            "Can the bot work here?",
+            field_text(reach, "not known"),
+            false,
+        )
         .field("Modules", field_text(&modules, "none configured"), false)
         .field(
             "Module settings",
@@ -283,11 +290,30 @@ mod tests {
         }
     }
 
+    /// The reach lines at their longest.
+    fn longest_reach() -> Vec<String> {
+        vec![
+            format!(
+                "Broadcasts: ❌ missing permission: {} in #{}",
+                "Send Messages, ".repeat(5),
+                "c".repeat(100)
+            ),
+            format!(
+                "Shard 2499 of 2500, held by `{}` pid 4194304: ❌ not connected at its process's heartbeat <t:1700000000:R>",
+                "h".repeat(40)
+            ),
+            format!(
+                "Blocklist: ⛔ this server is blocked (the bot leaves it); ⛔ its owner <@{}> is blocked",
+                u64::MAX
+            ),
+        ]
+    }
+
     #[test]
     fn a_server_with_everything_configured_fits_discords_limits() {
         let now = Utc::now();
         let detail = detail_with(now);
-        let json = serde_json::to_value(render_detail(&detail, now)).unwrap();
+        let json = serde_json::to_value(render_detail(&detail, &longest_reach(), now)).unwrap();
         assert_eq!(embed_violations(&json), Vec::<String>::new());
         assert_eq!(json["color"], 0xFF0000);
         assert!(json.to_string().contains("<#77>"));
@@ -318,7 +344,7 @@ mod tests {
             enabled: true,
             settings: serde_json::json!({ "message": "w".repeat(4000) }),
         }];
-        let json = serde_json::to_value(render_detail(&detail, now)).unwrap();
+        let json = serde_json::to_value(render_detail(&detail, &longest_reach(), now)).unwrap();
         assert_eq!(embed_violations(&json), Vec::<String>::new());
         let text = json.to_string();
         assert!(text.contains("**welcome**: on"), "{text}");

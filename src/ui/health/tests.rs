@@ -44,6 +44,7 @@ fn report() -> HealthReport {
             shard_count: Some(2),
             started_at: now - TimeDelta::hours(2),
             last_heartbeat_at: now,
+            connected_shards: Some(vec![0, 1]),
         }]),
         invalid_requests: (12, 2_500),
         identifies_left: Some((998, 1_000, now)),

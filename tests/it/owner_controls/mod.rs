@@ -4,6 +4,7 @@
 mod blocklist;
 mod leave;
 mod maintenance;
+mod why_not_here;
 
 use std::time::Duration;
 
