@@ -5,13 +5,11 @@
 //! process holds the list in memory, told of each change by NOTIFY
 //! ([`crate::blocked_set`]); each change is a log entry naming who made it.
 
-use std::time::Duration;
-
 use serenity::all::{CreateInteractionResponseMessage, UserId};
 
 use super::Context;
 use super::guild_option::parse_snowflake;
-use super::leave::checked_reason;
+use super::leave::{ANSWER_WITHIN, checked_reason};
 use super::pager::{self, ListView, Page, PageAt};
 use crate::access::is_developer;
 use crate::error::{Error, UserError};
@@ -25,9 +23,6 @@ use crate::ui::blocklist::render_page;
 use crate::ui::custom_id::View;
 
 const PAGE_SIZE: i64 = 10;
-/// How long `add` waits for Discord to let the bot out of a blocked server
-/// before it answers; the leave goes on either way.
-const ANSWER_WITHIN: Duration = Duration::from_secs(2);
 
 /// The bot-wide blocklist of servers and users.
 #[poise::command(
@@ -111,16 +106,16 @@ async fn block_server<U: HasAdminPanel>(
     };
     let (leaving_name, why) = (name.clone(), why.to_owned());
     let leaving = tokio::spawn(async move { leaver.leave(id, &leaving_name, &why).await });
-    let shown = crate::ui::text::truncate(&name, 100).replace(['*', '`', '_', '~', '|'], "");
+    let shown = crate::ui::text::bold_name(&name, 100);
     Ok(match tokio::time::timeout(ANSWER_WITHIN, leaving).await {
         Ok(Ok(true)) => format!(
-            "Blocked server **{shown}** (`{id}`): the bot left it, and leaves again whenever it is added."
+            "Blocked server {shown} (`{id}`): the bot left it, and leaves again whenever it is added."
         ),
         Ok(_) => format!(
-            "Blocked server **{shown}** (`{id}`), but Discord did not let the bot leave (see the log); it leaves whenever the server sends its next GUILD_CREATE."
+            "Blocked server {shown} (`{id}`), but Discord did not let the bot leave (see the log); it leaves whenever the server sends its next GUILD_CREATE."
         ),
         Err(_) => format!(
-            "Blocked server **{shown}** (`{id}`): the bot leaves it as soon as Discord answers."
+            "Blocked server {shown} (`{id}`): the bot leaves it as soon as Discord answers."
         ),
     })
 }

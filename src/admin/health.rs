@@ -15,7 +15,7 @@ use crate::panel::HasAdminPanel;
 use crate::reply::is_database_outage;
 use crate::store::health as store;
 use crate::telemetry::health_server::shard_states;
-use crate::telemetry::heartbeat::HEARTBEAT_INTERVAL;
+use crate::telemetry::heartbeat::STALE_AFTER;
 use crate::telemetry::supervisor::TaskStatus;
 use crate::ui::health::{HealthReport, ShardLine, render};
 
@@ -96,7 +96,7 @@ pub async fn health<U: HasAdminPanel>(ctx: Context<'_, U>) -> Result<(), Error> 
             .map(|left| (left.remaining, left.total, left.resets_at)),
         this_instance: panel.instance_id,
         maintenance: panel.maintenance.scopes(),
-        stale_after: TimeDelta::from_std(HEARTBEAT_INTERVAL * 3).unwrap_or(TimeDelta::seconds(90)),
+        stale_after: TimeDelta::from_std(STALE_AFTER).unwrap_or(TimeDelta::seconds(90)),
         now,
     };
     ctx.send(

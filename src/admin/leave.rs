@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serenity::all::{
     ButtonStyle, ComponentInteraction, CreateActionRow, CreateButton, CreateInteractionResponse,
-    GuildId, Http, MessageBuilder, ModalInteraction, User,
+    Http, MessageBuilder, ModalInteraction, User,
 };
 
 use super::Context;
@@ -21,13 +21,11 @@ use super::guild_option::{autocomplete_guild, parse_guild_id};
 use crate::access::{Needs, guard_control};
 use crate::controls::Controls;
 use crate::error::{Error, UserError, cause_chain};
-use crate::events::blocked::is_unknown_guild;
+use crate::events::blocked::{is_unknown_guild, leave_and_log};
 use crate::panel::{AdminPanel, HasAdminPanel};
 use crate::store::forced_leaves::{self, Claim, LeaveTarget, NotLeavable};
-use crate::store::logs::Severity;
-use crate::telemetry::oplog;
 use crate::ui::custom_id::{ControlId, View};
-use crate::ui::text::{discord_time, thousands, truncate};
+use crate::ui::text::{bold_name, discord_time, thousands};
 
 /// The longest reason kept (Discord's audit log allows 512).
 pub const MAX_REASON_CHARS: usize = 500;
@@ -36,7 +34,7 @@ pub const MAX_REASON_CHARS: usize = 500;
 const BUTTON_LIFETIME: Duration = Duration::from_secs(14 * 60);
 /// How long a confirming press waits for Discord before it answers; the
 /// leave itself goes on and is logged when Discord answers.
-const ANSWER_WITHIN: Duration = Duration::from_secs(2);
+pub(super) const ANSWER_WITHIN: Duration = Duration::from_secs(2);
 
 /// The Leave button: asks for a reason.
 const ASK_REASON: char = 'a';
@@ -97,9 +95,7 @@ async fn requested(
 
 /// A server's name as message text: bold, with no markdown or mention of its own.
 fn safe_name(name: &str) -> String {
-    MessageBuilder::new()
-        .push_bold_safe(truncate(name, 100))
-        .build()
+    bold_name(name, 100)
 }
 
 fn question(target: &LeaveTarget) -> Question<'static> {
@@ -248,9 +244,23 @@ async fn leave_now(
     by: User,
     target: LeaveTarget,
 ) -> Result<(), Error> {
-    let result = http.leave_guild(GuildId::new(target.guild_id)).await;
-    panel.discord_guard.observe(&result);
-    if let Err(error) = result {
+    let message = format!(
+        "Left server {} ({}, {} members) at the request of {}: {}",
+        target.name,
+        target.guild_id,
+        target.member_count,
+        confirm::who(&by),
+        target.reason
+    );
+    let left = leave_and_log(
+        &panel.pool,
+        &http,
+        &panel.discord_guard,
+        target.guild_id,
+        &message,
+    )
+    .await;
+    if let Err(error) = left {
         if let Err(release) = forced_leaves::release(&panel.pool, target.id).await {
             tracing::warn!(error = %cause_chain(&release), "could not release a leave request");
         }
@@ -265,22 +275,6 @@ async fn leave_now(
         return Err(error.into());
     }
     forced_leaves::finish(&panel.pool, target.id).await?;
-    let message = format!(
-        "Left server {} ({}, {} members) at the request of {}: {}",
-        target.name,
-        target.guild_id,
-        target.member_count,
-        confirm::who(&by),
-        target.reason
-    );
-    oplog::write_entry(
-        &panel.pool,
-        Severity::Info,
-        "guild_leave_forced",
-        Some(target.guild_id),
-        &message,
-    )
-    .await?;
     Ok(())
 }
 

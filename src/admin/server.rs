@@ -46,8 +46,7 @@ pub async fn view(
                 None => vec![super::leave::button(panel, owner, id)],
                 Some(_) => Vec::new(),
             };
-            let channel = detail.guild.broadcast_channel_id;
-            let reach = super::server_reach::reach(panel, id, channel, now).await?;
+            let reach = super::server_reach::reach(panel, &detail.guild, now).await?;
             Ok((render_detail(&detail, &reach, now), controls))
         }
         None => Err(UserError::new(format!("No server with id {id} is known to the bot.")).into()),

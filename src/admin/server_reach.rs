@@ -11,18 +11,19 @@ use crate::panel::AdminPanel;
 use crate::permissions::Need;
 use crate::store::blocklist::BlockKind;
 use crate::store::health::{InstanceRow, running_instances};
-use crate::store::{guilds, permission_targets};
-use crate::telemetry::heartbeat::HEARTBEAT_INTERVAL;
+use crate::store::permission_targets;
+use crate::store::servers::GuildRow;
+use crate::telemetry::heartbeat::STALE_AFTER;
 use crate::ui::text::discord_time;
 
 /// One line each: the broadcast channel, the shard, the blocklist.
 pub async fn reach(
     panel: &AdminPanel,
-    guild: u64,
-    channel: Option<u64>,
+    server: &GuildRow,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let broadcast = broadcast_line(panel, guild, channel, now).await?;
+    let guild = server.id;
+    let broadcast = broadcast_line(panel, guild, server.broadcast_channel_id, now).await?;
     let instances = running_instances(&panel.pool).await?;
     let connected_here: Vec<u32> = panel
         .health
@@ -33,10 +34,11 @@ pub async fn reach(
         .map(|shard| shard.id)
         .collect();
     let shard = shard_line(guild, &instances, panel.instance_id, &connected_here, now);
-    let owner = guilds::owner_id(&panel.pool, guild).await?;
     let blocked = blocked_line(
         panel.blocked.contains(BlockKind::Server, guild),
-        owner.map(|owner| (owner, panel.blocked.contains(BlockKind::User, owner))),
+        server
+            .owner_id
+            .map(|owner| (owner, panel.blocked.contains(BlockKind::User, owner))),
     );
     Ok(vec![broadcast, shard, blocked])
 }
@@ -86,8 +88,8 @@ pub fn shard_line(
     else {
         return format!("Shard {shard} of {count}: ❌ no running process holds it");
     };
-    let stale = now - holder.last_heartbeat_at
-        > TimeDelta::from_std(HEARTBEAT_INTERVAL * 3).unwrap_or(TimeDelta::MAX);
+    let stale =
+        now - holder.last_heartbeat_at > TimeDelta::from_std(STALE_AFTER).unwrap_or(TimeDelta::MAX);
     let state = if holder.id == this_instance {
         if connected_here.contains(&(shard as u32)) {
             "✅ connected".to_owned()

@@ -20,7 +20,7 @@ use super::{AlertState, TickReport, deliver};
 use crate::config::REPEAT_AFTER;
 use crate::store::alerts::Observation;
 use crate::store::health::{self as facts, DatabaseFacts};
-use crate::telemetry::heartbeat::HEARTBEAT_INTERVAL;
+use crate::telemetry::heartbeat::STALE_AFTER;
 use crate::telemetry::supervisor::TaskStatus;
 use crate::ui::alerts::{AlertMessage, Phase, render_alert};
 use crate::ui::health::{HealthReport, ShardLine, TaskLine};
@@ -76,7 +76,7 @@ impl Memory {
     ) -> Result<Vec<Observation>, sqlx::Error> {
         let instances = facts::running_instances(&state.pool).await?;
         let now = Utc::now();
-        let stale_after = TimeDelta::from_std(HEARTBEAT_INTERVAL * 3).unwrap_or(TimeDelta::MAX);
+        let stale_after = TimeDelta::from_std(STALE_AFTER).unwrap_or(TimeDelta::MAX);
         *self.alive.lock().unwrap_or_else(|e| e.into_inner()) = instances
             .iter()
             .filter(|i| now - i.last_heartbeat_at <= stale_after)

@@ -24,7 +24,7 @@ use crate::error::cause_chain;
 use crate::store::alerts::{self as store, Claim, Observation};
 use crate::store::{alert_sources as sources, health as facts};
 use crate::telemetry::health_server::HealthShared;
-use crate::telemetry::heartbeat::HEARTBEAT_INTERVAL;
+use crate::telemetry::heartbeat::STALE_AFTER;
 use crate::telemetry::supervisor::TaskBoard;
 use crate::telemetry::system::SystemSampler;
 use crate::ui::alerts::{AlertMessage, Phase, render_alert, render_summary};
@@ -133,7 +133,7 @@ impl AlertEvaluator {
         store::observe(&state.pool, &observations).await?;
 
         let firing: Vec<String> = observations.into_iter().map(|o| o.key).collect();
-        let stale = HEARTBEAT_INTERVAL * 3;
+        let stale = STALE_AFTER;
         for key in store::unresolved(&state.pool, &firing, state.instance_id, stale).await? {
             let claim = store::claim_resolution(
                 &state.pool,

@@ -51,21 +51,9 @@ impl Leaver {
     /// Takes the bot out of server `id` and logs why; `false` when Discord
     /// would not (the bot was not there, or an error, logged).
     pub async fn leave(&self, id: u64, name: &str, why: &str) -> bool {
-        let result = self.http.leave_guild(GuildId::new(id)).await;
-        self.guard.observe(&result);
-        match result {
-            Ok(()) => {
-                let message = format!("Left server {name} ({id}): {why}");
-                oplog::write_entry_or_warn(
-                    &self.pool,
-                    Severity::Info,
-                    "guild_leave_forced",
-                    Some(id),
-                    &message,
-                )
-                .await;
-                true
-            }
+        let message = format!("Left server {name} ({id}): {why}");
+        match leave_and_log(&self.pool, &self.http, &self.guard, id, &message).await {
+            Ok(()) => true,
             Err(error) if is_unknown_guild(&error) => false,
             Err(error) => {
                 tracing::warn!(guild = id, error = %cause_chain(&error), "could not leave a blocked server");
@@ -73,6 +61,31 @@ impl Leaver {
             }
         }
     }
+}
+
+/// Asks Discord to take the bot out of server `id` (`DELETE
+/// /users/@me/guilds/{id}`, its answer counted by `guard`) and, once it has,
+/// logs `message` as `guild_leave_forced`. Every forced leave goes through
+/// here: a developer's, and a blocked server's.
+pub async fn leave_and_log(
+    pool: &PgPool,
+    http: &Http,
+    guard: &DiscordGuard,
+    id: u64,
+    message: &str,
+) -> Result<(), serenity::Error> {
+    let result = http.leave_guild(GuildId::new(id)).await;
+    guard.observe(&result);
+    result?;
+    oplog::write_entry_or_warn(
+        pool,
+        Severity::Info,
+        "guild_leave_forced",
+        Some(id),
+        message,
+    )
+    .await;
+    Ok(())
 }
 
 /// Discord's "Unknown Guild": the bot is not in that server.

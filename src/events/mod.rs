@@ -39,7 +39,9 @@ pub async fn handle_event<U: HasAdminPanel>(
         if panel.event_order.take(source.key()) {
             return Ok(());
         }
-        if turned_away(&leaver(panel, &framework.serenity_context.http), &source) {
+        if matches!(source, Source::Created(_))
+            && turned_away(&leaver(panel, &framework.serenity_context.http), &source)
+        {
             return Ok(());
         }
         for event in source.events(bot, &panel.watched_channels) {

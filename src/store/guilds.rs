@@ -81,17 +81,6 @@ pub async fn count_active(db: impl sqlx::PgExecutor<'_>) -> Result<i64, sqlx::Er
         .await
 }
 
-/// The owner of server `id`, as its last GUILD_CREATE or GUILD_UPDATE said.
-pub async fn owner_id(pool: &sqlx::PgPool, id: u64) -> Result<Option<u64>, sqlx::Error> {
-    // language=PostgreSQL
-    let owner: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT owner_id FROM guilds WHERE id = $1")
-            .bind(super::db_id(id))
-            .fetch_optional(pool)
-            .await?;
-    Ok(owner.flatten().and_then(|owner| u64::try_from(owner).ok()))
-}
-
 /// The name of server `id` if the bot is in it now.
 pub async fn active_name(pool: &sqlx::PgPool, id: u64) -> Result<Option<String>, sqlx::Error> {
     // language=PostgreSQL

@@ -188,6 +188,9 @@ pub struct GuildRow {
     #[sqlx(try_from = "super::NullableDbId")]
     pub broadcast_channel_id: Option<u64>,
     pub broadcast_categories: Vec<String>,
+    /// As its last GUILD_CREATE or GUILD_UPDATE said (`None`: not known).
+    #[sqlx(try_from = "super::NullableDbId")]
+    pub owner_id: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -221,7 +224,8 @@ pub async fn detail(
         "SELECT g.id, g.name, g.icon_hash, g.member_count, g.joined_at, g.left_at,
                 coalesce(s.language, 'en') AS language, coalesce(s.embed_color, 5793266) AS embed_color,
                 s.broadcast_channel_id,
-                coalesce(s.broadcast_categories, ARRAY['changelog', 'announcement', 'maintenance']) AS broadcast_categories
+                coalesce(s.broadcast_categories, ARRAY['changelog', 'announcement', 'maintenance']) AS broadcast_categories,
+                g.owner_id
            FROM guilds g LEFT JOIN guild_settings s ON s.guild_id = g.id
           WHERE g.id = $1",
     )

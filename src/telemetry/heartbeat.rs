@@ -16,6 +16,8 @@ use crate::telemetry::system::SystemSampler;
 
 /// How often the row is refreshed; a row three intervals old is stale.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
+/// A process whose heartbeat is older than this (three intervals) is stale.
+pub const STALE_AFTER: Duration = Duration::from_secs(HEARTBEAT_INTERVAL.as_secs() * 3);
 
 /// Refreshes this process's row (with its memory, from the shared sampler)
 /// until `shutdown`, then marks it stopped.

@@ -5,7 +5,7 @@ use serenity::all::{CreateEmbed, CreateEmbedFooter};
 
 use super::INFO_COLOR;
 use super::limits::EMBED_DESCRIPTION_CHARS;
-use super::text::{discord_time, fit_lines, thousands, truncate};
+use super::text::{bold_name, discord_time, fit_lines, thousands, truncate};
 use crate::store::blocklist::{BlockEntry, BlockKind};
 
 /// Reasons are cut to this in the list, so ten entries always fit an embed.
@@ -32,11 +32,7 @@ pub fn render_page(entries: &[BlockEntry], total: i64, page: usize, pages: usize
 fn line(entry: &BlockEntry) -> String {
     let what = match (entry.kind, &entry.name) {
         (BlockKind::User, _) => format!("user <@{}> `{}`", entry.id, entry.id),
-        (BlockKind::Server, Some(name)) => format!(
-            "server **{}** `{}`",
-            truncate(name, 60).replace(['*', '`', '_', '~', '|'], ""),
-            entry.id
-        ),
+        (BlockKind::Server, Some(name)) => format!("server {} `{}`", bold_name(name, 60), entry.id),
         (BlockKind::Server, None) => format!("server `{}`", entry.id),
     };
     format!(

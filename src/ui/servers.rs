@@ -262,6 +262,7 @@ mod tests {
                 embed_color: 0xFF0000,
                 broadcast_channel_id: Some(77),
                 broadcast_categories: vec!["changelog".into()],
+                owner_id: Some(u64::MAX / 2),
             },
             modules: (0..50)
                 .map(|i| ModuleRow {

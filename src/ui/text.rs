@@ -41,6 +41,14 @@ pub fn fit_lines(lines: &[String], max: usize) -> String {
     out
 }
 
+/// A name someone else chose (a server's), as bold message text cut to `max`
+/// characters: its own markdown and mentions are defused.
+pub fn bold_name(name: &str, max: usize) -> String {
+    serenity::all::MessageBuilder::new()
+        .push_bold_safe(truncate(name, max))
+        .build()
+}
+
 /// `1234567` -> `1,234,567`.
 pub fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
